@@ -1,0 +1,55 @@
+package io.mnistfl.train;
+
+import io.mnistfl.data.DataSource;
+import io.mnistfl.metrics.Metrics;
+import io.mnistfl.model.ModelSpec;
+import io.mnistfl.model.Weights;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A classifier built from a {@link ModelSpec} on some backend, holding native resources until
+ * {@link #close()}. Not thread-safe: use one model per thread.
+ */
+public interface Model extends AutoCloseable {
+
+  /** The spec this model was built from. */
+  ModelSpec spec();
+
+  /**
+   * Trains on {@code train}; after each epoch evaluates on {@code validation} unless it is empty.
+   *
+   * @return one result per epoch
+   */
+  List<EpochResult> fit(
+      DataSource train, DataSource validation, FitOptions options, TrainingListener listener);
+
+  /** Loss, accuracy, precision, recall, F1 and confusion matrix on {@code data}. */
+  Metrics evaluate(DataSource data);
+
+  /**
+   * Class probabilities of {@code count} images stored one after another in {@code pixels} (each
+   * {@code height·width} values in {@code [0, 1]}).
+   *
+   * @return {@code count × numClasses} probabilities, image by image
+   */
+  float[] predict(float[] pixels, int count);
+
+  /** A copy of every variable. */
+  Weights weights();
+
+  /**
+   * Replaces every variable and resets the optimizer's state (momentum, moments).
+   *
+   * @throws IllegalArgumentException naming the first array whose name or shape differs
+   */
+  void setWeights(Weights weights);
+
+  /** Writes the spec, the weights and {@code record} to {@code dir} (created if needed). */
+  void save(Path dir, TrainingRecord record) throws IOException;
+
+  /** Releases native resources. */
+  @Override
+  void close();
+}

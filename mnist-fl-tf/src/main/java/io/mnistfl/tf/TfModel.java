@@ -1,0 +1,327 @@
+package io.mnistfl.tf;
+
+import io.mnistfl.data.DataSource;
+import io.mnistfl.data.Shuffle;
+import io.mnistfl.metrics.ConfusionMatrix;
+import io.mnistfl.metrics.Metrics;
+import io.mnistfl.model.ModelSpec;
+import io.mnistfl.model.ParameterShape;
+import io.mnistfl.model.Weights;
+import io.mnistfl.train.EpochResult;
+import io.mnistfl.train.FitOptions;
+import io.mnistfl.train.Model;
+import io.mnistfl.train.ModelDirectory;
+import io.mnistfl.train.TrainingListener;
+import io.mnistfl.train.TrainingRecord;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * A {@link Model} on a TensorFlow Java graph. Create with {@link #create(ModelSpec)} (initial
+ * weights from the spec's seed) or {@link #load(Path)}; close to free the native graph and
+ * session. Not thread-safe.
+ */
+public final class TfModel implements Model {
+  /** Backend name recorded in training records. */
+  public static final String BACKEND = "tensorflow-java " + tensorflowVersion();
+
+  private static final int EVAL_BATCH = 500;
+
+  private final ModelSpec spec;
+  private final ModelGraph g;
+  private final ExecutorService batchThread;
+  private boolean closed;
+
+  private TfModel(ModelSpec spec, TfOptions options) {
+    this.spec = spec;
+    this.g = new ModelGraph(spec, options);
+    this.batchThread = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "mnist-fl-batches");
+      t.setDaemon(true);
+      return t;
+    });
+    setWeights(spec.initialWeights());
+  }
+
+  /** A model with the spec's initial weights and default thread settings. */
+  public static TfModel create(ModelSpec spec) {
+    return create(spec, TfOptions.defaults());
+  }
+
+  /** A model with the spec's initial weights. */
+  public static TfModel create(ModelSpec spec, TfOptions options) {
+    return new TfModel(spec, options);
+  }
+
+  /** Loads a model saved by {@link #save}, with default thread settings. */
+  public static TfModel load(Path dir) throws IOException {
+    return load(dir, TfOptions.defaults());
+  }
+
+  /** Loads a model saved by {@link #save}. */
+  public static TfModel load(Path dir, TfOptions options) throws IOException {
+    ModelDirectory saved = ModelDirectory.read(dir);
+    TfModel model = new TfModel(saved.spec(), options);
+    try {
+      model.setWeights(saved.weights());
+    } catch (IllegalArgumentException e) {
+      model.close();
+      throw new IOException(dir + ": weights do not fit spec.json: " + e.getMessage(), e);
+    }
+    return model;
+  }
+
+  @Override
+  public ModelSpec spec() {
+    return spec;
+  }
+
+  @Override
+  public List<EpochResult> fit(DataSource train, DataSource validation, FitOptions options,
+      TrainingListener listener) {
+    checkOpen();
+    checkCompatible(train);
+    if (train.size() == 0) {
+      throw new IllegalArgumentException("training data " + train.name() + " is empty");
+    }
+    int batchSize = options.batchSize().orElse(spec.batchSize());
+    double baseRate = options.learningRate().orElse(spec.optimizer().learningRate());
+    if (options.proximalMu() > 0) {
+      g.session.run(g.snapshotAnchor);
+    }
+    Random shuffle = new Random(spec.seed() ^ options.seed() * 0x9E3779B97F4A7C15L);
+    List<EpochResult> results = new ArrayList<>();
+    for (int epoch = 1; epoch <= options.epochs(); epoch++) {
+      double rate = baseRate * Math.pow(spec.learningRateDecay(), epoch - 1);
+      int[] order = Shuffle.permutation(train.size(), shuffle);
+      BatchProducer batches = new BatchProducer(train, order, batchSize, spec.augmentation(),
+          shuffle.nextLong(), batchThread);
+      long start = System.nanoTime();
+      double lossSum = 0;
+      double correct = 0;
+      int steps = batches.steps();
+      listener.epochStarted(epoch, options.epochs(), steps);
+      Future<BatchProducer.Batch> next = batches.prepare(0);
+      try (TFloat32 lr = TFloat32.scalarOf((float) rate);
+          TFloat32 mu = TFloat32.scalarOf((float) options.proximalMu())) {
+        for (int step = 0; step < steps; step++) {
+          BatchProducer.Batch batch = await(next);
+          if (step + 1 < steps) {
+            next = batches.prepare(step + 1);
+          }
+          float[] out = trainStep(batch, lr, mu);
+          lossSum += out[0] * batch.size();
+          correct += out[1];
+          int seen = Math.min(order.length, (step + 1) * batchSize);
+          listener.stepFinished(step + 1, steps, lossSum / seen, correct / seen);
+        }
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      double valLoss = Double.NaN;
+      double valAccuracy = Double.NaN;
+      if (validation.size() > 0) {
+        Metrics m = evaluate(validation);
+        valLoss = m.loss();
+        valAccuracy = m.accuracy();
+      }
+      EpochResult result = new EpochResult(epoch, options.epochs(), seconds,
+          lossSum / train.size(), correct / train.size(), valLoss, valAccuracy, rate);
+      results.add(result);
+      listener.epochFinished(result);
+    }
+    return results;
+  }
+
+  private float[] trainStep(BatchProducer.Batch batch, TFloat32 lr, TFloat32 mu) {
+    try (TFloat32 x = TFloat32.tensorOf(imageShape(batch.size()),
+            DataBuffers.of(batch.images(), true, false));
+        TInt32 y = TInt32.tensorOf(Shape.of(batch.size()),
+            DataBuffers.of(batch.labels(), true, false));
+        Result r = g.session.runner()
+            .feed(g.images, x).feed(g.labels, y).feed(g.learningRate, lr).feed(g.proximalMu, mu)
+            .addTarget(g.trainStep).fetch(g.trainMeanLoss).fetch(g.trainCorrect)
+            .run()) {
+      return new float[] {((TFloat32) r.get(0)).getFloat(), ((TFloat32) r.get(1)).getFloat()};
+    }
+  }
+
+  private Shape imageShape(int count) {
+    return Shape.of(count, spec.inputHeight(), spec.inputWidth(), 1);
+  }
+
+  private static <T> T await(Future<T> future) {
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while preparing a batch", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("preparing a batch failed: " + e.getCause(), e.getCause());
+    }
+  }
+
+  @Override
+  public Metrics evaluate(DataSource data) {
+    checkOpen();
+    checkCompatible(data);
+    int n = data.size();
+    int[] actual = new int[n];
+    int[] predicted = new int[n];
+    double lossSum = 0;
+    int pixels = data.imageSize();
+    float[] images = new float[Math.min(EVAL_BATCH, Math.max(n, 1)) * pixels];
+    for (int start = 0; start < n; start += EVAL_BATCH) {
+      int size = Math.min(EVAL_BATCH, n - start);
+      float[] batchImages = size * pixels == images.length ? images : new float[size * pixels];
+      int[] batchLabels = new int[size];
+      for (int i = 0; i < size; i++) {
+        data.copyImage(start + i, batchImages, i * pixels);
+        batchLabels[i] = data.label(start + i);
+        actual[start + i] = batchLabels[i];
+      }
+      try (TFloat32 x = TFloat32.tensorOf(imageShape(size), DataBuffers.of(batchImages, true,
+              false));
+          TInt32 y = TInt32.tensorOf(Shape.of(size), DataBuffers.of(batchLabels, true, false));
+          Result r = g.session.runner().feed(g.images, x).feed(g.labels, y)
+              .fetch(g.predictions).fetch(g.evalLossSum).run()) {
+        TInt64 p = (TInt64) r.get(0);
+        for (int i = 0; i < size; i++) {
+          predicted[start + i] = (int) p.getLong(i);
+        }
+        lossSum += ((TFloat32) r.get(1)).getFloat();
+      }
+    }
+    return Metrics.of(ConfusionMatrix.of(spec.numClasses(), actual, predicted),
+        n == 0 ? Double.NaN : lossSum / n);
+  }
+
+  @Override
+  public float[] predict(float[] pixels, int count) {
+    checkOpen();
+    int per = spec.inputHeight() * spec.inputWidth();
+    if (pixels.length != count * per) {
+      throw new IllegalArgumentException("predict: " + count + " images need " + count * per
+          + " pixel values, got " + pixels.length);
+    }
+    float[] out = new float[count * spec.numClasses()];
+    for (int start = 0; start < count; start += EVAL_BATCH) {
+      int size = Math.min(EVAL_BATCH, count - start);
+      float[] batch = java.util.Arrays.copyOfRange(pixels, start * per, (start + size) * per);
+      try (TFloat32 x = TFloat32.tensorOf(imageShape(size), DataBuffers.of(batch, true, false));
+          Result r = g.session.runner().feed(g.images, x).fetch(g.probabilities).run()) {
+        float[] probs = new float[size * spec.numClasses()];
+        ((TFloat32) r.get(0)).copyTo(DataBuffers.of(probs, false, false));
+        System.arraycopy(probs, 0, out, start * spec.numClasses(), probs.length);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public Weights weights() {
+    checkOpen();
+    Session.Runner runner = g.session.runner();
+    for (var v : g.variables) {
+      runner.fetch(v);
+    }
+    List<Weights.NamedArray> arrays = new ArrayList<>(g.parameters.size());
+    try (Result r = runner.run()) {
+      for (int i = 0; i < g.parameters.size(); i++) {
+        ParameterShape p = g.parameters.get(i);
+        float[] values = new float[p.size()];
+        // Copy out now: a fetched variable tensor shares memory with the variable.
+        ((TFloat32) r.get(i)).copyTo(DataBuffers.of(values, false, false));
+        arrays.add(new Weights.NamedArray(p.name(), p.shape(), values));
+      }
+    }
+    return new Weights(arrays);
+  }
+
+  @Override
+  public void setWeights(Weights weights) {
+    checkOpen();
+    List<Weights.NamedArray> arrays = weights.arrays();
+    if (arrays.size() != g.parameters.size()) {
+      throw new IllegalArgumentException("weights have " + arrays.size() + " arrays, model "
+          + spec.name() + " has " + g.parameters.size());
+    }
+    List<TFloat32> tensors = new ArrayList<>(arrays.size());
+    try {
+      Session.Runner runner = g.session.runner();
+      for (int i = 0; i < arrays.size(); i++) {
+        ParameterShape p = g.parameters.get(i);
+        Weights.NamedArray a = arrays.get(i);
+        if (!a.name().equals(p.name()) || !java.util.Arrays.equals(a.shape(), p.shape())) {
+          throw new IllegalArgumentException("weight array " + i + " is " + a + ", model "
+              + spec.name() + " expects " + p);
+        }
+        TFloat32 t = TFloat32.tensorOf(Shape.of(toLongs(p.shape())),
+            DataBuffers.of(a.values(), true, false));
+        tensors.add(t);
+        runner.feed(g.assignInputs.get(i), t);
+      }
+      runner.addTarget(g.assignAll).addTarget(g.resetOptimizer).run().close();
+    } finally {
+      tensors.forEach(TFloat32::close);
+    }
+  }
+
+  private static long[] toLongs(int[] dims) {
+    long[] out = new long[dims.length];
+    for (int i = 0; i < dims.length; i++) {
+      out[i] = dims[i];
+    }
+    return out;
+  }
+
+  @Override
+  public void save(Path dir, TrainingRecord record) throws IOException {
+    new ModelDirectory(spec, weights(), record).write(dir);
+  }
+
+  private void checkCompatible(DataSource data) {
+    if (data.height() != spec.inputHeight() || data.width() != spec.inputWidth()) {
+      throw new IllegalArgumentException(data.name() + " has " + data.height() + "x"
+          + data.width() + " images, model " + spec.name() + " expects " + spec.inputHeight()
+          + "x" + spec.inputWidth());
+    }
+    if (data.numClasses() > spec.numClasses()) {
+      throw new IllegalArgumentException(data.name() + " has " + data.numClasses()
+          + " classes, model " + spec.name() + " has " + spec.numClasses());
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("model " + spec.name() + " is closed");
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!closed) {
+      closed = true;
+      batchThread.shutdownNow();
+      g.close();
+    }
+  }
+
+  private static String tensorflowVersion() {
+    String v = org.tensorflow.TensorFlow.class.getPackage().getImplementationVersion();
+    return v == null ? "1.1.0" : v;
+  }
+}
