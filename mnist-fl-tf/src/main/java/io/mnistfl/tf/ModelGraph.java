@@ -32,8 +32,9 @@ final class ModelGraph implements AutoCloseable {
   final Placeholder<TFloat32> images;
   final Placeholder<TInt32> labels;
   final Placeholder<TFloat32> learningRate;
-  final Operand<TFloat32> proximalMu;
+  final Placeholder<TFloat32> proximalMu;
   final Op trainStep;
+  final Op proximalTrainStep;
   final Operand<TFloat32> trainMeanLoss;
   final Operand<TFloat32> trainCorrect;
   final Operand<TFloat32> probabilities;
@@ -58,8 +59,8 @@ final class ModelGraph implements AutoCloseable {
       labels = tf.withName("labels").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1)));
       learningRate = tf.withName("learning_rate").placeholder(TFloat32.class,
           Placeholder.shape(Shape.scalar()));
-      proximalMu = tf.withName("proximal_mu").placeholderWithDefault(tf.constant(0f),
-          Shape.scalar());
+      proximalMu = tf.withName("proximal_mu").placeholder(TFloat32.class,
+          Placeholder.shape(Shape.scalar()));
 
       Map<String, Variable<TFloat32>> byName = new LinkedHashMap<>();
       List<Op> assigns = new ArrayList<>();
@@ -109,18 +110,20 @@ final class ModelGraph implements AutoCloseable {
       }
       Output<?>[] rawGradients = graph.addGradients(trainMeanLoss.asOutput(), trainableOutputs);
       List<Operand<TFloat32>> gradients = new ArrayList<>();
+      List<Operand<TFloat32>> proximalGradients = new ArrayList<>();
       for (int i = 0; i < rawGradients.length; i++) {
         @SuppressWarnings("unchecked")
         Operand<TFloat32> g = (Operand<TFloat32>) rawGradients[i];
-        // FedProx: ∇(μ/2·‖w − w₀‖²) = μ·(w − w₀); zero when μ is 0.
-        gradients.add(train.math.add(g,
+        gradients.add(g);
+        // FedProx: ∇(μ/2·‖w − w₀‖²) = μ·(w − w₀). A separate step, so plain training pays nothing.
+        proximalGradients.add(train.math.add(g,
             train.math.mul(proximalMu, train.math.sub(trainable.get(i), anchors.get(i)))));
       }
-      GraphOptimizer optimizer = GraphOptimizer.of(tf, spec.optimizer());
-      Op applyGradients = optimizer.apply(trainable, gradients, learningRate);
-      List<Op> stepOps = new ArrayList<>(pass.statisticUpdates());
-      stepOps.add(applyGradients);
-      trainStep = tf.withControlDependencies(stepOps).withName("train_step").noOp();
+      GraphOptimizer optimizer = GraphOptimizer.of(tf, spec.optimizer(), trainable);
+      trainStep = step(tf, "train_step", pass.statisticUpdates(),
+          optimizer.apply(gradients, learningRate));
+      proximalTrainStep = step(tf, "proximal_train_step", pass.statisticUpdates(),
+          optimizer.apply(proximalGradients, learningRate));
       resetOptimizer = optimizer.reset();
 
       Ops infer = tf.withSubScope("infer");
@@ -142,6 +145,12 @@ final class ModelGraph implements AutoCloseable {
       graph.close();
       throw e;
     }
+  }
+
+  private static Op step(Ops tf, String name, List<Op> statisticUpdates, Op applyGradients) {
+    List<Op> ops = new ArrayList<>(statisticUpdates);
+    ops.add(applyGradients);
+    return tf.withControlDependencies(ops).withName(name).noOp();
   }
 
   private static long[] toLongs(int[] dims) {

@@ -14,25 +14,29 @@ import org.tensorflow.types.TFloat32;
 final class MomentumOptimizer implements GraphOptimizer {
   private final Ops tf;
   private final OptimizerSpec.Sgd spec;
+  private final List<Variable<TFloat32>> variables;
+  private final List<Variable<TFloat32>> accumulators = new ArrayList<>();
   private final List<Op> resets = new ArrayList<>();
 
-  MomentumOptimizer(Ops tf, OptimizerSpec.Sgd spec) {
+  MomentumOptimizer(Ops tf, OptimizerSpec.Sgd spec, List<Variable<TFloat32>> variables) {
     this.tf = tf.withSubScope("momentum");
     this.spec = spec;
+    this.variables = List.copyOf(variables);
+    for (Variable<TFloat32> variable : variables) {
+      Operand<TFloat32> zeros = this.tf.zerosLike(variable);
+      Variable<TFloat32> accumulator = this.tf.variable(zeros);
+      accumulators.add(accumulator);
+      resets.add(this.tf.assign(accumulator, zeros));
+    }
   }
 
   @Override
-  public Op apply(List<Variable<TFloat32>> variables, List<Operand<TFloat32>> gradients,
-      Operand<TFloat32> learningRate) {
+  public Op apply(List<Operand<TFloat32>> gradients, Operand<TFloat32> learningRate) {
     Operand<TFloat32> momentum = tf.constant((float) spec.momentum());
     List<Op> updates = new ArrayList<>();
     for (int i = 0; i < variables.size(); i++) {
-      Variable<TFloat32> variable = variables.get(i);
-      Operand<TFloat32> zeros = tf.zerosLike(variable);
-      Variable<TFloat32> accumulator = tf.variable(zeros);
-      resets.add(tf.assign(accumulator, zeros));
-      updates.add(tf.train.applyMomentum(variable, accumulator, learningRate, gradients.get(i),
-          momentum, ApplyMomentum.useNesterov(spec.nesterov())));
+      updates.add(tf.train.applyMomentum(variables.get(i), accumulators.get(i), learningRate,
+          gradients.get(i), momentum, ApplyMomentum.useNesterov(spec.nesterov())));
     }
     return tf.withControlDependencies(updates).noOp();
   }

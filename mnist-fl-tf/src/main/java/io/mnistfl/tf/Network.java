@@ -45,9 +45,7 @@ final class Network {
             tf.nn.conv2d(x, var(n + "/kernel"), UNIT_STRIDES, conv.padding().name()),
             var(n + "/bias"));
       } else if (layer instanceof Layer.MaxPool pool) {
-        int k = pool.size();
-        x = tf.nn.maxPool(x, tf.constant(new int[] {1, k, k, 1}),
-            tf.constant(new int[] {1, k, k, 1}), "VALID");
+        x = maxPool(tf, x, pool.size());
       } else if (layer instanceof Layer.Flatten) {
         features = flatSize(i);
         x = tf.reshape(x, tf.constant(new int[] {-1, features}));
@@ -56,6 +54,14 @@ final class Network {
         x = tf.nn.biasAdd(tf.linalg.matMul(x, var(n + "/kernel")), var(n + "/bias"));
         features = dense.units();
       } else if (layer instanceof Layer.Activation a) {
+        if (a.function() == Layer.Function.RELU && i + 1 < layers.size()
+            && layers.get(i + 1) instanceof Layer.MaxPool pool) {
+          // relu(maxpool(x)) = maxpool(relu(x)) as relu is monotonic: pooling first makes the
+          // relu and its gradient work on a quarter of the values. Same result, same gradients.
+          x = tf.nn.relu(maxPool(tf, x, pool.size()));
+          i++;
+          continue;
+        }
         x = switch (a.function()) {
           case RELU -> tf.nn.relu(x);
           case TANH -> tf.math.tanh(x);
@@ -72,6 +78,23 @@ final class Network {
       }
     }
     return new Pass(x, updates);
+  }
+
+  /**
+   * Max pooling with the window as attributes (the {@code MaxPool} op). The generated {@code
+   * tf.nn.maxPool} builds {@code MaxPoolV2}, whose gradient has no oneDNN kernel and took 3 ms of
+   * a 7.5 ms baseline training step.
+   */
+  @SuppressWarnings("unchecked")
+  private static Operand<TFloat32> maxPool(Ops tf, Operand<TFloat32> x, int k) {
+    long[] window = {1, k, k, 1};
+    return (Operand<TFloat32>) (Operand<?>) tf.scope().opBuilder("MaxPool", "MaxPool")
+        .addInput(x.asOutput())
+        .setAttr("ksize", window)
+        .setAttr("strides", window)
+        .setAttr("padding", "VALID")
+        .build()
+        .output(0);
   }
 
   private Variable<TFloat32> var(String name) {

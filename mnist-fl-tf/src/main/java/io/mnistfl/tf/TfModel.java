@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -116,8 +117,9 @@ public final class TfModel implements Model {
       int steps = batches.steps();
       listener.epochStarted(epoch, options.epochs(), steps);
       Future<BatchProducer.Batch> next = batches.prepare(0);
-      try (TFloat32 lr = TFloat32.scalarOf((float) rate);
-          TFloat32 mu = TFloat32.scalarOf((float) options.proximalMu())) {
+      Optional<TFloat32> mu = options.proximalMu() > 0
+          ? Optional.of(TFloat32.scalarOf((float) options.proximalMu())) : Optional.empty();
+      try (TFloat32 lr = TFloat32.scalarOf((float) rate)) {
         for (int step = 0; step < steps; step++) {
           BatchProducer.Batch batch = await(next);
           if (step + 1 < steps) {
@@ -129,6 +131,8 @@ public final class TfModel implements Model {
           int seen = Math.min(order.length, (step + 1) * batchSize);
           listener.stepFinished(step + 1, steps, lossSum / seen, correct / seen);
         }
+      } finally {
+        mu.ifPresent(TFloat32::close);
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       double valLoss = Double.NaN;
@@ -146,17 +150,22 @@ public final class TfModel implements Model {
     return results;
   }
 
-  private float[] trainStep(BatchProducer.Batch batch, TFloat32 lr, TFloat32 mu) {
+  private float[] trainStep(BatchProducer.Batch batch, TFloat32 lr, Optional<TFloat32> mu) {
     try (TFloat32 x = TFloat32.tensorOf(imageShape(batch.size()),
             DataBuffers.of(batch.images(), true, false));
         TInt32 y = TInt32.tensorOf(Shape.of(batch.size()),
             DataBuffers.of(batch.labels(), true, false));
-        Result r = g.session.runner()
-            .feed(g.images, x).feed(g.labels, y).feed(g.learningRate, lr).feed(g.proximalMu, mu)
-            .addTarget(g.trainStep).fetch(g.trainMeanLoss).fetch(g.trainCorrect)
-            .run()) {
+        Result r = feedStep(g.session.runner().feed(g.images, x).feed(g.labels, y)
+                .feed(g.learningRate, lr), mu)
+            .fetch(g.trainMeanLoss).fetch(g.trainCorrect).run()) {
       return new float[] {((TFloat32) r.get(0)).getFloat(), ((TFloat32) r.get(1)).getFloat()};
     }
+  }
+
+  /** The plain step, or the proximal one (with μ fed) when μ is set. */
+  private Session.Runner feedStep(Session.Runner runner, Optional<TFloat32> mu) {
+    return mu.map(value -> runner.feed(g.proximalMu, value).addTarget(g.proximalTrainStep))
+        .orElseGet(() -> runner.addTarget(g.trainStep));
   }
 
   private Shape imageShape(int count) {

@@ -1,0 +1,69 @@
+package io.mnistfl.samples;
+
+import io.mnistfl.data.DigitImages;
+import io.mnistfl.tf.TfModel;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * Predicts the digit in each image file; a file that cannot be read gets an error line and the
+ * others are still predicted.
+ */
+@Command(name = "predict", mixinStandardHelpOptions = true,
+    description = "Print `FILE DIGIT PROBABILITY` for each image (PNG, JPEG, BMP, GIF; any size,"
+        + " either polarity). Unreadable files get an error line on stderr; exit status 1 if any"
+        + " failed.")
+final class PredictCommand implements Callable<Integer> {
+  @Option(names = "--model", paramLabel = "DIR", defaultValue = "runs/baseline/model",
+      description = "Saved model directory (default: ${DEFAULT-VALUE}).")
+  Path modelDir;
+
+  @Parameters(paramLabel = "FILE", arity = "1..*", description = "Image files.")
+  List<Path> files;
+
+  @Mixin ThreadOptions threads;
+
+  @Override
+  public Integer call() throws Exception {
+    List<Path> readable = new ArrayList<>();
+    List<float[]> images = new ArrayList<>();
+    List<String> errors = new ArrayList<>();
+    for (Path file : files) {
+      try {
+        images.add(DigitImages.load(file));
+        readable.add(file);
+      } catch (IOException | RuntimeException e) {
+        errors.add(file + " ERROR " + e.getMessage());
+      }
+    }
+    errors.forEach(System.err::println);
+    if (!images.isEmpty()) {
+      try (TfModel model = TfModel.load(modelDir, threads.tfOptions())) {
+        int size = DigitImages.SIZE * DigitImages.SIZE;
+        float[] pixels = new float[images.size() * size];
+        for (int i = 0; i < images.size(); i++) {
+          System.arraycopy(images.get(i), 0, pixels, i * size, size);
+        }
+        int classes = model.spec().numClasses();
+        float[] probs = model.predict(pixels, images.size());
+        for (int i = 0; i < images.size(); i++) {
+          int best = 0;
+          for (int c = 1; c < classes; c++) {
+            if (probs[i * classes + c] > probs[i * classes + best]) {
+              best = c;
+            }
+          }
+          System.out.printf("%s %d %.4f%n", readable.get(i), best, probs[i * classes + best]);
+        }
+      }
+    }
+    return errors.isEmpty() ? 0 : 1;
+  }
+}

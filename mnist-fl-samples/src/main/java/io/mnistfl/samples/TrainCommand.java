@@ -1,0 +1,97 @@
+package io.mnistfl.samples;
+
+import io.mnistfl.data.TrainTestData;
+import io.mnistfl.data.TrainValidationSplit;
+import io.mnistfl.metrics.Metrics;
+import io.mnistfl.model.ModelSpec;
+import io.mnistfl.tf.TfModel;
+import io.mnistfl.train.EpochResult;
+import io.mnistfl.train.FitOptions;
+import io.mnistfl.train.Json;
+import io.mnistfl.train.TrainingRecord;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Trains a preset on MNIST, evaluates it on the test set and saves model, metrics and plots. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = "Train a CNN, evaluate it on the test set, save model + metrics.json + plots.")
+final class TrainCommand implements Callable<Integer> {
+  /** Epochs that reach the documented accuracy for each preset. */
+  static final Map<String, Integer> DEFAULT_EPOCHS =
+      Map.of("baseline", 15, "regularized", 30, "mcmahan-cnn", 10);
+
+  @Option(names = "--model", defaultValue = "baseline",
+      description = "baseline, regularized or mcmahan-cnn (default: ${DEFAULT-VALUE}).")
+  String model;
+
+  @Option(names = "--epochs", description = "Epochs (default: baseline 15, regularized 30,"
+      + " mcmahan-cnn 10).")
+  Optional<Integer> epochs;
+
+  @Option(names = "--batch-size", description = "Batch size (default: the preset's).")
+  Optional<Integer> batchSize;
+
+  @Option(names = "--lr", description = "Learning rate (default: the preset's).")
+  Optional<Double> learningRate;
+
+  @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--validation-size", defaultValue = "6000",
+      description = "Training images held out for validation (default: ${DEFAULT-VALUE}).")
+  int validationSize;
+
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Output directory (default: runs/<model>).")
+  Optional<Path> out;
+
+  @Mixin DataOptions data;
+  @Mixin ThreadOptions threads;
+
+  @Override
+  public Integer call() throws Exception {
+    ModelSpec.Builder builder = ModelSpec.preset(model).toBuilder().seed(seed);
+    batchSize.ifPresent(builder::batchSize);
+    ModelSpec spec = builder.build();
+    int epochCount = epochs.orElse(DEFAULT_EPOCHS.get(model));
+    Path dir = out.orElse(Path.of("runs", model));
+    TrainTestData mnist = data.load();
+    TrainValidationSplit split = TrainValidationSplit.of(mnist.train(), validationSize, seed);
+    System.out.printf("model: %s, %,d trainable parameters, %d epochs, batch %d, %s, seed %d%n",
+        spec.name(), spec.trainableParameterCount(), epochCount, spec.batchSize(),
+        spec.optimizer(), seed);
+
+    FitOptions options = FitOptions.epochs(epochCount).withSeed(seed);
+    if (learningRate.isPresent()) {
+      options = options.withLearningRate(learningRate.get());
+    }
+    try (TfModel tf = TfModel.create(spec, threads.tfOptions())) {
+      long start = System.nanoTime();
+      List<EpochResult> history = tf.fit(split.train(), split.validation(), options,
+          new ConsoleProgress());
+      double wall = (System.nanoTime() - start) / 1e9;
+      Metrics test = tf.evaluate(mnist.test());
+      System.out.printf("test: %s%n%s", test.summary(), test.report());
+      System.out.printf("training wall time %.1fs (%d epochs)%n", wall, epochCount);
+
+      TrainingRecord record = new TrainingRecord(spec, mnist.train().name(), split.train().size(),
+          split.validation().size(), epochCount, history, Optional.of(test), wall,
+          Instant.now().toString(), TfModel.BACKEND);
+      tf.save(dir.resolve("model"), record);
+      Files.createDirectories(dir);
+      Json.write(dir.resolve("metrics.json"), test);
+      HistoryFiles.writeEpochs(dir, history);
+      System.out.printf("saved: %s (model/, metrics.json, history.csv, loss.png, accuracy.png)%n",
+          dir);
+    }
+    return 0;
+  }
+}
