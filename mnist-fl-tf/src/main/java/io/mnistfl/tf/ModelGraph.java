@@ -121,9 +121,9 @@ final class ModelGraph implements AutoCloseable {
       }
       GraphOptimizer optimizer = GraphOptimizer.of(tf, spec.optimizer(), trainable);
       trainStep = step(tf, "train_step", pass.statisticUpdates(),
-          optimizer.apply(gradients, learningRate));
+          optimizer.apply(allComputed(train, gradients), learningRate));
       proximalTrainStep = step(tf, "proximal_train_step", pass.statisticUpdates(),
-          optimizer.apply(proximalGradients, learningRate));
+          optimizer.apply(allComputed(train, proximalGradients), learningRate));
       resetOptimizer = optimizer.reset();
 
       Ops infer = tf.withSubScope("infer");
@@ -145,6 +145,24 @@ final class ModelGraph implements AutoCloseable {
       graph.close();
       throw e;
     }
+  }
+
+  /**
+   * The gradients, each gated on all of them. Variables are read by reference, so without this an
+   * update of a layer's kernel could run while the backward pass still reads that kernel to reach
+   * earlier layers: a wrong gradient, and one that depends on thread timing.
+   */
+  private static List<Operand<TFloat32>> allComputed(Ops tf, List<Operand<TFloat32>> gradients) {
+    List<Op> computed = new ArrayList<>();
+    for (Operand<TFloat32> g : gradients) {
+      computed.add(tf.identity(g));
+    }
+    Ops gated = tf.withControlDependencies(computed);
+    List<Operand<TFloat32>> out = new ArrayList<>();
+    for (Operand<TFloat32> g : gradients) {
+      out.add(gated.identity(g));
+    }
+    return out;
   }
 
   private static Op step(Ops tf, String name, List<Op> statisticUpdates, Op applyGradients) {
