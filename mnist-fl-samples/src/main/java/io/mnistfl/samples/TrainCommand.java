@@ -1,5 +1,6 @@
 package io.mnistfl.samples;
 
+import io.mnistfl.data.DataSource;
 import io.mnistfl.data.TrainTestData;
 import io.mnistfl.data.TrainValidationSplit;
 import io.mnistfl.metrics.Metrics;
@@ -49,6 +50,10 @@ final class TrainCommand implements Callable<Integer> {
       description = "Training images held out for validation (default: ${DEFAULT-VALUE}).")
   int validationSize;
 
+  @Option(names = "--limit", paramLabel = "N",
+      description = "Use only the first N training images (quick runs; default: all).")
+  Optional<Integer> limit;
+
   @Option(names = "--out", paramLabel = "DIR",
       description = "Output directory (default: runs/<model>).")
   Optional<Path> out;
@@ -64,7 +69,10 @@ final class TrainCommand implements Callable<Integer> {
     int epochCount = epochs.orElse(DEFAULT_EPOCHS.get(model));
     Path dir = out.orElse(Path.of("runs", model));
     TrainTestData mnist = data.load();
-    TrainValidationSplit split = TrainValidationSplit.of(mnist.train(), validationSize, seed);
+    DataSource pool = limit.map(n -> mnist.train().subset(
+        java.util.stream.IntStream.range(0, Math.min(n, mnist.train().size())).toArray()))
+        .orElse(mnist.train());
+    TrainValidationSplit split = TrainValidationSplit.of(pool, validationSize, seed);
     System.out.printf("model: %s, %,d trainable parameters, %d epochs, batch %d, %s, seed %d%n",
         spec.name(), spec.trainableParameterCount(), epochCount, spec.batchSize(),
         spec.optimizer(), seed);
