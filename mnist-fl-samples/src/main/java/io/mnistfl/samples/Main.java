@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
       TrainCommand.class,
       EvaluateCommand.class,
       PredictCommand.class,
+      FederateCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -1,0 +1,46 @@
+package io.mnistfl.fl;
+
+import io.mnistfl.model.Weights;
+import java.util.List;
+
+/**
+ * FedAvg with server momentum (Hsu et al. 2019): with Δ = average − global, {@code v ← β·v + Δ}
+ * and {@code global ← global + η·v}. η = 1, β = 0 is FedAvg.
+ */
+public final class FedAvgM implements Aggregator {
+  private final double serverLearningRate;
+  private final double momentum;
+  private double[][] velocity;
+
+  public FedAvgM(double serverLearningRate, double momentum) {
+    if (!(serverLearningRate > 0) || !(momentum >= 0 && momentum < 1)) {
+      throw new IllegalArgumentException("need server learning rate > 0 and momentum in [0, 1),"
+          + " were " + serverLearningRate + ", " + momentum);
+    }
+    this.serverLearningRate = serverLearningRate;
+    this.momentum = momentum;
+  }
+
+  @Override
+  public Weights aggregate(Weights global, List<ClientUpdate> updates) {
+    double[][] average = WeightMath.weightedAverage(global, updates);
+    if (velocity == null) {
+      velocity = WeightMath.zerosLike(global);
+    }
+    double[][] next = new double[average.length][];
+    for (int a = 0; a < average.length; a++) {
+      float[] w = global.arrays().get(a).values();
+      next[a] = new double[w.length];
+      for (int i = 0; i < w.length; i++) {
+        velocity[a][i] = momentum * velocity[a][i] + (average[a][i] - w[i]);
+        next[a][i] = w[i] + serverLearningRate * velocity[a][i];
+      }
+    }
+    return WeightMath.withValues(global, next);
+  }
+
+  @Override
+  public String toString() {
+    return "FedAvgM(eta=" + serverLearningRate + ", beta=" + momentum + ")";
+  }
+}

@@ -1,0 +1,58 @@
+package io.mnistfl.fl;
+
+import io.mnistfl.model.Weights;
+import java.util.List;
+
+/**
+ * Adaptive server optimizers (Reddi et al. 2021, Algorithm 2). The pseudo-gradient is Δ = weighted
+ * average − global; {@code m ← β₁·m + (1 − β₁)·Δ}; {@code v} is updated by the subclass from Δ²;
+ * {@code global ← global + η·m / (√v + τ)}. {@code m} starts at 0 and {@code v} at τ², as in the
+ * paper; no bias correction.
+ */
+public abstract class FedOpt implements Aggregator {
+  /** Server learning rate η. */
+  protected final double eta;
+  /** First-moment decay β₁. */
+  protected final double beta1;
+  /** Adaptivity τ. */
+  protected final double tau;
+  private double[][] m;
+  private double[][] v;
+
+  protected FedOpt(double eta, double beta1, double tau) {
+    if (!(eta > 0) || !(beta1 >= 0 && beta1 < 1) || !(tau > 0)) {
+      throw new IllegalArgumentException("need eta > 0, beta1 in [0, 1), tau > 0; were " + eta
+          + ", " + beta1 + ", " + tau);
+    }
+    this.eta = eta;
+    this.beta1 = beta1;
+    this.tau = tau;
+  }
+
+  /** The new second moment from the old one and the squared pseudo-gradient Δ². */
+  protected abstract double secondMoment(double v, double deltaSquared);
+
+  @Override
+  public final Weights aggregate(Weights global, List<ClientUpdate> updates) {
+    double[][] average = WeightMath.weightedAverage(global, updates);
+    if (m == null) {
+      m = WeightMath.zerosLike(global);
+      v = WeightMath.zerosLike(global);
+      for (double[] row : v) {
+        java.util.Arrays.fill(row, tau * tau);
+      }
+    }
+    double[][] next = new double[average.length][];
+    for (int a = 0; a < average.length; a++) {
+      float[] w = global.arrays().get(a).values();
+      next[a] = new double[w.length];
+      for (int i = 0; i < w.length; i++) {
+        double delta = average[a][i] - w[i];
+        m[a][i] = beta1 * m[a][i] + (1 - beta1) * delta;
+        v[a][i] = secondMoment(v[a][i], delta * delta);
+        next[a][i] = w[i] + eta * m[a][i] / (Math.sqrt(v[a][i]) + tau);
+      }
+    }
+    return WeightMath.withValues(global, next);
+  }
+}

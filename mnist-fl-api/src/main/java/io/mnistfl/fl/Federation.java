@@ -1,0 +1,144 @@
+package io.mnistfl.fl;
+
+import io.mnistfl.metrics.ConfusionMatrix;
+import io.mnistfl.metrics.Metrics;
+import io.mnistfl.model.Weights;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Random;
+
+/**
+ * The server's round loop: sample clients, send them the global weights through the {@link
+ * Transport}, check and aggregate their updates, evaluate the new global weights, repeat until the
+ * round limit or the target accuracy. It knows weights and bytes, never models: a client that
+ * fails or sends a malformed or wrong-shaped update is left out of that round, and the round goes
+ * on with the others.
+ */
+public final class Federation {
+  private final Transport transport;
+  private final Aggregator aggregator;
+  private final GlobalEvaluator evaluator;
+  private final FederationSettings settings;
+  private final FederationListener listener;
+
+  public Federation(Transport transport, Aggregator aggregator, GlobalEvaluator evaluator,
+      FederationSettings settings, FederationListener listener) {
+    this.transport = transport;
+    this.aggregator = aggregator;
+    this.evaluator = evaluator;
+    this.settings = settings;
+    this.listener = listener;
+  }
+
+  /** Runs from {@code initial} global weights. */
+  public FederationHistory run(Weights initial) {
+    Weights global = initial;
+    List<RoundResult> results = new ArrayList<>();
+    OptionalInt reached = OptionalInt.empty();
+    long start = System.nanoTime();
+    for (int round = 1; round <= settings.rounds(); round++) {
+      long roundStart = System.nanoTime();
+      RoundConfig config = settings.roundConfig(round);
+      List<String> sampled = sample(round);
+      listener.roundStarted(round, sampled.size());
+      List<String> failures = new ArrayList<>();
+      List<ClientUpdate> updates = fit(global, config, sampled, failures);
+      double trainLoss = weightedTrainLoss(updates);
+      if (!updates.isEmpty()) {
+        global = aggregator.aggregate(global, updates);
+      }
+      Metrics test = evaluator.evaluate(global);
+      Optional<Metrics> federated = settings.federatedEvaluation()
+          ? federatedEvaluation(global, config, sampled, failures) : Optional.empty();
+      RoundResult result = new RoundResult(round, sampled.size(), updates.size(), failures,
+          (System.nanoTime() - roundStart) / 1e9, trainLoss, test, federated);
+      results.add(result);
+      listener.roundFinished(result);
+      if (settings.targetAccuracy().isPresent()
+          && test.accuracy() >= settings.targetAccuracy().getAsDouble()) {
+        reached = OptionalInt.of(round);
+        break;
+      }
+    }
+    return new FederationHistory(results, reached, (System.nanoTime() - start) / 1e9, global);
+  }
+
+  /** Max(minClients, round(C·N)) distinct clients, seeded by round; all when there are fewer. */
+  List<String> sample(int round) {
+    List<String> ids = new ArrayList<>(transport.clientIds());
+    Collections.sort(ids);
+    int k = Math.min(ids.size(),
+        Math.max(settings.minClients(), (int) Math.round(settings.fraction() * ids.size())));
+    Collections.shuffle(ids, new Random(settings.seed() * 31 + round));
+    List<String> chosen = new ArrayList<>(ids.subList(0, k));
+    Collections.sort(chosen);
+    return chosen;
+  }
+
+  private List<ClientUpdate> fit(Weights global, RoundConfig config, List<String> sampled,
+      List<String> failures) {
+    byte[] request = Messages.encodeRequest(config, global);
+    List<ClientUpdate> updates = new ArrayList<>();
+    int done = 0;
+    for (String id : sampled) {
+      try {
+        ClientUpdate update = Messages.decodeUpdate(transport.fit(id, request));
+        check(global, id, update);
+        updates.add(update);
+      } catch (Exception e) {
+        failures.add(id + ": " + e.getMessage());
+      }
+      listener.clientFinished(config.round(), ++done, sampled.size());
+    }
+    return updates;
+  }
+
+  private static void check(Weights global, String id, ClientUpdate update) {
+    if (!update.clientId().equals(id)) {
+      throw new IllegalArgumentException("answered as " + update.clientId());
+    }
+    if (update.numExamples() <= 0) {
+      throw new IllegalArgumentException("reports " + update.numExamples() + " examples");
+    }
+    global.requireSameLayout(update.weights(), "update");
+    for (Weights.NamedArray a : update.weights().arrays()) {
+      for (float v : a.values()) {
+        if (!Float.isFinite(v)) {
+          throw new IllegalArgumentException("update array " + a.name() + " holds " + v);
+        }
+      }
+    }
+  }
+
+  private static double weightedTrainLoss(List<ClientUpdate> updates) {
+    double sum = 0;
+    long n = 0;
+    for (ClientUpdate u : updates) {
+      sum += u.trainLoss() * u.numExamples();
+      n += u.numExamples();
+    }
+    return n == 0 ? Double.NaN : sum / n;
+  }
+
+  private Optional<Metrics> federatedEvaluation(Weights global, RoundConfig config,
+      List<String> sampled, List<String> failures) {
+    byte[] request = Messages.encodeRequest(config, global);
+    ConfusionMatrix total = null;
+    double lossSum = 0;
+    long n = 0;
+    for (String id : sampled) {
+      try {
+        ClientEvaluation e = Messages.decodeEvaluation(transport.evaluate(id, request));
+        total = total == null ? e.confusion() : total.plus(e.confusion());
+        lossSum += e.loss() * e.numExamples();
+        n += e.numExamples();
+      } catch (Exception e) {
+        failures.add(id + " (evaluate): " + e.getMessage());
+      }
+    }
+    return total == null ? Optional.empty() : Optional.of(Metrics.of(total, lossSum / n));
+  }
+}

@@ -1,0 +1,65 @@
+package io.mnistfl.fl;
+
+import io.mnistfl.model.Weights;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Element-wise arithmetic on weights, in double where it accumulates. */
+final class WeightMath {
+  private WeightMath() {}
+
+  /** Σ nᵢ·wᵢ / Σ nᵢ over the updates, per element, accumulated in double. */
+  static double[][] weightedAverage(Weights layout, List<ClientUpdate> updates) {
+    if (updates.isEmpty()) {
+      throw new IllegalArgumentException("no updates to aggregate");
+    }
+    long total = 0;
+    for (ClientUpdate u : updates) {
+      if (u.numExamples() <= 0) {
+        throw new IllegalArgumentException(u.clientId() + ": numExamples must be > 0, was "
+            + u.numExamples());
+      }
+      total += u.numExamples();
+    }
+    List<Weights.NamedArray> arrays = layout.arrays();
+    double[][] sum = new double[arrays.size()][];
+    for (int a = 0; a < arrays.size(); a++) {
+      sum[a] = new double[arrays.get(a).values().length];
+    }
+    for (ClientUpdate u : updates) {
+      double share = (double) u.numExamples() / total;
+      List<Weights.NamedArray> theirs = u.weights().arrays();
+      for (int a = 0; a < sum.length; a++) {
+        float[] v = theirs.get(a).values();
+        double[] s = sum[a];
+        for (int i = 0; i < s.length; i++) {
+          s[i] += share * v[i];
+        }
+      }
+    }
+    return sum;
+  }
+
+  /** Weights with {@code layout}'s names and shapes and the given values. */
+  static Weights withValues(Weights layout, double[][] values) {
+    List<Weights.NamedArray> out = new ArrayList<>(values.length);
+    for (int a = 0; a < values.length; a++) {
+      Weights.NamedArray like = layout.arrays().get(a);
+      float[] v = new float[values[a].length];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = (float) values[a][i];
+      }
+      out.add(new Weights.NamedArray(like.name(), like.shape(), v));
+    }
+    return new Weights(out);
+  }
+
+  /** Zeros shaped like {@code layout}. */
+  static double[][] zerosLike(Weights layout) {
+    double[][] z = new double[layout.arrays().size()][];
+    for (int a = 0; a < z.length; a++) {
+      z[a] = new double[layout.arrays().get(a).values().length];
+    }
+    return z;
+  }
+}

@@ -1,0 +1,199 @@
+package io.mnistfl.samples;
+
+import io.mnistfl.data.TrainTestData;
+import io.mnistfl.fl.Aggregator;
+import io.mnistfl.fl.Federation;
+import io.mnistfl.fl.FederationHistory;
+import io.mnistfl.fl.FederationListener;
+import io.mnistfl.fl.FederationSettings;
+import io.mnistfl.fl.InProcessTransport;
+import io.mnistfl.fl.Partitioning;
+import io.mnistfl.fl.RoundResult;
+import io.mnistfl.model.ModelSpec;
+import io.mnistfl.tf.TfClient;
+import io.mnistfl.tf.TfModel;
+import io.mnistfl.train.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Federated averaging over simulated clients on MNIST, with per-round metrics and plots. */
+@Command(name = "federate", mixinStandardHelpOptions = true,
+    description = "Simulate federated learning: clients train on partitions of MNIST's training"
+        + " set, the server aggregates and evaluates the global model on the test set each round."
+        + " Writes history.csv, history.json and PNG plots of accuracy, precision, recall, F1 and"
+        + " loss per round.")
+final class FederateCommand implements Callable<Integer> {
+  @Option(names = "--clients", defaultValue = "10", description = "Clients (default: ${DEFAULT-VALUE}).")
+  int clients;
+
+  @Option(names = "--fraction", defaultValue = "1.0",
+      description = "C: share of clients sampled per round (default: ${DEFAULT-VALUE}).")
+  double fraction;
+
+  @Option(names = "--min-clients", defaultValue = "1",
+      description = "Sample at least this many per round (default: ${DEFAULT-VALUE}).")
+  int minClients;
+
+  @Option(names = "--local-epochs", defaultValue = "1", description = "E (default: ${DEFAULT-VALUE}).")
+  int localEpochs;
+
+  @Option(names = "--batch-size", defaultValue = "32", description = "B (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--lr", description = "Client learning rate (default: the model's).")
+  Optional<Double> learningRate;
+
+  @Option(names = "--rounds", defaultValue = "15", description = "Rounds (default: ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--partition", defaultValue = "iid",
+      description = "iid, shards[:K] (McMahan's pathological non-IID) or dirichlet[:ALPHA]"
+          + " (default: ${DEFAULT-VALUE}).")
+  String partition;
+
+  @Option(names = "--aggregator", defaultValue = "fedavg",
+      description = "fedavg, fedavgm, fedadam, fedyogi or fedadagrad (default: ${DEFAULT-VALUE}).")
+  String aggregator;
+
+  @Option(names = "--mu", defaultValue = "0.0",
+      description = "FedProx proximal term mu (default: ${DEFAULT-VALUE}).")
+  double mu;
+
+  @Option(names = "--target", description = "Stop at this test accuracy, e.g. 0.99.")
+  Optional<Double> target;
+
+  @Option(names = "--model", defaultValue = "baseline",
+      description = "baseline, regularized or mcmahan-cnn (default: ${DEFAULT-VALUE}).")
+  String model;
+
+  @Option(names = "--federated-eval", paramLabel = "FRACTION", defaultValue = "0",
+      description = "Hold out this share of each client's data and evaluate there too (default:"
+          + " off).")
+  double federatedEval;
+
+  @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Output directory (default: runs/federated-<model>).")
+  Optional<Path> out;
+
+  @Mixin DataOptions data;
+  @Mixin ThreadOptions threads;
+
+  @Override
+  public Integer call() throws Exception {
+    ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
+    Partitioning partitioning = Partitioning.parse(partition);
+    Aggregator server = Aggregator.named(aggregator);
+    FederationSettings settings = FederationSettings.defaults().withRounds(rounds)
+        .withSampling(fraction, minClients)
+        .withLocalTraining(localEpochs, batchSize,
+            learningRate.orElse(spec.optimizer().learningRate()), mu)
+        .withFederatedEvaluation(federatedEval > 0).withSeed(seed);
+    if (target.isPresent()) {
+      settings = settings.withTarget(target.get());
+    }
+    Path dir = out.orElse(Path.of("runs", "federated-" + model));
+    TrainTestData mnist = data.load();
+    List<int[]> parts = partitioning.split(mnist.train().labels(), mnist.train().numClasses(),
+        clients, seed);
+    System.out.printf("federation: %d clients (%s), C=%.2f, E=%d, B=%d, lr=%s, mu=%s, %s, model %s,"
+            + " %d rounds%s%n", clients, partition, fraction, localEpochs, batchSize,
+        settings.learningRate(), mu, server, spec.name(), rounds,
+        target.map(t -> ", target " + t).orElse(""));
+
+    try (TfModel shared = TfModel.create(spec, threads.tfOptions());
+        InProcessTransport transport = new InProcessTransport(
+            TfClient.simulate(shared, mnist.train(), parts, federatedEval))) {
+      Federation federation = new Federation(transport, server, weights -> {
+        shared.setWeights(weights);
+        return shared.evaluate(mnist.test());
+      }, settings, new RoundProgress());
+      FederationHistory history = federation.run(spec.initialWeights());
+      System.out.printf("%s; %d rounds in %.1fs (%.1fs per round), peak RSS %d MB%n",
+          history.roundsToTarget().isPresent()
+              ? "target reached in round " + history.roundsToTarget().getAsInt()
+              : "target " + (target.isPresent() ? "not reached" : "not set"),
+          history.rounds().size(), history.totalSeconds(),
+          history.totalSeconds() / history.rounds().size(), BenchCommand.rssMegabytes());
+      write(dir, history);
+      System.out.printf("saved: %s (history.csv, history.json, accuracy/precision/recall/f1/loss"
+          + ".png)%n", dir);
+    }
+    return 0;
+  }
+
+  private static void write(Path dir, FederationHistory history) throws IOException {
+    Files.createDirectories(dir);
+    List<RoundResult> rounds = history.rounds();
+    StringBuilder csv = new StringBuilder("round,sampled,succeeded,seconds,client_train_loss,"
+        + "test_loss,test_accuracy,test_precision,test_recall,test_f1,federated_accuracy\n");
+    for (RoundResult r : rounds) {
+      csv.append(String.format("%d,%d,%d,%.3f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%s%n", r.round(),
+          r.sampled(), r.succeeded(), r.seconds(), r.clientTrainLoss(), r.test().loss(),
+          r.test().accuracy(), r.test().macro().precision(), r.test().macro().recall(),
+          r.test().macro().f1(),
+          r.federated().map(m -> String.format("%.6f", m.accuracy())).orElse("")));
+    }
+    Files.writeString(dir.resolve("history.csv"), csv);
+    Json.write(dir.resolve("history.json"), rounds);
+    double[] x = HistoryFiles.column(rounds, RoundResult::round);
+    plot(dir, "accuracy", "Test accuracy per round", x,
+        HistoryFiles.column(rounds, r -> r.test().accuracy()));
+    plot(dir, "precision", "Test precision (macro over 10 classes) per round", x,
+        HistoryFiles.column(rounds, r -> r.test().macro().precision()));
+    plot(dir, "recall", "Test recall (macro over 10 classes) per round", x,
+        HistoryFiles.column(rounds, r -> r.test().macro().recall()));
+    plot(dir, "f1", "Test F1 (macro over 10 classes) per round", x,
+        HistoryFiles.column(rounds, r -> r.test().macro().f1()));
+    plot(dir, "loss", "Test loss per round", x,
+        HistoryFiles.column(rounds, r -> r.test().loss()));
+  }
+
+  private static void plot(Path dir, String name, String title, double[] x, double[] y)
+      throws IOException {
+    Charts.line(dir.resolve(name + ".png"), title, "round", name, x,
+        Charts.series(List.of("global model"), List.of(y)));
+  }
+
+  /** A progress bar over the round's clients on a terminal, then the round's line. */
+  private static final class RoundProgress implements FederationListener {
+    private final boolean terminal = System.console() != null;
+    private ProgressBar bar;
+
+    @Override
+    public void roundStarted(int round, int sampled) {
+      if (terminal) {
+        bar = new ProgressBarBuilder().setTaskName("round " + round).setInitialMax(sampled)
+            .setStyle(ProgressBarStyle.ASCII).continuousUpdate().build();
+      }
+    }
+
+    @Override
+    public void clientFinished(int round, int done, int sampled) {
+      if (bar != null) {
+        bar.stepTo(done);
+      }
+    }
+
+    @Override
+    public void roundFinished(RoundResult result) {
+      if (bar != null) {
+        bar.close();
+        bar = null;
+      }
+      System.out.println(result.format());
+    }
+  }
+}

@@ -1,0 +1,95 @@
+package io.mnistfl.tf;
+
+import io.mnistfl.data.DataSource;
+import io.mnistfl.fl.Client;
+import io.mnistfl.fl.ClientEvaluation;
+import io.mnistfl.fl.ClientUpdate;
+import io.mnistfl.fl.RoundConfig;
+import io.mnistfl.metrics.Metrics;
+import io.mnistfl.model.Weights;
+import io.mnistfl.train.EpochResult;
+import io.mnistfl.train.FitOptions;
+import io.mnistfl.train.TrainingListener;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+
+/**
+ * A {@link Client} that trains a {@link TfModel} on its local data. Simulated clients share one
+ * model (one graph and session) and swap weights in and out, so they hold nothing but index views
+ * and memory does not grow with their number. A shared model must only be used by one client at a
+ * time.
+ */
+public final class TfClient implements Client {
+  private final String id;
+  private final TfModel model;
+  private final DataSource train;
+  private final DataSource heldOut;
+
+  /**
+   * A client with local training data and (possibly empty) held-out data for federated
+   * evaluation.
+   */
+  public TfClient(String id, TfModel model, DataSource train, DataSource heldOut) {
+    if (train.size() == 0) {
+      throw new IllegalArgumentException("client " + id + " has no training data");
+    }
+    this.id = id;
+    this.model = model;
+    this.train = train;
+    this.heldOut = heldOut;
+  }
+
+  /**
+   * Simulated clients {@code client-000}, {@code client-001}, … over index partitions of {@code
+   * data}, all sharing {@code model}; each holds out the last {@code heldOutFraction} of its
+   * examples for federated evaluation.
+   */
+  public static List<TfClient> simulate(TfModel model, DataSource data, List<int[]> partitions,
+      double heldOutFraction) {
+    if (!(heldOutFraction >= 0 && heldOutFraction < 1)) {
+      throw new IllegalArgumentException("heldOutFraction must be in [0, 1), was "
+          + heldOutFraction);
+    }
+    List<TfClient> clients = new ArrayList<>(partitions.size());
+    int digits = Math.max(3, String.valueOf(partitions.size() - 1).length());
+    for (int c = 0; c < partitions.size(); c++) {
+      int[] part = partitions.get(c);
+      int held = (int) Math.floor(part.length * heldOutFraction);
+      clients.add(new TfClient(String.format("client-%0" + digits + "d", c), model,
+          data.subset(Arrays.copyOfRange(part, 0, part.length - held)),
+          data.subset(Arrays.copyOfRange(part, part.length - held, part.length))));
+    }
+    return clients;
+  }
+
+  @Override
+  public String id() {
+    return id;
+  }
+
+  @Override
+  public int numExamples() {
+    return train.size();
+  }
+
+  @Override
+  public ClientUpdate fit(Weights global, RoundConfig config) {
+    model.setWeights(global);
+    FitOptions options = new FitOptions(config.localEpochs(), OptionalInt.of(config.batchSize()),
+        OptionalDouble.of(config.learningRate()), config.proximalMu(), config.seed());
+    List<EpochResult> epochs = model.fit(train, heldOut.subset(new int[0]), options,
+        TrainingListener.NONE);
+    EpochResult last = epochs.get(epochs.size() - 1);
+    return new ClientUpdate(id, model.weights(), train.size(), last.loss(), last.accuracy());
+  }
+
+  @Override
+  public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
+    model.setWeights(weights);
+    Metrics m = model.evaluate(heldOut);
+    return new ClientEvaluation(id, heldOut.size(), m.loss(), m.confusion());
+  }
+}
