@@ -120,8 +120,23 @@ class SamplesCliTest {
   }
 
   @Test
+  void federateWritesHistoryAndPlotsPerRound() throws Exception {
+    Path dir = work.resolve("fed");
+    Outcome o = cli("federate", "--clients", "20", "--fraction", "0.1", "--rounds", "2",
+        "--partition", "shards", "--aggregator", "fedavgm", "--out", dir.toString());
+    assertThat(o.exit()).as(o.err()).isZero();
+    assertThat(o.out()).contains("round 1 - 2/2 clients").contains("round 2 - 2/2 clients")
+        .contains("2 rounds in");
+    assertThat(Files.readAllLines(dir.resolve("history.csv"))).hasSize(3);
+    for (String plot : new String[] {"accuracy", "precision", "recall", "f1", "loss"}) {
+      assertThat(dir.resolve(plot + ".png")).isRegularFile();
+    }
+    assertThat(Files.readString(dir.resolve("history.json"))).contains("\"round\" : 2");
+  }
+
+  @Test
   void everyCommandHasHelp() {
-    for (String command : new String[] {"train", "evaluate", "predict", "bench"}) {
+    for (String command : new String[] {"train", "evaluate", "predict", "federate", "bench"}) {
       Outcome o = cli(command, "--help");
       assertThat(o.exit()).isZero();
       assertThat(o.out()).contains("Usage: mnist-fl " + command);

@@ -1,0 +1,100 @@
+package io.mnistfl.fl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import io.mnistfl.model.Weights;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Each aggregator against values worked out by hand, to float precision. */
+class AggregatorTest {
+  private static final float EPS = 1e-6f;
+
+  private static Weights w(float... values) {
+    return new Weights(List.of(new Weights.NamedArray("w", new int[] {values.length}, values)));
+  }
+
+  private static ClientUpdate u(String id, int n, float... values) {
+    return new ClientUpdate(id, w(values), n, 0, 0);
+  }
+
+  private static float[] values(Weights weights) {
+    return weights.arrays().get(0).values();
+  }
+
+  @Test
+  void fedAvgWeightsByExampleCount() {
+    // (1·1 + 3·5) / 4 = 4 and (1·(-2) + 3·2) / 4 = 1
+    Weights next = new FedAvg().aggregate(w(0, 0),
+        List.of(u("a", 1, 1, -2), u("b", 3, 5, 2)));
+    assertThat(values(next)).containsExactly(new float[] {4f, 1f}, within(EPS));
+  }
+
+  @Test
+  void fedAvgRejectsEmptyRoundsAndZeroExamples() {
+    assertThatThrownBy(() -> new FedAvg().aggregate(w(0), List.of()))
+        .hasMessage("no updates to aggregate");
+    assertThatThrownBy(() -> new FedAvg().aggregate(w(0), List.of(u("c", 0, 1))))
+        .hasMessage("c: numExamples must be > 0, was 0");
+  }
+
+  @Test
+  void fedAvgMAccumulatesServerMomentum() {
+    FedAvgM m = new FedAvgM(1.0, 0.5);
+    // round 1: global 0, average 2 → Δ 2, v 2, global 2
+    Weights g1 = m.aggregate(w(0), List.of(u("a", 1, 2)));
+    assertThat(values(g1)[0]).isCloseTo(2f, within(EPS));
+    // round 2: global 2, average 3 → Δ 1, v 0.5·2 + 1 = 2, global 4
+    Weights g2 = m.aggregate(g1, List.of(u("a", 1, 3)));
+    assertThat(values(g2)[0]).isCloseTo(4f, within(EPS));
+  }
+
+  @Test
+  void fedAdamFollowsReddiAlgorithmTwo() {
+    // eta 0.1, beta1 0.9, beta2 0.99, tau 0.01; v starts at tau² = 1e-4.
+    FedAdam adam = new FedAdam(0.1, 0.9, 0.99, 0.01);
+    Weights g1 = adam.aggregate(w(1), List.of(u("a", 1, 3)));
+    double delta = 2;
+    double m = 0.1 * delta;
+    double v = 0.99 * 1e-4 + 0.01 * delta * delta;
+    double expected1 = 1 + 0.1 * m / (Math.sqrt(v) + 0.01);
+    assertThat(values(g1)[0]).isCloseTo((float) expected1, within(EPS));
+    // second round from the new global, average 0
+    Weights g2 = adam.aggregate(g1, List.of(u("a", 1, 0)));
+    double delta2 = 0 - (float) expected1;
+    double m2 = 0.9 * m + 0.1 * delta2;
+    double v2 = 0.99 * v + 0.01 * delta2 * delta2;
+    double expected2 = (float) expected1 + 0.1 * m2 / (Math.sqrt(v2) + 0.01);
+    assertThat(values(g2)[0]).isCloseTo((float) expected2, within(EPS));
+  }
+
+  @Test
+  void fedYogiMovesTheSecondMomentBySign() {
+    FedYogi yogi = new FedYogi(0.1, 0.0, 0.9, 0.1);
+    // v0 = 0.01; Δ = 1 → Δ² = 1 > v0: v = 0.01 + 0.1·1 = 0.11; m = Δ = 1
+    Weights g1 = yogi.aggregate(w(0), List.of(u("a", 1, 1)));
+    assertThat(values(g1)[0]).isCloseTo((float) (0.1 * 1 / (Math.sqrt(0.11) + 0.1)),
+        within(EPS));
+  }
+
+  @Test
+  void fedAdagradSumsSquaredPseudoGradients() {
+    FedAdagrad adagrad = new FedAdagrad(1.0, 0.0, 0.5);
+    // v0 = 0.25, Δ = 2: v = 4.25, m = 2, step = 2 / (sqrt(4.25) + 0.5)
+    Weights g1 = adagrad.aggregate(w(0), List.of(u("a", 1, 2)));
+    double expected = 2 / (Math.sqrt(4.25) + 0.5);
+    assertThat(values(g1)[0]).isCloseTo((float) expected, within(EPS));
+    // Δ = 0 next: v stays 4.25, m stays 2 (beta1 = 0 → m = Δ = 0), no move
+    Weights g2 = adagrad.aggregate(g1, List.of(u("a", 1, values(g1)[0])));
+    assertThat(values(g2)[0]).isCloseTo((float) expected, within(EPS));
+  }
+
+  @Test
+  void namesParse() {
+    assertThat(Aggregator.named("fedyogi")).isInstanceOf(FedYogi.class);
+    assertThatThrownBy(() -> Aggregator.named("median"))
+        .hasMessageContaining("unknown aggregator 'median'");
+  }
+}

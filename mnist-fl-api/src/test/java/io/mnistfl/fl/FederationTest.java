@@ -1,0 +1,181 @@
+package io.mnistfl.fl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mnistfl.metrics.ConfusionMatrix;
+import io.mnistfl.metrics.Metrics;
+import io.mnistfl.model.Weights;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The round loop with arithmetic clients: failures, sampling, determinism. */
+class FederationTest {
+
+  /** Moves every weight towards its target by half; reports its own size. */
+  private record Toward(String id, int numExamples, float target) implements Client {
+    @Override
+    public ClientUpdate fit(Weights global, RoundConfig config) {
+      float[] v = global.arrays().get(0).values().clone();
+      for (int i = 0; i < v.length; i++) {
+        v[i] += (target - v[i]) / 2;
+      }
+      return new ClientUpdate(id, new Weights(List.of(new Weights.NamedArray("w", new int[] {2},
+          v))), numExamples, target, 0);
+    }
+
+    @Override
+    public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
+      return new ClientEvaluation(id, numExamples, 0.5,
+          ConfusionMatrix.of(2, new int[] {0, 1}, new int[] {0, 0}));
+    }
+  }
+
+  /** Test "accuracy" = 1 − |w₀ − 4| / 4, so reaching weight 4 means accuracy 1. */
+  private static final GlobalEvaluator EVALUATOR = weights -> {
+    double w = weights.arrays().get(0).values()[0];
+    int correct = (int) Math.round(100 * Math.max(0, 1 - Math.abs(w - 4) / 4));
+    int[] actual = new int[100];
+    int[] predicted = new int[100];
+    for (int i = correct; i < 100; i++) {
+      predicted[i] = 1;
+    }
+    return Metrics.of(2, actual, predicted, 1 - correct / 100.0);
+  };
+
+  private static Weights start() {
+    return new Weights(List.of(new Weights.NamedArray("w", new int[] {2}, new float[] {0, 0})));
+  }
+
+  /** A transport that breaks chosen clients in chosen ways. */
+  private static final class Faulty implements Transport {
+    private final InProcessTransport inner;
+
+    Faulty(List<Client> clients) {
+      inner = new InProcessTransport(clients);
+    }
+
+    @Override
+    public List<String> clientIds() {
+      return inner.clientIds();
+    }
+
+    @Override
+    public byte[] fit(String id, byte[] request) throws IOException {
+      switch (id) {
+        case "down" -> throw new IOException("connection refused");
+        case "flipped" -> {
+          byte[] answer = inner.fit(id, request);
+          answer[answer.length / 2] ^= 0x40;
+          return answer;
+        }
+        default -> {
+          return inner.fit(id, request);
+        }
+      }
+    }
+
+    @Override
+    public byte[] evaluate(String id, byte[] request) throws IOException {
+      return inner.evaluate(id, request);
+    }
+  }
+
+  /** Answers with a differently shaped array. */
+  private record WrongShape(String id) implements Client {
+    @Override
+    public int numExamples() {
+      return 5;
+    }
+
+    @Override
+    public ClientUpdate fit(Weights global, RoundConfig config) {
+      return new ClientUpdate(id, new Weights(List.of(new Weights.NamedArray("w", new int[] {3},
+          new float[3]))), 5, 0, 0);
+    }
+
+    @Override
+    public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  @Test
+  void badClientsAreLeftOutAndTheRoundCompletes() {
+    List<Client> clients = new ArrayList<>(List.of(new Toward("good-1", 1, 4),
+        new Toward("good-2", 3, 4), new Toward("down", 1, 100), new Toward("flipped", 1, 100)));
+    clients.add(new WrongShape("shape"));
+    Federation f = new Federation(new Faulty(clients), new FedAvg(), EVALUATOR,
+        FederationSettings.defaults().withRounds(1), FederationListener.NONE);
+
+    FederationHistory h = f.run(start());
+
+    RoundResult r = h.rounds().get(0);
+    assertThat(r.sampled()).isEqualTo(5);
+    assertThat(r.succeeded()).isEqualTo(2);
+    assertThat(r.failures()).hasSize(3);
+    assertThat(r.failures()).anyMatch(s -> s.startsWith("down: connection refused"));
+    assertThat(r.failures()).anyMatch(s -> s.startsWith("flipped: update checksum mismatch"));
+    assertThat(r.failures()).anyMatch(s -> s.startsWith("shape: update: array 0 is w[3]"));
+    // Only the good clients count: both move halfway to 4.
+    assertThat(h.finalWeights().arrays().get(0).values()).containsExactly(2f, 2f);
+  }
+
+  @Test
+  void stopsAtTheTargetAndKeepsHistory() {
+    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 1, 4));
+    Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,
+        FederationSettings.defaults().withRounds(50).withTarget(0.97), FederationListener.NONE);
+    FederationHistory h = f.run(start());
+    // w after k rounds: 4 − 4/2^k, accuracy 1 − 1/2^k in whole percent: round 4 gives 0.94,
+    // round 5 gives round(96.875) % = 0.97.
+    assertThat(h.roundsToTarget()).hasValue(5);
+    assertThat(h.rounds()).hasSize(5);
+    assertThat(h.rounds().get(3).test().accuracy()).isEqualTo(0.94);
+    assertThat(h.rounds().get(4).test().accuracy()).isEqualTo(0.97);
+  }
+
+  @Test
+  void samplesAFractionSeededAndAtLeastTheMinimum() {
+    List<Client> clients = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      clients.add(new Toward(String.format("c%02d", i), 1, 4));
+    }
+    FederationSettings s = FederationSettings.defaults().withSampling(0.1, 1);
+    Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR, s,
+        FederationListener.NONE);
+    assertThat(f.sample(1)).hasSize(5).doesNotHaveDuplicates();
+    assertThat(f.sample(1)).isEqualTo(f.sample(1));
+    assertThat(f.sample(1)).isNotEqualTo(f.sample(2));
+    Federation atLeast = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,
+        s.withSampling(0.01, 8), FederationListener.NONE);
+    assertThat(atLeast.sample(1)).hasSize(8);
+  }
+
+  @Test
+  void federatedEvaluationSumsClientConfusionMatrices() {
+    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 3, 4));
+    Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,
+        FederationSettings.defaults().withRounds(1).withFederatedEvaluation(true),
+        FederationListener.NONE);
+    Metrics federated = f.run(start()).rounds().get(0).federated().orElseThrow();
+    assertThat(federated.count()).isEqualTo(4);
+    assertThat(federated.accuracy()).isEqualTo(0.5);
+    assertThat(federated.loss()).isEqualTo(0.5);
+  }
+
+  @Test
+  void sameSeedSameHistory() {
+    List<Client> clients = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      clients.add(new Toward("c" + i, i + 1, i));
+    }
+    FederationSettings s = FederationSettings.defaults().withRounds(5).withSampling(0.3, 1);
+    Weights a = new Federation(new InProcessTransport(clients), new FedAdam(0.1, 0.9, 0.99, 1e-3),
+        EVALUATOR, s, FederationListener.NONE).run(start()).finalWeights();
+    Weights b = new Federation(new InProcessTransport(clients), new FedAdam(0.1, 0.9, 0.99, 1e-3),
+        EVALUATOR, s, FederationListener.NONE).run(start()).finalWeights();
+    assertThat(a).isEqualTo(b);
+  }
+}
