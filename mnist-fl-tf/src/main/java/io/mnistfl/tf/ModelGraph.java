@@ -70,7 +70,7 @@ final class ModelGraph implements AutoCloseable {
       Ops vars = tf.withSubScope("vars");
       Ops anchorOps = tf.withSubScope("anchor");
       for (ParameterShape p : parameters) {
-        Shape shape = Shape.of(toLongs(p.shape()));
+        Shape shape = shapeOf(p);
         String opName = p.name().replace('/', '_');
         Variable<TFloat32> v = vars.withName(opName).variable(shape, TFloat32.class);
         Placeholder<TFloat32> input = vars.withName(opName + "_in").placeholder(TFloat32.class,
@@ -171,12 +171,14 @@ final class ModelGraph implements AutoCloseable {
     return tf.withControlDependencies(ops).withName(name).noOp();
   }
 
-  private static long[] toLongs(int[] dims) {
+  /** The TensorFlow shape of a spec parameter. */
+  static Shape shapeOf(ParameterShape p) {
+    int[] dims = p.shape();
     long[] out = new long[dims.length];
     for (int i = 0; i < dims.length; i++) {
       out[i] = dims[i];
     }
-    return out;
+    return Shape.of(out);
   }
 
   @Override

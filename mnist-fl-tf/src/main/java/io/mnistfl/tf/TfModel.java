@@ -278,7 +278,7 @@ public final class TfModel implements Model {
           throw new IllegalArgumentException("weight array " + i + " is " + a + ", model "
               + spec.name() + " expects " + p);
         }
-        TFloat32 t = TFloat32.tensorOf(Shape.of(toLongs(p.shape())),
+        TFloat32 t = TFloat32.tensorOf(ModelGraph.shapeOf(p),
             DataBuffers.of(a.values(), true, false));
         tensors.add(t);
         runner.feed(g.assignInputs.get(i), t);
@@ -287,14 +287,6 @@ public final class TfModel implements Model {
     } finally {
       tensors.forEach(TFloat32::close);
     }
-  }
-
-  private static long[] toLongs(int[] dims) {
-    long[] out = new long[dims.length];
-    for (int i = 0; i < dims.length; i++) {
-      out[i] = dims[i];
-    }
-    return out;
   }
 
   @Override
