@@ -43,6 +43,10 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--lr", description = "Learning rate (default: the preset's).")
   Optional<Double> learningRate;
 
+  @Option(names = "--lr-decay", paramLabel = "FACTOR",
+      description = "Multiply the learning rate by this after every epoch (default: the preset's).")
+  Optional<Double> learningRateDecay;
+
   @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
@@ -65,6 +69,7 @@ final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     ModelSpec.Builder builder = ModelSpec.preset(model).toBuilder().seed(seed);
     batchSize.ifPresent(builder::batchSize);
+    learningRateDecay.ifPresent(builder::learningRateDecay);
     ModelSpec spec = builder.build();
     int epochCount = epochs.orElse(DEFAULT_EPOCHS.get(model));
     Path dir = out.orElse(Path.of("runs", model));
