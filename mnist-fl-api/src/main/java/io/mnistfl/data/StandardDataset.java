@@ -176,10 +176,14 @@ public enum StandardDataset {
     return "root".equals(System.getProperty("user.name"));
   }
 
-  /** Runs an ordinary package client; its output goes to ours so a user sees what happens. */
+  /**
+   * Runs an ordinary package client in {@code dir}. Its errors reach our stderr so a user sees why
+   * a fetch failed; its progress output is dropped so it cannot mix with a program's results.
+   */
   static void run(Path dir, List<String> command, String tool) throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).inheritIO();
-    pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(ProcessBuilder.Redirect.INHERIT);
     Process process;
     try {
       process = pb.start();

@@ -226,59 +226,59 @@ public record ModelSpec(
       Layer layer = Objects.requireNonNull(layers.get(i), "layer " + i);
       String where = "layer " + i + " (" + layer + ")";
       if (layer instanceof Conv2D conv) {
-          require(features < 0, where + ": a convolution cannot follow Flatten");
-          require(conv.filters() > 0, where + ": filters must be > 0");
-          require(conv.kernelSize() > 0, where + ": kernel size must be > 0");
-          Objects.requireNonNull(conv.padding(), where + ": padding");
-          Objects.requireNonNull(conv.initializer(), where + ": initializer");
-          if (conv.padding() == Padding.VALID) {
-            require(conv.kernelSize() <= h && conv.kernelSize() <= w,
-                where + ": kernel " + conv.kernelSize() + " is larger than its input " + h + "x"
-                    + w);
-            h = h - conv.kernelSize() + 1;
-            w = w - conv.kernelSize() + 1;
-          }
-          int k = conv.kernelSize();
-          String n = "conv2d_" + i;
-          params.add(new ParameterShape(n + "/kernel", new int[] {k, k, c, conv.filters()}, true,
-              k * k * c, k * k * conv.filters()));
-          params.add(new ParameterShape(n + "/bias", new int[] {conv.filters()}, true, 0, 0));
-          c = conv.filters();
+        require(features < 0, where + ": a convolution cannot follow Flatten");
+        require(conv.filters() > 0, where + ": filters must be > 0");
+        require(conv.kernelSize() > 0, where + ": kernel size must be > 0");
+        Objects.requireNonNull(conv.padding(), where + ": padding");
+        Objects.requireNonNull(conv.initializer(), where + ": initializer");
+        if (conv.padding() == Padding.VALID) {
+          require(conv.kernelSize() <= h && conv.kernelSize() <= w,
+              where + ": kernel " + conv.kernelSize() + " is larger than its input " + h + "x"
+                  + w);
+          h = h - conv.kernelSize() + 1;
+          w = w - conv.kernelSize() + 1;
+        }
+        int k = conv.kernelSize();
+        String n = "conv2d_" + i;
+        params.add(new ParameterShape(n + "/kernel", new int[] {k, k, c, conv.filters()}, true,
+            k * k * c, k * k * conv.filters()));
+        params.add(new ParameterShape(n + "/bias", new int[] {conv.filters()}, true, 0, 0));
+        c = conv.filters();
       } else if (layer instanceof MaxPool pool) {
-          require(features < 0, where + ": pooling cannot follow Flatten");
-          require(pool.size() >= 1, where + ": pool size must be >= 1");
-          require(pool.size() <= h && pool.size() <= w,
-              where + ": pool " + pool.size() + " is larger than its input " + h + "x" + w);
-          h /= pool.size();
-          w /= pool.size();
+        require(features < 0, where + ": pooling cannot follow Flatten");
+        require(pool.size() >= 1, where + ": pool size must be >= 1");
+        require(pool.size() <= h && pool.size() <= w,
+            where + ": pool " + pool.size() + " is larger than its input " + h + "x" + w);
+        h /= pool.size();
+        w /= pool.size();
       } else if (layer instanceof Flatten) {
-          require(features < 0, where + ": already flat");
-          features = h * w * c;
+        require(features < 0, where + ": already flat");
+        features = h * w * c;
       } else if (layer instanceof Dense dense) {
-          require(features > 0, where + ": a dense layer needs Flatten before it");
-          require(dense.units() > 0, where + ": units must be > 0");
-          Objects.requireNonNull(dense.initializer(), where + ": initializer");
-          String n = "dense_" + i;
-          params.add(new ParameterShape(n + "/kernel", new int[] {features, dense.units()}, true,
-              features, dense.units()));
-          params.add(new ParameterShape(n + "/bias", new int[] {dense.units()}, true, 0, 0));
-          features = dense.units();
+        require(features > 0, where + ": a dense layer needs Flatten before it");
+        require(dense.units() > 0, where + ": units must be > 0");
+        Objects.requireNonNull(dense.initializer(), where + ": initializer");
+        String n = "dense_" + i;
+        params.add(new ParameterShape(n + "/kernel", new int[] {features, dense.units()}, true,
+            features, dense.units()));
+        params.add(new ParameterShape(n + "/bias", new int[] {dense.units()}, true, 0, 0));
+        features = dense.units();
       } else if (layer instanceof Activation a) {
-          Objects.requireNonNull(a.function(), where + ": function");
+        Objects.requireNonNull(a.function(), where + ": function");
       } else if (layer instanceof BatchNorm bn) {
-          require(bn.momentum() >= 0 && bn.momentum() < 1,
-              where + ": momentum must be in [0, 1), was " + bn.momentum());
-          require(bn.epsilon() > 0, where + ": epsilon must be > 0, was " + bn.epsilon());
-          int channels = features > 0 ? features : c;
-          String n = "batchnorm_" + i;
-          params.add(new ParameterShape(n + "/gamma", new int[] {channels}, true, 0, 0));
-          params.add(new ParameterShape(n + "/beta", new int[] {channels}, true, 0, 0));
-          params.add(new ParameterShape(n + "/moving_mean", new int[] {channels}, false, 0, 0));
-          params.add(
-              new ParameterShape(n + "/moving_variance", new int[] {channels}, false, 0, 0));
+        require(bn.momentum() >= 0 && bn.momentum() < 1,
+            where + ": momentum must be in [0, 1), was " + bn.momentum());
+        require(bn.epsilon() > 0, where + ": epsilon must be > 0, was " + bn.epsilon());
+        int channels = features > 0 ? features : c;
+        String n = "batchnorm_" + i;
+        params.add(new ParameterShape(n + "/gamma", new int[] {channels}, true, 0, 0));
+        params.add(new ParameterShape(n + "/beta", new int[] {channels}, true, 0, 0));
+        params.add(new ParameterShape(n + "/moving_mean", new int[] {channels}, false, 0, 0));
+        params.add(
+            new ParameterShape(n + "/moving_variance", new int[] {channels}, false, 0, 0));
       } else if (layer instanceof Dropout d) {
-          require(d.rate() >= 0 && d.rate() < 1,
-            where + ": dropout rate must be in [0, 1), was " + d.rate());
+        require(d.rate() >= 0 && d.rate() < 1,
+          where + ": dropout rate must be in [0, 1), was " + d.rate());
       }
     }
     Layer last = layers.get(layers.size() - 1);

@@ -32,8 +32,8 @@ final class BenchCommand implements Callable<Integer> {
       description = "Batch sizes to time (default: ${DEFAULT-VALUE}).")
   List<Integer> batchSizes;
 
-  @Option(names = "--steps", description = "Stop each epoch after this many images/batch"
-      + " (smoke test; default: the full epoch).")
+  @Option(names = "--steps", description = "Smoke test: train on only as many images as this"
+      + " many batches of the first batch size hold (default: the full epoch).")
   int steps;
 
   @Option(names = "--rss-epochs", defaultValue = "0",
