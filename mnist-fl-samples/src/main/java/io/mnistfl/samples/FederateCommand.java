@@ -72,7 +72,9 @@ final class FederateCommand implements Callable<Integer> {
   @Option(names = "--target", description = "Stop at this test accuracy, e.g. 0.99.")
   Optional<Double> target;
 
-  @Option(names = "--model", defaultValue = "baseline",
+  // Regularized by default: it passes 99 % in 7 rounds of 10 IID clients (99.5 % by round 15),
+  // which the baseline network (about 98.8 % at best) never does.
+  @Option(names = "--model", defaultValue = "regularized",
       description = "baseline, regularized or mcmahan-cnn (default: ${DEFAULT-VALUE}).")
   String model;
 
