@@ -15,9 +15,7 @@ import picocli.CommandLine.Option;
     description = "Test metrics of a saved model: accuracy, macro precision/recall/F1, confusion"
         + " matrix.")
 final class EvaluateCommand implements Callable<Integer> {
-  @Option(names = "--model", paramLabel = "DIR", defaultValue = "runs/baseline/model",
-      description = "Saved model directory (default: ${DEFAULT-VALUE}).")
-  Path modelDir;
+  @Mixin SavedModelOption model;
 
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the metrics as JSON.")
   Optional<Path> json;
@@ -28,9 +26,9 @@ final class EvaluateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     var test = data.load().test();
-    try (TfModel model = TfModel.load(modelDir, threads.tfOptions())) {
-      Metrics m = model.evaluate(test);
-      System.out.printf("%s on %s: %s%n%s", modelDir, test.name(), m.summary(), m.report());
+    try (TfModel loaded = model.load(threads)) {
+      Metrics m = loaded.evaluate(test);
+      System.out.printf("%s on %s: %s%n%s", model.dir, test.name(), m.summary(), m.report());
       if (json.isPresent()) {
         Json.write(json.get(), m);
       }

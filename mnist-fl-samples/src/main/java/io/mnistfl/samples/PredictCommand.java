@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -21,9 +20,7 @@ import picocli.CommandLine.Parameters;
         + " either polarity). Unreadable files get an error line on stderr; exit status 1 if any"
         + " failed.")
 final class PredictCommand implements Callable<Integer> {
-  @Option(names = "--model", paramLabel = "DIR", defaultValue = "runs/baseline/model",
-      description = "Saved model directory (default: ${DEFAULT-VALUE}).")
-  Path modelDir;
+  @Mixin SavedModelOption model;
 
   @Parameters(paramLabel = "FILE", arity = "1..*", description = "Image files.")
   List<Path> files;
@@ -45,14 +42,14 @@ final class PredictCommand implements Callable<Integer> {
     }
     errors.forEach(System.err::println);
     if (!images.isEmpty()) {
-      try (TfModel model = TfModel.load(modelDir, threads.tfOptions())) {
+      try (TfModel loaded = model.load(threads)) {
         int size = DigitImages.SIZE * DigitImages.SIZE;
         float[] pixels = new float[images.size() * size];
         for (int i = 0; i < images.size(); i++) {
           System.arraycopy(images.get(i), 0, pixels, i * size, size);
         }
-        int classes = model.spec().numClasses();
-        float[] probs = model.predict(pixels, images.size());
+        int classes = loaded.spec().numClasses();
+        float[] probs = loaded.predict(pixels, images.size());
         for (int i = 0; i < images.size(); i++) {
           int best = 0;
           for (int c = 1; c < classes; c++) {
