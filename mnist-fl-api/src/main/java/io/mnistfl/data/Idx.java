@@ -66,7 +66,8 @@ public final class Idx {
     return labels;
   }
 
-  private static InputStream decompressIfGzip(InputStream stream) throws IOException {
+  /** The stream, gunzipped when its first two bytes are gzip's magic (file names don't matter). */
+  static InputStream decompressIfGzip(InputStream stream) throws IOException {
     BufferedInputStream in = new BufferedInputStream(stream, 1 << 16);
     in.mark(2);
     int b0 = in.read();

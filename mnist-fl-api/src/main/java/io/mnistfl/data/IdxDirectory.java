@@ -12,7 +12,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
@@ -113,7 +112,8 @@ public final class IdxDirectory {
   private static Object parse(
       String source, String file, InputStream raw, int numClasses, Map<String, String> sha256)
       throws IOException {
-    InputStream content = gunzipIfNeeded(raw);
+    // Decompressed before hashing so the digest covers the content, not the gzip wrapper.
+    InputStream content = Idx.decompressIfGzip(raw);
     MessageDigest digest = sha256Digest();
     DigestInputStream hashed = new DigestInputStream(content, digest);
     Object result =
@@ -129,15 +129,6 @@ public final class IdxDirectory {
       }
     }
     return result;
-  }
-
-  /** Decompresses here (not in {@link Idx}) so the digest covers the decompressed content. */
-  private static InputStream gunzipIfNeeded(InputStream raw) throws IOException {
-    BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
-    in.mark(2);
-    boolean gzip = in.read() == 0x1f && in.read() == 0x8b;
-    in.reset();
-    return gzip ? new GZIPInputStream(in, 1 << 16) : in;
   }
 
   private static TrainTestData assemble(String name, int numClasses, Map<String, Object> parsed) {
