@@ -32,7 +32,11 @@ final class Network {
   /** The logits of a training or inference pass, and (training) the moving-average updates. */
   record Pass(Operand<TFloat32> logits, List<Op> statisticUpdates) {}
 
-  Pass build(Ops tf, Operand<TFloat32> images, boolean training) {
+  /**
+   * The pass over {@code images}; {@code replica} tells apart the dropout masks of replicas that
+   * train on parts of one batch.
+   */
+  Pass build(Ops tf, Operand<TFloat32> images, boolean training, int replica) {
     Operand<TFloat32> x = images;
     List<Op> updates = new ArrayList<>();
     List<Layer> layers = spec.layers();
@@ -71,7 +75,7 @@ final class Network {
         x = batchNorm(tf, x, "batchnorm_" + i, bn, features, training, updates);
       } else if (layer instanceof Layer.Dropout d) {
         if (training && d.rate() > 0) {
-          x = dropout(tf, x, d.rate(), i);
+          x = dropout(tf, x, d.rate(), i, replica);
         }
       } else {
         throw new IllegalStateException("no TensorFlow builder for " + layer);
@@ -138,11 +142,12 @@ final class Network {
     return flat ? tf.reshape(y, tf.constant(new int[] {-1, features})) : y;
   }
 
-  /** Inverted dropout: {@code floor(keep + U[0,1)) · x / keep}, seeded per layer. */
-  private Operand<TFloat32> dropout(Ops tf, Operand<TFloat32> x, double rate, int layerIndex) {
+  /** Inverted dropout: {@code floor(keep + U[0,1)) · x / keep}, seeded per layer and replica. */
+  private Operand<TFloat32> dropout(Ops tf, Operand<TFloat32> x, double rate, int layerIndex,
+      int replica) {
     float keep = (float) (1 - rate);
     Operand<TFloat32> uniform = tf.random.randomUniform(tf.shape(x), TFloat32.class,
-        RandomUniform.seed(spec.seed()), RandomUniform.seed2((long) layerIndex + 1));
+        RandomUniform.seed(spec.seed()), RandomUniform.seed2(replica * 10_000L + layerIndex + 1));
     Operand<TFloat32> mask = tf.math.floor(tf.math.add(uniform, tf.constant(keep)));
     return tf.math.mul(x, tf.math.mul(mask, tf.constant(1f / keep)));
   }

@@ -151,21 +151,23 @@ public final class TfModel implements Model {
   }
 
   private float[] trainStep(BatchProducer.Batch batch, TFloat32 lr, Optional<TFloat32> mu) {
+    ModelGraph.TrainHead head = g.head(batch.size());
     try (TFloat32 x = TFloat32.tensorOf(imageShape(batch.size()),
             DataBuffers.of(batch.images(), true, false));
         TInt32 y = TInt32.tensorOf(Shape.of(batch.size()),
             DataBuffers.of(batch.labels(), true, false));
-        Result r = feedStep(g.session.runner().feed(g.images, x).feed(g.labels, y)
+        Result r = feedStep(head, g.session.runner().feed(g.images, x).feed(g.labels, y)
                 .feed(g.learningRate, lr), mu)
-            .fetch(g.trainMeanLoss).fetch(g.trainCorrect).run()) {
+            .fetch(head.meanLoss()).fetch(head.correct()).run()) {
       return new float[] {((TFloat32) r.get(0)).getFloat(), ((TFloat32) r.get(1)).getFloat()};
     }
   }
 
   /** The plain step, or the proximal one (with μ fed) when μ is set. */
-  private Session.Runner feedStep(Session.Runner runner, Optional<TFloat32> mu) {
-    return mu.map(value -> runner.feed(g.proximalMu, value).addTarget(g.proximalTrainStep))
-        .orElseGet(() -> runner.addTarget(g.trainStep));
+  private Session.Runner feedStep(ModelGraph.TrainHead head, Session.Runner runner,
+      Optional<TFloat32> mu) {
+    return mu.map(value -> runner.feed(g.proximalMu, value).addTarget(head.proximalStep()))
+        .orElseGet(() -> runner.addTarget(head.step()));
   }
 
   private Shape imageShape(int count) {
