@@ -1,5 +1,6 @@
 package io.mnistfl.samples;
 
+import io.mnistfl.data.Augmentation;
 import io.mnistfl.data.DataSource;
 import io.mnistfl.data.TrainTestData;
 import io.mnistfl.data.TrainValidationSplit;
@@ -47,6 +48,11 @@ final class TrainCommand implements Callable<Integer> {
       description = "Multiply the learning rate by this after every epoch (default: the preset's).")
   Optional<Double> learningRateDecay;
 
+  @Option(names = "--augment", negatable = true,
+      description = "Randomly rotate (±10°), zoom (±10 %%) and shift (±2 px) training images"
+          + " (default: the preset's: on for regularized, off otherwise).")
+  Optional<Boolean> augment;
+
   @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
@@ -70,6 +76,7 @@ final class TrainCommand implements Callable<Integer> {
     ModelSpec.Builder builder = ModelSpec.preset(model).toBuilder().seed(seed);
     batchSize.ifPresent(builder::batchSize);
     learningRateDecay.ifPresent(builder::learningRateDecay);
+    augment.ifPresent(on -> builder.augmentation(on ? Augmentation.STANDARD : Augmentation.NONE));
     ModelSpec spec = builder.build();
     int epochCount = epochs.orElse(DEFAULT_EPOCHS.get(model));
     Path dir = out.orElse(Path.of("runs", model));
@@ -78,9 +85,9 @@ final class TrainCommand implements Callable<Integer> {
         java.util.stream.IntStream.range(0, Math.min(n, mnist.train().size())).toArray()))
         .orElse(mnist.train());
     TrainValidationSplit split = TrainValidationSplit.of(pool, validationSize, seed);
-    System.out.printf("model: %s, %,d trainable parameters, %d epochs, batch %d, %s, seed %d%n",
-        spec.name(), spec.trainableParameterCount(), epochCount, spec.batchSize(),
-        spec.optimizer(), seed);
+    System.out.printf("model: %s, %,d trainable parameters, %d epochs, batch %d, %s, "
+            + "augmentation %s, seed %d%n", spec.name(), spec.trainableParameterCount(), epochCount,
+        spec.batchSize(), spec.optimizer(), spec.augmentation().isIdentity() ? "off" : "on", seed);
 
     FitOptions options = FitOptions.epochs(epochCount).withSeed(seed);
     if (learningRate.isPresent()) {
