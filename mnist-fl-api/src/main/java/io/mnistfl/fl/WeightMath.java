@@ -21,11 +21,7 @@ final class WeightMath {
       }
       total += u.numExamples();
     }
-    List<Weights.NamedArray> arrays = layout.arrays();
-    double[][] sum = new double[arrays.size()][];
-    for (int a = 0; a < arrays.size(); a++) {
-      sum[a] = new double[arrays.get(a).values().length];
-    }
+    double[][] sum = zerosLike(layout);
     for (ClientUpdate u : updates) {
       double share = (double) u.numExamples() / total;
       List<Weights.NamedArray> theirs = u.weights().arrays();

@@ -37,8 +37,6 @@ final class ModelGraph implements AutoCloseable {
   final Placeholder<TInt32> labels;
   final Placeholder<TFloat32> learningRate;
   final Placeholder<TFloat32> proximalMu;
-  /** Training replicas per step: {@link TfOptions#replicas()}, or 1 with batch normalization. */
-  final int replicas;
   final TrainHead singleHead;
   final Optional<TrainHead> replicatedHead;
   final Operand<TFloat32> probabilities;
@@ -101,7 +99,7 @@ final class ModelGraph implements AutoCloseable {
           spec.numClasses());
       // Batch statistics are per batch: splitting it would change what batch norm computes.
       boolean batchNorm = spec.layers().stream().anyMatch(Layer.BatchNorm.class::isInstance);
-      replicas = batchNorm ? 1 : options.replicas();
+      int replicas = batchNorm ? 1 : options.replicas();
       singleHead = heads.build(tf.withSubScope("train"), 1);
       replicatedHead = replicas > 1
           ? Optional.of(heads.build(tf.withSubScope("train_replicated"), replicas))
@@ -139,6 +137,11 @@ final class ModelGraph implements AutoCloseable {
    */
   record TrainHead(int replicas, Op step, Op proximalStep, Operand<TFloat32> meanLoss,
       Operand<TFloat32> correct) {}
+
+  /** Training replicas per step: {@link TfOptions#replicas()}, or 1 with batch normalization. */
+  int replicas() {
+    return replicatedHead.map(TrainHead::replicas).orElse(1);
+  }
 
   /** The head for a batch: replicated when it has an example for every replica. */
   TrainHead head(int batchSize) {

@@ -83,9 +83,9 @@ class ReplicatedTrainingTest {
   void batchNormModelsTrainInOnePass() {
     try (ModelGraph graph = new ModelGraph(ModelSpec.regularized(), new TfOptions(2, 2));
         ModelGraph plain = new ModelGraph(ModelSpec.baseline(), new TfOptions(2, 2))) {
-      assertThat(graph.replicas).isEqualTo(1);
+      assertThat(graph.replicas()).isEqualTo(1);
       assertThat(graph.replicatedHead).isEmpty();
-      assertThat(plain.replicas).isEqualTo(2);
+      assertThat(plain.replicas()).isEqualTo(2);
       assertThat(plain.head(2).replicas()).isEqualTo(2);
       assertThat(plain.head(1).replicas()).isEqualTo(1);
     }
