@@ -246,17 +246,23 @@ public final class TfModel implements Model {
   public Weights weights() {
     checkOpen();
     Session.Runner runner = g.session.runner();
-    for (var v : g.variables) {
-      runner.fetch(v);
+    for (ModelGraph.StoredParameter p : g.stored) {
+      p.shards().forEach(runner::fetch);
     }
-    List<Weights.NamedArray> arrays = new ArrayList<>(g.parameters.size());
+    List<Weights.NamedArray> arrays = new ArrayList<>(g.stored.size());
     try (Result r = runner.run()) {
-      for (int i = 0; i < g.parameters.size(); i++) {
-        ParameterShape p = g.parameters.get(i);
-        float[] values = new float[p.size()];
-        // Copy out now: a fetched variable tensor shares memory with the variable.
-        ((TFloat32) r.get(i)).copyTo(DataBuffers.of(values, false, false));
-        arrays.add(new Weights.NamedArray(p.name(), p.shape(), values));
+      int fetched = 0;
+      for (ModelGraph.StoredParameter p : g.stored) {
+        float[] values = new float[p.parameter().size()];
+        int offset = 0;
+        for (int b = 0; b < p.shards().size(); b++) {
+          TFloat32 block = (TFloat32) r.get(fetched++);
+          int length = (int) block.size();
+          // Copy out now: a fetched variable tensor shares memory with the variable.
+          block.copyTo(DataBuffers.of(values, false, false).slice(offset, length));
+          offset += length;
+        }
+        arrays.add(new Weights.NamedArray(p.parameter().name(), p.parameter().shape(), values));
       }
     }
     return new Weights(arrays);
@@ -266,24 +272,31 @@ public final class TfModel implements Model {
   public void setWeights(Weights weights) {
     checkOpen();
     List<Weights.NamedArray> arrays = weights.arrays();
-    if (arrays.size() != g.parameters.size()) {
+    if (arrays.size() != g.stored.size()) {
       throw new IllegalArgumentException("weights have " + arrays.size() + " arrays, model "
-          + spec.name() + " has " + g.parameters.size());
+          + spec.name() + " has " + g.stored.size());
     }
-    List<TFloat32> tensors = new ArrayList<>(arrays.size());
+    List<TFloat32> tensors = new ArrayList<>();
     try {
       Session.Runner runner = g.session.runner();
       for (int i = 0; i < arrays.size(); i++) {
-        ParameterShape p = g.parameters.get(i);
+        ModelGraph.StoredParameter p = g.stored.get(i);
         Weights.NamedArray a = arrays.get(i);
-        if (!a.name().equals(p.name()) || !java.util.Arrays.equals(a.shape(), p.shape())) {
+        if (!a.name().equals(p.parameter().name())
+            || !java.util.Arrays.equals(a.shape(), p.parameter().shape())) {
           throw new IllegalArgumentException("weight array " + i + " is " + a + ", model "
-              + spec.name() + " expects " + p);
+              + spec.name() + " expects " + p.parameter());
         }
-        TFloat32 t = TFloat32.tensorOf(ModelGraph.shapeOf(p),
-            DataBuffers.of(a.values(), true, false));
-        tensors.add(t);
-        runner.feed(g.assignInputs.get(i), t);
+        int offset = 0;
+        for (int b = 0; b < p.shards().size(); b++) {
+          Shape shape = p.shards().get(b).shape();
+          int length = (int) shape.size();
+          TFloat32 t = TFloat32.tensorOf(shape,
+              DataBuffers.of(a.values(), true, false).slice(offset, length));
+          tensors.add(t);
+          runner.feed(p.assignInputs().get(b), t);
+          offset += length;
+        }
       }
       runner.addTarget(g.assignAll).addTarget(g.resetOptimizer).run().close();
     } finally {

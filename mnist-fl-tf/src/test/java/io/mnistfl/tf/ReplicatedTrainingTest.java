@@ -46,11 +46,11 @@ class ReplicatedTrainingTest {
 
   @Test
   void oneReplicatedStepIsOnePassStep() {
+    // One batch of 30: two parts of 15, or three of 10.
     Weights start = initialWeights();
-    Weights one = train(new TfOptions(2, 1), 32);
-    Weights two = train(new TfOptions(2, 2), 32);
-    // 32 = 10 + 10 + 12: uneven parts are weighted by their sizes.
-    Weights three = train(new TfOptions(2, 3), 32);
+    Weights one = train(new TfOptions(2, 1), 30);
+    Weights two = train(new TfOptions(2, 2), 30);
+    Weights three = train(new TfOptions(2, 3), 30);
     assertThat(relativeDifference(start, one)).isGreaterThan(1e-3);
     assertThat(relativeDifference(one, two)).isLessThan(1e-6);
     assertThat(relativeDifference(one, three)).isLessThan(1e-6);
@@ -67,7 +67,7 @@ class ReplicatedTrainingTest {
   }
 
   @Test
-  void aBatchSmallerThanTheReplicasTrainsInOnePass() {
+  void aBatchThatDoesNotSplitEvenlyTrainsInOnePass() {
     // 33 examples in batches of 32: the last batch has one example for two replicas.
     Weights one = train(new TfOptions(2, 1), 33);
     Weights two = train(new TfOptions(2, 2), 33);
@@ -88,6 +88,21 @@ class ReplicatedTrainingTest {
       assertThat(plain.replicas()).isEqualTo(2);
       assertThat(plain.head(2).replicas()).isEqualTo(2);
       assertThat(plain.head(1).replicas()).isEqualTo(1);
+      assertThat(plain.head(33).replicas()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void largeDenseKernelsAreHeldInOneBlockPerReplica() {
+    Weights weights = ModelSpec.baseline().initialWeights();
+    try (ModelGraph graph = new ModelGraph(ModelSpec.baseline(), new TfOptions(2, 3));
+        TfModel model = TfModel.create(ModelSpec.baseline(), new TfOptions(2, 3))) {
+      // conv kernel, conv bias, dense 5408x100 kernel (1803 + 1803 + 1802 rows), ...
+      assertThat(graph.stored.get(2).shards()).extracting(v -> v.shape().get(0))
+          .containsExactly(1803L, 1803L, 1802L);
+      assertThat(graph.stored.get(4).shards()).hasSize(1);
+      model.setWeights(weights);
+      assertThat(model.weights()).isEqualTo(weights);
     }
   }
 
