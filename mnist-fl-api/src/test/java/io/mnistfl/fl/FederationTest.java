@@ -1,6 +1,7 @@
 package io.mnistfl.fl;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mnistfl.metrics.ConfusionMatrix;
 import io.mnistfl.metrics.Metrics;
@@ -177,5 +178,45 @@ class FederationTest {
     Weights b = new Federation(new InProcessTransport(clients), new FedAdam(0.1, 0.9, 0.99, 1e-3),
         EVALUATOR, s, FederationListener.NONE).run(start()).finalWeights();
     assertThat(a).isEqualTo(b);
+  }
+
+  @Test
+  void clientsReceiveTheDecayedLearningRateOfEachRound() {
+    List<Double> seen = new ArrayList<>();
+    Client recording = new Client() {
+      @Override
+      public String id() {
+        return "r";
+      }
+
+      @Override
+      public int numExamples() {
+        return 1;
+      }
+
+      @Override
+      public ClientUpdate fit(Weights global, RoundConfig config) {
+        seen.add(config.learningRate());
+        return new Toward("r", 1, 4).fit(global, config);
+      }
+
+      @Override
+      public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
+        throw new UnsupportedOperationException();
+      }
+    };
+    FederationSettings s = FederationSettings.defaults().withRounds(3)
+        .withLocalTraining(1, 10, 0.2, 0).withLearningRateDecay(0.5);
+    new Federation(new InProcessTransport(List.of(recording)), new FedAvg(), EVALUATOR, s,
+        FederationListener.NONE).run(start());
+    // Through the byte format: 0.2, 0.2·0.5, 0.2·0.5².
+    assertThat(seen).containsExactly(0.2, 0.1, 0.05);
+  }
+
+  @Test
+  void rejectsADecayOutsideZeroToOne() {
+    assertThatThrownBy(() -> FederationSettings.defaults().withLearningRateDecay(1.5))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("learningRateDecay must be in (0, 1], was 1.5");
   }
 }

@@ -53,6 +53,11 @@ final class FederateCommand implements Callable<Integer> {
   @Option(names = "--lr", description = "Client learning rate (default: the model's).")
   Optional<Double> learningRate;
 
+  @Option(names = "--lr-decay", paramLabel = "FACTOR", defaultValue = "1",
+      description = "Multiply the client learning rate by this after every round"
+          + " (default: ${DEFAULT-VALUE}, constant).")
+  double learningRateDecay;
+
   @Option(names = "--rounds", defaultValue = "15", description = "Rounds (default: ${DEFAULT-VALUE}).")
   int rounds;
 
@@ -102,6 +107,7 @@ final class FederateCommand implements Callable<Integer> {
         .withSampling(fraction, minClients)
         .withLocalTraining(localEpochs, batchSize,
             learningRate.orElse(spec.optimizer().learningRate()), mu)
+        .withLearningRateDecay(learningRateDecay)
         .withFederatedEvaluation(federatedEval > 0).withSeed(seed);
     if (target.isPresent()) {
       settings = settings.withTarget(target.get());
@@ -110,9 +116,11 @@ final class FederateCommand implements Callable<Integer> {
     TrainTestData mnist = data.load();
     List<int[]> parts = partitioning.split(mnist.train().labels(), mnist.train().numClasses(),
         clients, seed);
-    System.out.printf("federation: %d clients (%s), C=%.2f, E=%d, B=%d, lr=%s, mu=%s, %s, model %s,"
-            + " %d rounds%s%n", clients, partition, fraction, localEpochs, batchSize,
-        settings.learningRate(), mu, server, spec.name(), rounds,
+    System.out.printf("federation: %d clients (%s), C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s,"
+            + " model %s, %d rounds%s%n", clients, partition, fraction, localEpochs, batchSize,
+        settings.learningRate(),
+        learningRateDecay == 1 ? "" : " (×" + learningRateDecay + " per round)", mu, server,
+        spec.name(), rounds,
         target.map(t -> ", target " + t).orElse(""));
 
     try (TfModel shared = TfModel.create(spec, threads.tfOptions());
