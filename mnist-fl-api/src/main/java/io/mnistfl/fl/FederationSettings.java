@@ -1,91 +1,202 @@
 package io.mnistfl.fl;
 
+import java.util.List;
 import java.util.OptionalDouble;
 
 /**
- * How a federation runs. Start from {@link #defaults()} and change what you need with the
- * {@code with…} methods.
- *
- * @param rounds maximum rounds
- * @param fraction C: share of the clients sampled per round
- * @param minClients sample at least this many (or all, if fewer exist)
- * @param localEpochs E
- * @param batchSize B
- * @param learningRate client learning rate in round 1
- * @param learningRateDecay factor applied to the client learning rate each round: round r uses
- *     {@code learningRate · learningRateDecay^(r−1)} (1 = constant)
- * @param proximalMu FedProx μ (0 = FedAvg)
- * @param targetAccuracy stop after the first round whose test accuracy reaches it
- * @param federatedEvaluation also evaluate on the sampled clients' held-out data each round
- * @param seed seed of client sampling and client shuffling
+ * How a federation runs: an immutable value. Start from {@link #defaults()} and change what you need
+ * with the {@code with…} methods; each checks its values and names the bad one.
  */
-public record FederationSettings(int rounds, double fraction, int minClients, int localEpochs,
-    int batchSize, double learningRate, double learningRateDecay, double proximalMu,
-    OptionalDouble targetAccuracy, boolean federatedEvaluation, long seed) {
+public final class FederationSettings {
+  private final Values v;
 
-  public FederationSettings {
-    if (rounds < 1 || minClients < 1 || localEpochs < 1 || batchSize < 1) {
-      throw new IllegalArgumentException("rounds, minClients, localEpochs and batchSize must be"
-          + " >= 1");
-    }
-    if (!(fraction > 0 && fraction <= 1)) {
-      throw new IllegalArgumentException("fraction must be in (0, 1], was " + fraction);
-    }
-    if (!(learningRateDecay > 0 && learningRateDecay <= 1)) {
-      throw new IllegalArgumentException("learningRateDecay must be in (0, 1], was "
-          + learningRateDecay);
-    }
+  private FederationSettings(Values v) {
+    requireAtLeastOne("rounds", v.rounds);
+    requireAtLeastOne("minClients", v.minClients);
+    requireAtLeastOne("localEpochs", v.localEpochs);
+    requireAtLeastOne("batchSize", v.batchSize);
+    requireInUnitInterval("fraction", v.fraction);
+    requireInUnitInterval("learningRateDecay", v.learningRateDecay);
     // RoundConfig validates learning rate and mu.
-    new RoundConfig(1, localEpochs, batchSize, learningRate, proximalMu, seed);
+    new RoundConfig(1, v.localEpochs, v.batchSize, v.learningRate, v.proximalMu, v.seed);
+    this.v = v;
   }
 
   /** 20 rounds, all clients, E = 1, B = 32, constant lr 0.01, FedAvg, no target, seed 42. */
   public static FederationSettings defaults() {
-    return new FederationSettings(20, 1.0, 1, 1, 32, 0.01, 1, 0, OptionalDouble.empty(), false,
-        42);
+    return new FederationSettings(new Values());
   }
 
-  public FederationSettings withRounds(int v) {
-    return new FederationSettings(v, fraction, minClients, localEpochs, batchSize, learningRate,
-        learningRateDecay, proximalMu, targetAccuracy, federatedEvaluation, seed);
+  /** Stop after at most {@code count} rounds. */
+  public FederationSettings withRounds(int count) {
+    Values x = v.copy();
+    x.rounds = count;
+    return new FederationSettings(x);
   }
 
+  /** Sample a share {@code c} of the clients per round, at least {@code min} (all, if fewer). */
   public FederationSettings withSampling(double c, int min) {
-    return new FederationSettings(rounds, c, min, localEpochs, batchSize, learningRate,
-        learningRateDecay, proximalMu, targetAccuracy, federatedEvaluation, seed);
+    Values x = v.copy();
+    x.fraction = c;
+    x.minClients = min;
+    return new FederationSettings(x);
   }
 
+  /** Local training: E epochs, batch size B, round-1 learning rate, FedProx μ (0 = FedAvg). */
   public FederationSettings withLocalTraining(int epochs, int batch, double lr, double mu) {
-    return new FederationSettings(rounds, fraction, minClients, epochs, batch, lr,
-        learningRateDecay, mu, targetAccuracy, federatedEvaluation, seed);
+    Values x = v.copy();
+    x.localEpochs = epochs;
+    x.batchSize = batch;
+    x.learningRate = lr;
+    x.proximalMu = mu;
+    return new FederationSettings(x);
   }
 
   /** Multiplies the client learning rate by {@code factor} after every round. */
   public FederationSettings withLearningRateDecay(double factor) {
-    return new FederationSettings(rounds, fraction, minClients, localEpochs, batchSize,
-        learningRate, factor, proximalMu, targetAccuracy, federatedEvaluation, seed);
+    Values x = v.copy();
+    x.learningRateDecay = factor;
+    return new FederationSettings(x);
   }
 
+  /** Stop after the first round whose test accuracy reaches {@code accuracy}. */
   public FederationSettings withTarget(double accuracy) {
-    return new FederationSettings(rounds, fraction, minClients, localEpochs, batchSize,
-        learningRate, learningRateDecay, proximalMu, OptionalDouble.of(accuracy),
-        federatedEvaluation, seed);
+    Values x = v.copy();
+    x.targetAccuracy = OptionalDouble.of(accuracy);
+    return new FederationSettings(x);
   }
 
+  /** Also evaluate on the sampled clients' held-out data each round. */
   public FederationSettings withFederatedEvaluation(boolean on) {
-    return new FederationSettings(rounds, fraction, minClients, localEpochs, batchSize,
-        learningRate, learningRateDecay, proximalMu, targetAccuracy, on, seed);
+    Values x = v.copy();
+    x.federatedEvaluation = on;
+    return new FederationSettings(x);
   }
 
-  public FederationSettings withSeed(long v) {
-    return new FederationSettings(rounds, fraction, minClients, localEpochs, batchSize,
-        learningRate, learningRateDecay, proximalMu, targetAccuracy, federatedEvaluation, v);
+  /** Seed of client sampling and client shuffling. */
+  public FederationSettings withSeed(long value) {
+    Values x = v.copy();
+    x.seed = value;
+    return new FederationSettings(x);
+  }
+
+  /** Maximum rounds. */
+  public int rounds() {
+    return v.rounds;
+  }
+
+  /** C: share of the clients sampled per round. */
+  public double fraction() {
+    return v.fraction;
+  }
+
+  /** Sample at least this many clients (or all, if fewer exist). */
+  public int minClients() {
+    return v.minClients;
+  }
+
+  /** E: local epochs per round. */
+  public int localEpochs() {
+    return v.localEpochs;
+  }
+
+  /** B: local batch size. */
+  public int batchSize() {
+    return v.batchSize;
+  }
+
+  /** Client learning rate in round 1. */
+  public double learningRate() {
+    return v.learningRate;
+  }
+
+  /** Round r uses {@code learningRate · learningRateDecay^(r−1)} (1 = constant). */
+  public double learningRateDecay() {
+    return v.learningRateDecay;
+  }
+
+  /** FedProx μ (0 = FedAvg). */
+  public double proximalMu() {
+    return v.proximalMu;
+  }
+
+  /** Stop after the first round whose test accuracy reaches this. */
+  public OptionalDouble targetAccuracy() {
+    return v.targetAccuracy;
+  }
+
+  /** Whether each round also evaluates on the sampled clients' held-out data. */
+  public boolean federatedEvaluation() {
+    return v.federatedEvaluation;
+  }
+
+  /** Seed of client sampling and client shuffling. */
+  public long seed() {
+    return v.seed;
   }
 
   /** The config sent to clients in {@code round}. */
   RoundConfig roundConfig(int round) {
-    return new RoundConfig(round, localEpochs, batchSize,
-        learningRate * Math.pow(learningRateDecay, round - 1), proximalMu,
-        seed * 1_000_003L + round);
+    return new RoundConfig(round, v.localEpochs, v.batchSize,
+        v.learningRate * Math.pow(v.learningRateDecay, round - 1), v.proximalMu,
+        v.seed * 1_000_003L + round);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof FederationSettings s && fields().equals(s.fields());
+  }
+
+  @Override
+  public int hashCode() {
+    return fields().hashCode();
+  }
+
+  @Override
+  public String toString() {
+    return "FederationSettings" + fields();
+  }
+
+  private List<Object> fields() {
+    return List.of(v.rounds, v.fraction, v.minClients, v.localEpochs, v.batchSize, v.learningRate,
+        v.learningRateDecay, v.proximalMu, v.targetAccuracy, v.federatedEvaluation, v.seed);
+  }
+
+  private static void requireAtLeastOne(String name, int value) {
+    if (value < 1) {
+      throw new IllegalArgumentException(name + " must be >= 1, was " + value);
+    }
+  }
+
+  private static void requireInUnitInterval(String name, double value) {
+    if (!(value > 0 && value <= 1)) {
+      throw new IllegalArgumentException(name + " must be in (0, 1], was " + value);
+    }
+  }
+
+  /**
+   * The settings' fields, starting at the defaults. A {@code with…} method edits a fresh copy
+   * before handing it to the constructor; a held instance is never changed.
+   */
+  private static final class Values implements Cloneable {
+    int rounds = 20;
+    double fraction = 1.0;
+    int minClients = 1;
+    int localEpochs = 1;
+    int batchSize = 32;
+    double learningRate = 0.01;
+    double learningRateDecay = 1;
+    double proximalMu = 0;
+    OptionalDouble targetAccuracy = OptionalDouble.empty();
+    boolean federatedEvaluation = false;
+    long seed = 42;
+
+    Values copy() {
+      try {
+        return (Values) clone();
+      } catch (CloneNotSupportedException e) {
+        throw new AssertionError(e);
+      }
+    }
   }
 }

@@ -218,5 +218,19 @@ class FederationTest {
     assertThatThrownBy(() -> FederationSettings.defaults().withLearningRateDecay(1.5))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("learningRateDecay must be in (0, 1], was 1.5");
+    assertThatThrownBy(() -> FederationSettings.defaults().withLocalTraining(5, 0, 0.1, 0))
+        .hasMessage("batchSize must be >= 1, was 0");
+  }
+
+  @Test
+  void settingsAreValuesAndEachWithChangesOnlyItsOwnFields() {
+    FederationSettings a = FederationSettings.defaults().withRounds(7).withTarget(0.9);
+    FederationSettings b = FederationSettings.defaults().withTarget(0.9).withRounds(7);
+    assertThat(a).isEqualTo(b).hasSameHashCodeAs(b).isNotEqualTo(a.withSeed(1));
+    assertThat(a.rounds()).isEqualTo(7);
+    assertThat(a.targetAccuracy()).hasValue(0.9);
+    assertThat(a.batchSize()).isEqualTo(FederationSettings.defaults().batchSize());
+    assertThat(a.withSeed(1).seed()).isEqualTo(1);
+    assertThat(a.withSeed(1).rounds()).isEqualTo(7);
   }
 }
