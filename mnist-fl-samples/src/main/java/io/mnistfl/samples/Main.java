@@ -1,6 +1,10 @@
 package io.mnistfl.samples;
 
+import io.mnistfl.model.WeightsFormatException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import picocli.CommandLine;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Command;
 
 /** {@code java -jar mnist-fl.jar <command>}: the sample programs. */
@@ -28,7 +32,27 @@ public final class Main implements Runnable {
 
   /** The configured command line, also used by tests. */
   static CommandLine commandLine() {
-    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+        .setExecutionExceptionHandler(Main::reportBadInput);
+  }
+
+  /**
+   * A bad value, file or model is the user's to fix: one line naming it, exit status 2 for a bad
+   * argument and 1 for bad input data. Anything else is a bug and keeps its stack trace.
+   */
+  private static int reportBadInput(Exception e, CommandLine command, ParseResult parsed)
+      throws Exception {
+    int status;
+    if (e instanceof IllegalArgumentException) {
+      status = 2;
+    } else if (e instanceof IOException || e instanceof UncheckedIOException
+        || e instanceof WeightsFormatException) {
+      status = 1;
+    } else {
+      throw e;
+    }
+    command.getErr().println(command.getCommandName() + ": " + e.getMessage());
+    return status;
   }
 
   @Override

@@ -147,10 +147,16 @@ class SamplesCliTest {
   void badArgumentsAreNamed() {
     Outcome o = cli("train", "--model", "resnet", "--epochs", "1", "--out",
         work.resolve("bad").toString());
-    assertThat(o.exit()).isNotZero();
-    assertThat(o.err()).contains("unknown model preset 'resnet'");
+    assertThat(o.exit()).isEqualTo(2);
+    assertThat(o.err()).isEqualTo("train: unknown model preset 'resnet', expected baseline,"
+        + " regularized or mcmahan-cnn" + System.lineSeparator());
+    Outcome decay = cli("federate", "--lr-decay", "1.5", "--out", work.resolve("bad").toString());
+    assertThat(decay.exit()).isEqualTo(2);
+    assertThat(decay.err()).contains("federate: learningRateDecay must be in (0, 1], was 1.5")
+        .doesNotContain("\tat ");
     Outcome missing = cli("evaluate", "--model", work.resolve("nothing").toString());
-    assertThat(missing.exit()).isNotZero();
-    assertThat(missing.err()).contains("is not a saved model");
+    assertThat(missing.exit()).isEqualTo(1);
+    assertThat(missing.err()).contains("evaluate: ").contains("is not a saved model")
+        .doesNotContain("\tat ");
   }
 }
