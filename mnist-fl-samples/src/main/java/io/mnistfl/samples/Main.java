@@ -4,8 +4,8 @@ import io.mnistfl.model.WeightsFormatException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import picocli.CommandLine;
-import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParseResult;
 
 /** {@code java -jar mnist-fl.jar <command>}: the sample programs. */
 @Command(
