@@ -13,10 +13,8 @@ public final class FedAvgM implements Aggregator {
   private double[][] velocity;
 
   public FedAvgM(double serverLearningRate, double momentum) {
-    if (!(serverLearningRate > 0) || !(momentum >= 0 && momentum < 1)) {
-      throw new IllegalArgumentException("need server learning rate > 0 and momentum in [0, 1),"
-          + " were " + serverLearningRate + ", " + momentum);
-    }
+    Require.positive("serverLearningRate", serverLearningRate);
+    Require.decayRate("momentum", momentum);
     this.serverLearningRate = serverLearningRate;
     this.momentum = momentum;
   }

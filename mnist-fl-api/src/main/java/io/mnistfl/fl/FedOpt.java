@@ -20,10 +20,9 @@ public abstract class FedOpt implements Aggregator {
   private double[][] v;
 
   protected FedOpt(double eta, double beta1, double tau) {
-    if (!(eta > 0) || !(beta1 >= 0 && beta1 < 1) || !(tau > 0)) {
-      throw new IllegalArgumentException("need eta > 0, beta1 in [0, 1), tau > 0; were " + eta
-          + ", " + beta1 + ", " + tau);
-    }
+    Require.positive("eta", eta);
+    Require.decayRate("beta1", beta1);
+    Require.positive("tau", tau);
     this.eta = eta;
     this.beta1 = beta1;
     this.tau = tau;

@@ -6,9 +6,7 @@ public final class FedYogi extends FedOpt {
 
   public FedYogi(double eta, double beta1, double beta2, double tau) {
     super(eta, beta1, tau);
-    if (!(beta2 >= 0 && beta2 < 1)) {
-      throw new IllegalArgumentException("beta2 must be in [0, 1), was " + beta2);
-    }
+    Require.decayRate("beta2", beta2);
     this.beta2 = beta2;
   }
 

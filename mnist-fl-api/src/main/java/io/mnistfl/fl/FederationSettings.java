@@ -11,13 +11,12 @@ public final class FederationSettings {
   private final Values v;
 
   private FederationSettings(Values v) {
-    requireAtLeastOne("rounds", v.rounds);
-    requireAtLeastOne("minClients", v.minClients);
-    requireAtLeastOne("localEpochs", v.localEpochs);
-    requireAtLeastOne("batchSize", v.batchSize);
-    requireInUnitInterval("fraction", v.fraction);
-    requireInUnitInterval("learningRateDecay", v.learningRateDecay);
-    // RoundConfig validates learning rate and mu.
+    Require.atLeastOne("rounds", v.rounds);
+    Require.atLeastOne("minClients", v.minClients);
+    Require.inUnitInterval("fraction", v.fraction);
+    Require.inUnitInterval("learningRateDecay", v.learningRateDecay);
+    v.targetAccuracy.ifPresent(a -> Require.inUnitInterval("targetAccuracy", a));
+    // RoundConfig checks local epochs, batch size, learning rate and mu.
     new RoundConfig(1, v.localEpochs, v.batchSize, v.learningRate, v.proximalMu, v.seed);
     this.v = v;
   }
@@ -160,18 +159,6 @@ public final class FederationSettings {
   private List<Object> fields() {
     return List.of(v.rounds, v.fraction, v.minClients, v.localEpochs, v.batchSize, v.learningRate,
         v.learningRateDecay, v.proximalMu, v.targetAccuracy, v.federatedEvaluation, v.seed);
-  }
-
-  private static void requireAtLeastOne(String name, int value) {
-    if (value < 1) {
-      throw new IllegalArgumentException(name + " must be >= 1, was " + value);
-    }
-  }
-
-  private static void requireInUnitInterval(String name, double value) {
-    if (!(value > 0 && value <= 1)) {
-      throw new IllegalArgumentException(name + " must be in (0, 1], was " + value);
-    }
   }
 
   /**

@@ -38,9 +38,7 @@ public sealed interface Partitioning {
    */
   record Shards(int shardsPerClient) implements Partitioning {
     public Shards {
-      if (shardsPerClient < 1) {
-        throw new IllegalArgumentException("shardsPerClient must be >= 1, was " + shardsPerClient);
-      }
+      Require.atLeastOne("shardsPerClient", shardsPerClient);
     }
 
     @Override
@@ -79,9 +77,7 @@ public sealed interface Partitioning {
    */
   record Dirichlet(double alpha) implements Partitioning {
     public Dirichlet {
-      if (!(alpha > 0)) {
-        throw new IllegalArgumentException("alpha must be > 0, was " + alpha);
-      }
+      Require.positive("alpha", alpha);
     }
 
     @Override

@@ -14,13 +14,10 @@ public record RoundConfig(
     int round, int localEpochs, int batchSize, double learningRate, double proximalMu, long seed) {
 
   public RoundConfig {
-    if (round < 1 || localEpochs < 1 || batchSize < 1) {
-      throw new IllegalArgumentException("round, localEpochs and batchSize must be >= 1, were "
-          + round + ", " + localEpochs + ", " + batchSize);
-    }
-    if (!(learningRate > 0) || !(proximalMu >= 0)) {
-      throw new IllegalArgumentException("learning rate must be > 0 and mu >= 0, were "
-          + learningRate + ", " + proximalMu);
-    }
+    Require.atLeastOne("round", round);
+    Require.atLeastOne("localEpochs", localEpochs);
+    Require.atLeastOne("batchSize", batchSize);
+    Require.positive("learningRate", learningRate);
+    Require.nonNegative("proximalMu", proximalMu);
   }
 }

@@ -53,7 +53,7 @@ public record ModelSpec(
     require(inputHeight > 0 && inputWidth > 0,
         "input size must be positive, was " + inputHeight + "x" + inputWidth);
     require(numClasses >= 2, "numClasses must be >= 2, was " + numClasses);
-    require(batchSize > 0, "batchSize must be > 0, was " + batchSize);
+    require(batchSize > 0, "batchSize must be >= 1, was " + batchSize);
     require(learningRateDecay > 0 && learningRateDecay <= 1,
         "learningRateDecay must be in (0, 1], was " + learningRateDecay);
     inferParameters(inputHeight, inputWidth, numClasses, layers);

@@ -17,7 +17,7 @@ public sealed interface OptimizerSpec {
   /** Stochastic gradient descent with classical (or Nesterov) momentum; momentum 0 is plain SGD. */
   record Sgd(double learningRate, double momentum, boolean nesterov) implements OptimizerSpec {
     public Sgd {
-      check(learningRate > 0, "learning rate must be > 0, was " + learningRate);
+      check(learningRate > 0, "learningRate must be > 0, was " + learningRate);
       check(momentum >= 0 && momentum < 1, "momentum must be in [0, 1), was " + momentum);
     }
   }
@@ -26,7 +26,7 @@ public sealed interface OptimizerSpec {
   record Adam(double learningRate, double beta1, double beta2, double epsilon)
       implements OptimizerSpec {
     public Adam {
-      check(learningRate > 0, "learning rate must be > 0, was " + learningRate);
+      check(learningRate > 0, "learningRate must be > 0, was " + learningRate);
       check(beta1 >= 0 && beta1 < 1, "beta1 must be in [0, 1), was " + beta1);
       check(beta2 >= 0 && beta2 < 1, "beta2 must be in [0, 1), was " + beta2);
       check(epsilon > 0, "epsilon must be > 0, was " + epsilon);

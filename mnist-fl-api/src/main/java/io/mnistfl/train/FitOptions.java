@@ -27,14 +27,14 @@ public record FitOptions(
       throw new IllegalArgumentException("epochs must be >= 1, was " + epochs);
     }
     if (batchSize.isPresent() && batchSize.getAsInt() < 1) {
-      throw new IllegalArgumentException("batch size must be >= 1, was " + batchSize.getAsInt());
+      throw new IllegalArgumentException("batchSize must be >= 1, was " + batchSize.getAsInt());
     }
     if (learningRate.isPresent() && !(learningRate.getAsDouble() > 0)) {
       throw new IllegalArgumentException(
-          "learning rate must be > 0, was " + learningRate.getAsDouble());
+          "learningRate must be > 0, was " + learningRate.getAsDouble());
     }
     if (!(proximalMu >= 0)) {
-      throw new IllegalArgumentException("proximal mu must be >= 0, was " + proximalMu);
+      throw new IllegalArgumentException("proximalMu must be >= 0, was " + proximalMu);
     }
   }
 

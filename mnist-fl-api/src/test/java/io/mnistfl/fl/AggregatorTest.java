@@ -92,6 +92,19 @@ class AggregatorTest {
   }
 
   @Test
+  void serverOptimizersRejectBadHyperparametersByName() {
+    assertThatThrownBy(() -> new FedAvgM(1, 1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("momentum must be in [0, 1), was 1.0");
+    assertThatThrownBy(() -> new FedAdam(0, 0.9, 0.99, 1e-3))
+        .hasMessage("eta must be > 0, was 0.0");
+    assertThatThrownBy(() -> new FedYogi(0.01, 0.9, -0.5, 1e-3))
+        .hasMessage("beta2 must be in [0, 1), was -0.5");
+    assertThatThrownBy(() -> new FedAdagrad(0.1, 0, 0))
+        .hasMessage("tau must be > 0, was 0.0");
+  }
+
+  @Test
   void namesParse() {
     assertThat(Aggregator.named("fedyogi")).isInstanceOf(FedYogi.class);
     assertThatThrownBy(() -> Aggregator.named("median"))

@@ -214,12 +214,24 @@ class FederationTest {
   }
 
   @Test
-  void rejectsADecayOutsideZeroToOne() {
-    assertThatThrownBy(() -> FederationSettings.defaults().withLearningRateDecay(1.5))
+  void eachBadSettingIsRejectedByName() {
+    FederationSettings d = FederationSettings.defaults();
+    assertThatThrownBy(() -> d.withLearningRateDecay(1.5))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("learningRateDecay must be in (0, 1], was 1.5");
-    assertThatThrownBy(() -> FederationSettings.defaults().withLocalTraining(5, 0, 0.1, 0))
+        .hasMessage("learningRateDecay must be in (0, 1], was 1.5");
+    assertThatThrownBy(() -> d.withLocalTraining(5, 0, 0.1, 0))
         .hasMessage("batchSize must be >= 1, was 0");
+    assertThatThrownBy(() -> d.withLocalTraining(5, 10, -0.1, 0))
+        .hasMessage("learningRate must be > 0, was -0.1");
+    assertThatThrownBy(() -> d.withLocalTraining(5, 10, 0.1, -1))
+        .hasMessage("proximalMu must be >= 0, was -1.0");
+    assertThatThrownBy(() -> d.withLocalTraining(5, 10, Double.NaN, 0))
+        .hasMessage("learningRate must be > 0, was NaN");
+    assertThatThrownBy(() -> d.withTarget(99))
+        .hasMessage("targetAccuracy must be in (0, 1], was 99.0");
+    assertThatThrownBy(() -> d.withSampling(0, 1))
+        .hasMessage("fraction must be in (0, 1], was 0.0");
+    assertThatThrownBy(() -> d.withRounds(0)).hasMessage("rounds must be >= 1, was 0");
   }
 
   @Test

@@ -60,9 +60,9 @@ class ModelSpecTest {
     assertThatThrownBy(() -> ModelSpec.builder().flatten().dropout(1.0).dense(10).build())
         .hasMessageContaining("dropout rate must be in [0, 1), was 1.0");
     assertThatThrownBy(() -> ModelSpec.baseline().toBuilder().batchSize(0).build())
-        .hasMessageContaining("batchSize must be > 0, was 0");
+        .hasMessageContaining("batchSize must be >= 1, was 0");
     assertThatThrownBy(() -> new OptimizerSpec.Sgd(-1, 0.9, false))
-        .hasMessageContaining("learning rate must be > 0, was -1.0");
+        .hasMessageContaining("learningRate must be > 0, was -1.0");
     assertThatThrownBy(() -> ModelSpec.preset("resnet"))
         .hasMessageContaining("unknown model preset 'resnet'");
   }

@@ -12,6 +12,7 @@ import io.mnistfl.fl.RoundResult;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfModel;
+import io.mnistfl.tf.TfOptions;
 import io.mnistfl.train.Json;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -113,6 +114,7 @@ final class FederateCommand implements Callable<Integer> {
       settings = settings.withTarget(target.get());
     }
     Path dir = out.orElse(Path.of("runs", "federated-" + model));
+    TfOptions tfOptions = threads.tfOptions();
     TrainTestData mnist = data.load();
     List<int[]> parts = partitioning.split(mnist.train().labels(), mnist.train().numClasses(),
         clients, seed);
@@ -123,7 +125,7 @@ final class FederateCommand implements Callable<Integer> {
         spec.name(), rounds,
         target.map(t -> ", target " + t).orElse(""));
 
-    try (TfModel shared = TfModel.create(spec, threads.tfOptions());
+    try (TfModel shared = TfModel.create(spec, tfOptions);
         InProcessTransport transport = new InProcessTransport(
             TfClient.simulate(shared, mnist.train(), parts, federatedEval))) {
       Federation federation = new Federation(transport, server, weights -> {

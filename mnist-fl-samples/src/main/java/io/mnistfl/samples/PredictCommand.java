@@ -29,38 +29,43 @@ final class PredictCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    List<Path> readable = new ArrayList<>();
-    List<float[]> images = new ArrayList<>();
-    List<String> errors = new ArrayList<>();
-    for (Path file : files) {
-      try {
-        images.add(DigitImages.load(file));
-        readable.add(file);
-      } catch (IOException | RuntimeException e) {
-        errors.add(file + " ERROR " + e.getMessage());
-      }
-    }
-    errors.forEach(System.err::println);
-    if (!images.isEmpty()) {
-      try (TfModel loaded = model.load(threads)) {
-        int size = DigitImages.SIZE * DigitImages.SIZE;
-        float[] pixels = new float[images.size() * size];
-        for (int i = 0; i < images.size(); i++) {
-          System.arraycopy(images.get(i), 0, pixels, i * size, size);
-        }
-        int classes = loaded.spec().numClasses();
-        float[] probs = loaded.predict(pixels, images.size());
-        for (int i = 0; i < images.size(); i++) {
-          int best = 0;
-          for (int c = 1; c < classes; c++) {
-            if (probs[i * classes + c] > probs[i * classes + best]) {
-              best = c;
-            }
-          }
-          System.out.printf("%s %d %.4f%n", readable.get(i), best, probs[i * classes + best]);
+    // The model first: a bad --model is one fatal error, not an error line per image.
+    try (TfModel loaded = model.load(threads)) {
+      List<Path> readable = new ArrayList<>();
+      List<float[]> images = new ArrayList<>();
+      List<String> errors = new ArrayList<>();
+      for (Path file : files) {
+        try {
+          images.add(DigitImages.load(file));
+          readable.add(file);
+        } catch (IOException | RuntimeException e) {
+          errors.add(file + " ERROR " + e.getMessage());
         }
       }
+      errors.forEach(System.err::println);
+      if (!images.isEmpty()) {
+        printPredictions(loaded, readable, images);
+      }
+      return errors.isEmpty() ? 0 : 1;
     }
-    return errors.isEmpty() ? 0 : 1;
+  }
+
+  private static void printPredictions(TfModel loaded, List<Path> files, List<float[]> images) {
+    int size = DigitImages.SIZE * DigitImages.SIZE;
+    float[] pixels = new float[images.size() * size];
+    for (int i = 0; i < images.size(); i++) {
+      System.arraycopy(images.get(i), 0, pixels, i * size, size);
+    }
+    int classes = loaded.spec().numClasses();
+    float[] probs = loaded.predict(pixels, images.size());
+    for (int i = 0; i < images.size(); i++) {
+      int best = 0;
+      for (int c = 1; c < classes; c++) {
+        if (probs[i * classes + c] > probs[i * classes + best]) {
+          best = c;
+        }
+      }
+      System.out.printf("%s %d %.4f%n", files.get(i), best, probs[i * classes + best]);
+    }
   }
 }

@@ -7,6 +7,7 @@ import io.mnistfl.data.TrainValidationSplit;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfModel;
+import io.mnistfl.tf.TfOptions;
 import io.mnistfl.train.EpochResult;
 import io.mnistfl.train.FitOptions;
 import io.mnistfl.train.Json;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -80,20 +82,22 @@ final class TrainCommand implements Callable<Integer> {
     ModelSpec spec = builder.build();
     int epochCount = epochs.orElse(DEFAULT_EPOCHS.get(model));
     Path dir = out.orElse(Path.of("runs", model));
+    // Every option is checked before the data set is loaded.
+    FitOptions options = FitOptions.epochs(epochCount).withSeed(seed);
+    if (learningRate.isPresent()) {
+      options = options.withLearningRate(learningRate.get());
+    }
+    TfOptions tfOptions = threads.tfOptions();
     TrainTestData mnist = data.load();
     DataSource pool = limit.map(n -> mnist.train().subset(
-        java.util.stream.IntStream.range(0, Math.min(n, mnist.train().size())).toArray()))
+        IntStream.range(0, Math.min(n, mnist.train().size())).toArray()))
         .orElse(mnist.train());
     TrainValidationSplit split = TrainValidationSplit.of(pool, validationSize, seed);
     System.out.printf("model: %s, %,d trainable parameters, %d epochs, batch %d, %s, "
             + "augmentation %s, seed %d%n", spec.name(), spec.trainableParameterCount(), epochCount,
         spec.batchSize(), spec.optimizer(), spec.augmentation().isIdentity() ? "off" : "on", seed);
 
-    FitOptions options = FitOptions.epochs(epochCount).withSeed(seed);
-    if (learningRate.isPresent()) {
-      options = options.withLearningRate(learningRate.get());
-    }
-    try (TfModel tf = TfModel.create(spec, threads.tfOptions())) {
+    try (TfModel tf = TfModel.create(spec, tfOptions)) {
       long start = System.nanoTime();
       List<EpochResult> history = tf.fit(split.train(), split.validation(), options,
           new ConsoleProgress());

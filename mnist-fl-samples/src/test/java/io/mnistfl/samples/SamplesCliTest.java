@@ -158,5 +158,15 @@ class SamplesCliTest {
     assertThat(missing.exit()).isEqualTo(1);
     assertThat(missing.err()).contains("evaluate: ").contains("is not a saved model")
         .doesNotContain("\tat ");
+    // The model is checked before any image, so a bad --model is reported even if no file reads.
+    Outcome noModel = cli("predict", "--model", work.resolve("nothing").toString(),
+        work.resolve("no-such.png").toString());
+    assertThat(noModel.exit()).isEqualTo(1);
+    assertThat(noModel.err()).startsWith("predict: ").contains("is not a saved model")
+        .doesNotContain("no-such.png");
+    Outcome target = cli("federate", "--target", "99", "--out", work.resolve("bad").toString());
+    assertThat(target.exit()).isEqualTo(2);
+    assertThat(target.err()).isEqualTo("federate: targetAccuracy must be in (0, 1], was 99.0"
+        + System.lineSeparator());
   }
 }

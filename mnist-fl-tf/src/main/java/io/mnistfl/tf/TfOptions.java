@@ -16,9 +16,11 @@ package io.mnistfl.tf;
 public record TfOptions(int threads, int replicas) {
 
   public TfOptions {
-    if (threads < 1 || replicas < 1) {
-      throw new IllegalArgumentException(
-          "threads and replicas must be >= 1, were " + threads + " and " + replicas);
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads must be >= 1, was " + threads);
+    }
+    if (replicas < 1) {
+      throw new IllegalArgumentException("replicas must be >= 1, was " + replicas);
     }
   }
 

@@ -108,8 +108,8 @@ class ReplicatedTrainingTest {
 
   @Test
   void optionsRejectNonPositiveCounts() {
-    assertThatThrownBy(() -> new TfOptions(0, 1))
-        .hasMessageContaining("threads and replicas must be >= 1, were 0 and 1");
+    assertThatThrownBy(() -> new TfOptions(0, 1)).hasMessage("threads must be >= 1, was 0");
+    assertThatThrownBy(() -> new TfOptions(2, -1)).hasMessage("replicas must be >= 1, was -1");
     assertThat(TfOptions.threads(1)).isEqualTo(new TfOptions(1, 1));
     assertThat(TfOptions.threads(8)).isEqualTo(new TfOptions(8, 2));
   }
