@@ -15,7 +15,10 @@ import java.util.Random;
  * Transport}, check and aggregate their updates, evaluate the new global weights, repeat until the
  * round limit or the target accuracy. It knows weights and bytes, never models: a client that
  * fails or sends a malformed or wrong-shaped update is left out of that round, and the round goes
- * on with the others.
+ * on with the others. Clients are called {@link FederationSettings#parallelClients() several at a
+ * time} if the settings say so, and a client still silent at the {@link
+ * FederationSettings#roundTimeout() round timeout} counts as failed; updates are aggregated in the
+ * order of the sampled ids either way, so the same seed gives the same history.
  */
 public final class Federation {
   private final Transport transport;
@@ -35,6 +38,12 @@ public final class Federation {
 
   /** Runs from {@code initial} global weights. */
   public FederationHistory run(Weights initial) {
+    try (ClientCalls calls = new ClientCalls(settings.parallelClients(), settings.roundTimeout())) {
+      return run(initial, calls);
+    }
+  }
+
+  private FederationHistory run(Weights initial, ClientCalls calls) {
     Weights global = initial;
     List<RoundResult> results = new ArrayList<>();
     OptionalInt reached = OptionalInt.empty();
@@ -45,14 +54,14 @@ public final class Federation {
       List<String> sampled = sample(round);
       listener.roundStarted(round, sampled.size());
       List<String> failures = new ArrayList<>();
-      List<ClientUpdate> updates = fit(global, config, sampled, failures);
+      List<ClientUpdate> updates = fit(calls, global, config, sampled, failures);
       double trainLoss = weightedTrainLoss(updates);
       if (!updates.isEmpty()) {
         global = aggregator.aggregate(global, updates);
       }
       Metrics test = evaluator.evaluate(global);
       Optional<Metrics> federated = settings.federatedEvaluation()
-          ? federatedEvaluation(global, config, sampled, failures) : Optional.empty();
+          ? federatedEvaluation(calls, global, config, sampled, failures) : Optional.empty();
       RoundResult result = new RoundResult(round, sampled.size(), updates.size(), failures,
           (System.nanoTime() - roundStart) / 1e9, trainLoss, test, federated);
       results.add(result);
@@ -78,22 +87,16 @@ public final class Federation {
     return chosen;
   }
 
-  private List<ClientUpdate> fit(Weights global, RoundConfig config, List<String> sampled,
-      List<String> failures) {
+  private List<ClientUpdate> fit(ClientCalls calls, Weights global, RoundConfig config,
+      List<String> sampled, List<String> failures) {
     byte[] request = Messages.encodeRequest(config, global);
-    List<ClientUpdate> updates = new ArrayList<>();
-    int done = 0;
-    for (String id : sampled) {
-      try {
-        ClientUpdate update = Messages.decodeUpdate(transport.fit(id, request));
-        check(global, id, update);
-        updates.add(update);
-      } catch (Exception e) {
-        failures.add(id + ": " + e.getMessage());
-      }
-      listener.clientFinished(config.round(), ++done, sampled.size());
-    }
-    return updates;
+    ClientCalls.Answers<ClientUpdate> answers = calls.send(sampled, "", id -> {
+      ClientUpdate update = Messages.decodeUpdate(transport.fit(id, request));
+      check(global, id, update);
+      return update;
+    }, done -> listener.clientFinished(config.round(), done, sampled.size()));
+    failures.addAll(answers.failures());
+    return answers.present();
   }
 
   private static void check(Weights global, String id, ClientUpdate update) {
@@ -123,21 +126,19 @@ public final class Federation {
     return n == 0 ? Double.NaN : sum / n;
   }
 
-  private Optional<Metrics> federatedEvaluation(Weights global, RoundConfig config,
-      List<String> sampled, List<String> failures) {
+  private Optional<Metrics> federatedEvaluation(ClientCalls calls, Weights global,
+      RoundConfig config, List<String> sampled, List<String> failures) {
     byte[] request = Messages.encodeRequest(config, global);
+    ClientCalls.Answers<ClientEvaluation> answers = calls.send(sampled, " (evaluate)",
+        id -> Messages.decodeEvaluation(transport.evaluate(id, request)), done -> {});
+    failures.addAll(answers.failures());
     ConfusionMatrix total = null;
     double lossSum = 0;
     long n = 0;
-    for (String id : sampled) {
-      try {
-        ClientEvaluation e = Messages.decodeEvaluation(transport.evaluate(id, request));
-        total = total == null ? e.confusion() : total.plus(e.confusion());
-        lossSum += e.loss() * e.numExamples();
-        n += e.numExamples();
-      } catch (Exception e) {
-        failures.add(id + " (evaluate): " + e.getMessage());
-      }
+    for (ClientEvaluation e : answers.present()) {
+      total = total == null ? e.confusion() : total.plus(e.confusion());
+      lossSum += e.loss() * e.numExamples();
+      n += e.numExamples();
     }
     return total == null ? Optional.empty() : Optional.of(Metrics.of(total, lossSum / n));
   }

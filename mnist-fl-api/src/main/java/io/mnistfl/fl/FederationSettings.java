@@ -1,6 +1,8 @@
 package io.mnistfl.fl;
 
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalDouble;
 
 /**
@@ -16,12 +18,21 @@ public final class FederationSettings {
     Require.inUnitInterval("fraction", v.fraction);
     Require.inUnitInterval("learningRateDecay", v.learningRateDecay);
     v.targetAccuracy.ifPresent(a -> Require.inUnitInterval("targetAccuracy", a));
+    Require.atLeastOne("parallelClients", v.parallelClients);
+    v.roundTimeout.ifPresent(t -> {
+      if (t.isNegative() || t.isZero()) {
+        throw new IllegalArgumentException("roundTimeout must be > 0, was " + t);
+      }
+    });
     // RoundConfig checks local epochs, batch size, learning rate and mu.
     new RoundConfig(1, v.localEpochs, v.batchSize, v.learningRate, v.proximalMu, v.seed);
     this.v = v;
   }
 
-  /** 20 rounds, all clients, E = 1, B = 32, constant lr 0.01, FedAvg, no target, seed 42. */
+  /**
+   * 20 rounds, all clients, E = 1, B = 32, constant lr 0.01, no target, one client called at a
+   * time, no timeout, seed 42.
+   */
   public static FederationSettings defaults() {
     return new FederationSettings(new Values());
   }
@@ -69,6 +80,27 @@ public final class FederationSettings {
   public FederationSettings withFederatedEvaluation(boolean on) {
     Values x = v.copy();
     x.federatedEvaluation = on;
+    return new FederationSettings(x);
+  }
+
+  /**
+   * Calls up to {@code count} sampled clients at once (default 1). Worth it when clients train
+   * elsewhere; the {@link Transport} must then accept concurrent calls.
+   */
+  public FederationSettings withParallelClients(int count) {
+    Values x = v.copy();
+    x.parallelClients = count;
+    return new FederationSettings(x);
+  }
+
+  /**
+   * Waits at most {@code timeout} for the sampled clients' answers in each phase of a round (fit,
+   * then federated evaluation); a client still silent then is left out of the round, and its call
+   * is interrupted.
+   */
+  public FederationSettings withRoundTimeout(Duration timeout) {
+    Values x = v.copy();
+    x.roundTimeout = Optional.of(timeout);
     return new FederationSettings(x);
   }
 
@@ -129,6 +161,16 @@ public final class FederationSettings {
     return v.federatedEvaluation;
   }
 
+  /** How many sampled clients are called at once. */
+  public int parallelClients() {
+    return v.parallelClients;
+  }
+
+  /** How long each phase of a round waits for the clients; empty = as long as they take. */
+  public Optional<Duration> roundTimeout() {
+    return v.roundTimeout;
+  }
+
   /** Seed of client sampling and client shuffling. */
   public long seed() {
     return v.seed;
@@ -158,7 +200,8 @@ public final class FederationSettings {
 
   private List<Object> fields() {
     return List.of(v.rounds, v.fraction, v.minClients, v.localEpochs, v.batchSize, v.learningRate,
-        v.learningRateDecay, v.proximalMu, v.targetAccuracy, v.federatedEvaluation, v.seed);
+        v.learningRateDecay, v.proximalMu, v.targetAccuracy, v.federatedEvaluation,
+        v.parallelClients, v.roundTimeout, v.seed);
   }
 
   /**
@@ -176,6 +219,8 @@ public final class FederationSettings {
     double proximalMu = 0;
     OptionalDouble targetAccuracy = OptionalDouble.empty();
     boolean federatedEvaluation = false;
+    int parallelClients = 1;
+    Optional<Duration> roundTimeout = Optional.empty();
     long seed = 42;
 
     Values copy() {

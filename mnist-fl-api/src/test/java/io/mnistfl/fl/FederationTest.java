@@ -7,8 +7,13 @@ import io.mnistfl.metrics.ConfusionMatrix;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.Weights;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 
 /** The round loop with arithmetic clients: failures, sampling, determinism. */
@@ -213,6 +218,94 @@ class FederationTest {
     assertThat(seen).containsExactly(0.2, 0.1, 0.05);
   }
 
+  /**
+   * Holds every answering client's call until all of them have been called, then answers in the
+   * reverse of the sampled order; a client named "stuck" never answers.
+   */
+  private static final class Slow implements Transport {
+    private final InProcessTransport inner;
+    private final List<String> ids;
+    private final CyclicBarrier together;
+
+    Slow(List<Client> clients, int answering) {
+      inner = new InProcessTransport(clients);
+      ids = inner.clientIds();
+      together = new CyclicBarrier(answering);
+    }
+
+    @Override
+    public List<String> clientIds() {
+      return ids;
+    }
+
+    @Override
+    public byte[] fit(String id, byte[] request) throws IOException {
+      try {
+        if (id.equals("stuck")) {
+          Thread.sleep(60_000);
+        }
+        together.await(10, TimeUnit.SECONDS);
+        Thread.sleep(10L * (ids.size() - ids.indexOf(id)));
+      } catch (InterruptedException | BrokenBarrierException | TimeoutException e) {
+        throw new IOException("not called concurrently: " + e);
+      }
+      return inner.fit(id, request);
+    }
+
+    @Override
+    public byte[] evaluate(String id, byte[] request) throws IOException {
+      return inner.evaluate(id, request);
+    }
+  }
+
+  private static List<Client> unequalClients() {
+    List<Client> clients = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      clients.add(new Toward("c" + i, i + 1, i * 1.7f));
+    }
+    return clients;
+  }
+
+  @Test
+  void parallelClientsOverlapAndAggregateInSampledOrder() {
+    FederationSettings s = FederationSettings.defaults().withRounds(3).withSampling(1, 1);
+    FederationHistory sequential = new Federation(new InProcessTransport(unequalClients()),
+        new FedAdam(0.1, 0.9, 0.99, 1e-3), EVALUATOR, s, FederationListener.NONE).run(start());
+    List<Integer> progress = new ArrayList<>();
+    FederationListener listener = new FederationListener() {
+      @Override
+      public void clientFinished(int round, int done, int sampled) {
+        progress.add(done);
+      }
+    };
+    // Each round's six calls must all be in flight before any returns, and they return in
+    // reverse order.
+    FederationHistory parallel = new Federation(new Slow(unequalClients(), 6),
+        new FedAdam(0.1, 0.9, 0.99, 1e-3), EVALUATOR, s.withParallelClients(6), listener)
+        .run(start());
+    assertThat(parallel.rounds()).allSatisfy(r -> assertThat(r.failures()).isEmpty());
+    // Bit-identical to one-at-a-time: arrival order does not change the aggregate.
+    assertThat(parallel.finalWeights()).isEqualTo(sequential.finalWeights());
+    assertThat(progress).containsExactly(1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6);
+  }
+
+  @Test
+  void aClientSilentPastTheRoundTimeoutIsLeftOutAndTheRoundGoesOn() {
+    List<Client> clients = new ArrayList<>(List.of(new Toward("a", 1, 4), new Toward("b", 1, 4)));
+    clients.add(new Toward("stuck", 1, 100));
+    FederationSettings s = FederationSettings.defaults().withRounds(2).withParallelClients(3)
+        .withRoundTimeout(Duration.ofMillis(1500));
+    FederationHistory h = new Federation(new Slow(clients, 2), new FedAvg(),
+        EVALUATOR, s, FederationListener.NONE).run(start());
+    for (RoundResult r : h.rounds()) {
+      assertThat(r.succeeded()).isEqualTo(2);
+      assertThat(r.failures()).containsExactly("stuck: no answer within 1.5 s");
+      assertThat(r.seconds()).isLessThan(30);
+    }
+    // Only a and b count: halfway to 4, twice.
+    assertThat(h.finalWeights().arrays().get(0).values()).containsExactly(3f, 3f);
+  }
+
   @Test
   void eachBadSettingIsRejectedByName() {
     FederationSettings d = FederationSettings.defaults();
@@ -232,6 +325,10 @@ class FederationTest {
     assertThatThrownBy(() -> d.withSampling(0, 1))
         .hasMessage("fraction must be in (0, 1], was 0.0");
     assertThatThrownBy(() -> d.withRounds(0)).hasMessage("rounds must be >= 1, was 0");
+    assertThatThrownBy(() -> d.withParallelClients(0))
+        .hasMessage("parallelClients must be >= 1, was 0");
+    assertThatThrownBy(() -> d.withRoundTimeout(Duration.ZERO))
+        .hasMessage("roundTimeout must be > 0, was PT0S");
   }
 
   @Test

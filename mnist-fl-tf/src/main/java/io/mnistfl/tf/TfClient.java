@@ -19,8 +19,8 @@ import java.util.OptionalInt;
 /**
  * A {@link Client} that trains a {@link TfModel} on its local data. Simulated clients share one
  * model (one graph and session) and swap weights in and out, so they hold nothing but index views
- * and memory does not grow with their number. A shared model must only be used by one client at a
- * time.
+ * and memory does not grow with their number. Clients that share a model take turns on it, so a
+ * federation may call them concurrently.
  */
 public final class TfClient implements Client {
   private final String id;
@@ -77,19 +77,23 @@ public final class TfClient implements Client {
 
   @Override
   public ClientUpdate fit(Weights global, RoundConfig config) {
-    model.setWeights(global);
     FitOptions options = new FitOptions(config.localEpochs(), OptionalInt.of(config.batchSize()),
         OptionalDouble.of(config.learningRate()), config.proximalMu(), config.seed());
-    List<EpochResult> epochs = model.fit(train, heldOut.subset(new int[0]), options,
-        TrainingListener.NONE);
-    EpochResult last = epochs.get(epochs.size() - 1);
-    return new ClientUpdate(id, model.weights(), train.size(), last.loss(), last.accuracy());
+    synchronized (model) {
+      model.setWeights(global);
+      List<EpochResult> epochs = model.fit(train, heldOut.subset(new int[0]), options,
+          TrainingListener.NONE);
+      EpochResult last = epochs.get(epochs.size() - 1);
+      return new ClientUpdate(id, model.weights(), train.size(), last.loss(), last.accuracy());
+    }
   }
 
   @Override
   public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
-    model.setWeights(weights);
-    Metrics m = model.evaluate(heldOut);
-    return new ClientEvaluation(id, heldOut.size(), m.loss(), m.confusion());
+    synchronized (model) {
+      model.setWeights(weights);
+      Metrics m = model.evaluate(heldOut);
+      return new ClientEvaluation(id, heldOut.size(), m.loss(), m.confusion());
+    }
   }
 }
