@@ -21,7 +21,7 @@ public final class Idx {
 
   private Idx() {}
 
-  /** Raw images as stored: {@code count} images of {@code rows × cols} unsigned bytes, row-major. */
+  /** Raw images as stored: {@code count} images of {@code rows × cols} unsigned bytes by rows. */
   public record Images(int count, int rows, int cols, byte[] pixels) {}
 
   /** Reads an images file (raw or gzip). */
@@ -39,7 +39,7 @@ public final class Idx {
   }
 
   /**
-   * Reads an images file from a stream; {@code source} names it in errors. The stream is not closed.
+   * Reads an images file from a stream; {@code source} names it in errors. The stream stays open.
    */
   public static Images readImages(String source, InputStream stream) throws IOException {
     DataInputStream in = new DataInputStream(decompressIfGzip(stream));
@@ -116,7 +116,8 @@ public final class Idx {
         throw new IdxFormatException(source, "file ends inside the header at dimension " + d);
       }
       if (dims[d] <= 0) {
-        throw new IdxFormatException(source, "dimension " + d + " is " + dims[d] + ", expected > 0");
+        throw new IdxFormatException(source,
+            "dimension " + d + " is " + dims[d] + ", expected > 0");
       }
     }
     return dims;

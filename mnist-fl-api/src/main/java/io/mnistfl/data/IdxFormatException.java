@@ -2,7 +2,7 @@ package io.mnistfl.data;
 
 import java.io.IOException;
 
-/** An IDX file that is truncated, corrupt or does not hold what the caller expected. Names the file. */
+/** An IDX file that is truncated, corrupt or not what the caller expected; names the file. */
 public final class IdxFormatException extends IOException {
   private static final long serialVersionUID = 1L;
 

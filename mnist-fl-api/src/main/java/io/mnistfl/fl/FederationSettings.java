@@ -6,8 +6,8 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 
 /**
- * How a federation runs: an immutable value. Start from {@link #defaults()} and change what you need
- * with the {@code with…} methods; each checks its values and names the bad one.
+ * How a federation runs: an immutable value. Start from {@link #defaults()} and change what you
+ * need with the {@code with…} methods; each checks its values and names the bad one.
  */
 public final class FederationSettings {
   private final Values v;

@@ -98,12 +98,14 @@ public record Metrics(
   /** A classification report like scikit-learn's, followed by the confusion matrix. */
   public String report() {
     StringBuilder sb = new StringBuilder(
-        String.format("%8s %10s %10s %10s %10s%n", "class", "precision", "recall", "f1", "support"));
+        String.format("%8s %10s %10s %10s %10s%n",
+            "class", "precision", "recall", "f1", "support"));
     for (int c = 0; c < perClass.size(); c++) {
       sb.append(row(Integer.toString(c), perClass.get(c)));
     }
     sb.append(row("macro", macro)).append(row("weighted", weighted));
-    sb.append(String.format("accuracy %.4f over %d examples, loss %.4f%n", accuracy, count(), loss));
+    sb.append(String.format("accuracy %.4f over %d examples, loss %.4f%n",
+        accuracy, count(), loss));
     sb.append(confusion.format());
     return sb.toString();
   }

@@ -16,7 +16,8 @@ class MetricsTest {
     int[] predicted = {0, 0, 1, 1, 2, 2};
     Metrics m = Metrics.of(3, actual, predicted, 0.25);
 
-    assertThat(m.confusion().counts()).isDeepEqualTo(new long[][] {{2, 1, 0}, {0, 1, 1}, {0, 0, 1}});
+    assertThat(m.confusion().counts())
+        .isDeepEqualTo(new long[][] {{2, 1, 0}, {0, 1, 1}, {0, 0, 1}});
     assertThat(m.accuracy()).isCloseTo(4.0 / 6, within(EPS));
     assertThat(m.loss()).isEqualTo(0.25);
     // class 0: P 2/2, R 2/3, F1 0.8; class 1: P 1/2, R 1/2, F1 0.5; class 2: P 1/2, R 1, F1 2/3

@@ -44,7 +44,8 @@ final class Handwriting {
     Graphics2D g = canvas.createGraphics();
     g.setColor(new java.awt.Color(gray(paper)));
     g.fillRect(0, 0, width, height);
-    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION,
+        RenderingHints.VALUE_INTERPOLATION_BILINEAR);
     g.drawImage(digit, r.nextInt(width - side + 1), r.nextInt(height - side + 1), side, side, null);
     g.dispose();
     if (r.nextBoolean()) {

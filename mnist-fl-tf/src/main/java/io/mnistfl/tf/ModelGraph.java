@@ -153,7 +153,7 @@ final class ModelGraph implements AutoCloseable {
   record StoredParameter(ParameterShape parameter, List<Variable<TFloat32>> shards,
       List<Placeholder<TFloat32>> assignInputs) {}
 
-  /** Dense kernels this large (256 KiB) are split; for smaller ones an op costs more than it saves. */
+  /** Dense kernels from 256 KiB are split; for smaller ones an op costs more than it saves. */
   private static boolean isLargeDenseKernel(ParameterShape p) {
     return p.trainable() && p.shape().length == 2 && p.size() >= 1 << 16;
   }

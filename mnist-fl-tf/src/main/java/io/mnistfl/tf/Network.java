@@ -226,7 +226,8 @@ final class Network {
             .mapToLong(block -> block.shape().get(0)).sum();
       }
     }
-    throw new IllegalStateException("Flatten at layer " + flattenIndex + " has no dense layer after it");
+    throw new IllegalStateException(
+        "Flatten at layer " + flattenIndex + " has no dense layer after it");
   }
 
   private Operand<TFloat32> batchNorm(Ops tf, Operand<TFloat32> x, String n, Layer.BatchNorm bn,

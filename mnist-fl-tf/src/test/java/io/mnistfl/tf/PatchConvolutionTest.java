@@ -33,7 +33,8 @@ class PatchConvolutionTest {
       Operand<TFloat32> x = tf.constant(Shape.of(3, 9, 8, 1), DataBuffers.of(images, true, false));
       Variable<TFloat32> k = tf.variable(
           tf.constant(Shape.of(size, size, 1, 4), DataBuffers.of(kernel, true, false)));
-      Variable<TFloat32> b = tf.variable(tf.constant(Shape.of(4), DataBuffers.of(bias, true, false)));
+      Variable<TFloat32> b =
+          tf.variable(tf.constant(Shape.of(4), DataBuffers.of(bias, true, false)));
       Operand<TFloat32> expected = tf.nn.biasAdd(
           tf.nn.conv2d(x, k, List.of(1L, 1L, 1L, 1L), padding), b);
       Operand<TFloat32> actual = Network.patchConv(tf, x, k, b, padding);
