@@ -101,7 +101,7 @@ public final class Federation {
 
   private static void check(Weights global, String id, ClientUpdate update) {
     if (!update.clientId().equals(id)) {
-      throw new IllegalArgumentException("answered as " + update.clientId());
+      throw new IllegalArgumentException("answered as " + update.clientId() + ", not " + id);
     }
     if (update.numExamples() <= 0) {
       throw new IllegalArgumentException("reports " + update.numExamples() + " examples");

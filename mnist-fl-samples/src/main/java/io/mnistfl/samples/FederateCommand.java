@@ -9,15 +9,20 @@ import io.mnistfl.fl.FederationSettings;
 import io.mnistfl.fl.InProcessTransport;
 import io.mnistfl.fl.Partitioning;
 import io.mnistfl.fl.RoundResult;
+import io.mnistfl.fl.Transport;
+import io.mnistfl.fl.http.HttpTransport;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfModel;
 import io.mnistfl.tf.TfOptions;
 import io.mnistfl.train.Json;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
@@ -27,14 +32,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** Federated averaging over simulated clients on MNIST, with per-round metrics and plots. */
+/** Federated learning on MNIST, simulated or with remote clients; metrics and plots per round. */
 @Command(name = "federate", mixinStandardHelpOptions = true,
-    description = "Simulate federated learning: clients train on partitions of MNIST's training"
-        + " set, the server aggregates and evaluates the global model on the test set each round."
+    description = "Federated learning: clients (simulated here, or remote with --remote) train on"
+        + " partitions of MNIST's training set, the server aggregates and evaluates the global"
+        + " model on the test set each round."
         + " Writes history.csv, history.json and PNG plots of accuracy, precision, recall, F1 and"
         + " loss per round.")
 final class FederateCommand implements Callable<Integer> {
-  @Option(names = "--clients", defaultValue = "10", description = "Clients (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--clients", defaultValue = "10",
+      description = "Clients (default: ${DEFAULT-VALUE}).")
   int clients;
 
   @Option(names = "--fraction", defaultValue = "1.0",
@@ -45,10 +52,12 @@ final class FederateCommand implements Callable<Integer> {
       description = "Sample at least this many per round (default: ${DEFAULT-VALUE}).")
   int minClients;
 
-  @Option(names = "--local-epochs", defaultValue = "1", description = "E (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--local-epochs", defaultValue = "1",
+      description = "E (default: ${DEFAULT-VALUE}).")
   int localEpochs;
 
-  @Option(names = "--batch-size", defaultValue = "32", description = "B (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--batch-size", defaultValue = "32",
+      description = "B (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
   @Option(names = "--lr", description = "Client learning rate (default: the model's).")
@@ -59,7 +68,8 @@ final class FederateCommand implements Callable<Integer> {
           + " (default: ${DEFAULT-VALUE}, constant).")
   double learningRateDecay;
 
-  @Option(names = "--rounds", defaultValue = "15", description = "Rounds (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--rounds", defaultValue = "15",
+      description = "Rounds (default: ${DEFAULT-VALUE}).")
   int rounds;
 
   @Option(names = "--partition", defaultValue = "iid",
@@ -96,6 +106,22 @@ final class FederateCommand implements Callable<Integer> {
       description = "Output directory (default: runs/federated-<model>).")
   Optional<Path> out;
 
+  @Option(names = "--remote", paramLabel = "ID=URI,...",
+      description = "Federate clients served by `mnist-fl.jar client` over HTTP instead of"
+          + " simulating them, e.g. a=http://10.0.0.7:8471,b=http://10.0.0.8:8471; --clients,"
+          + " --partition and the held-out share are then the clients' own.")
+  Optional<String> remote;
+
+  @Option(names = "--parallel-clients", paramLabel = "N",
+      description = "Call up to N sampled clients at once (default: all with --remote, else 1).")
+  Optional<Integer> parallelClients;
+
+  @Option(names = "--round-timeout", paramLabel = "SECONDS",
+      description = "Leave out clients that have not answered SECONDS after a round (or its"
+          + " federated evaluation) began"
+          + " (default: wait).")
+  Optional<Double> roundTimeout;
+
   @Mixin DataOptions data;
   @Mixin ThreadOptions threads;
 
@@ -104,33 +130,46 @@ final class FederateCommand implements Callable<Integer> {
     ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
     Partitioning partitioning = Partitioning.parse(partition);
     Aggregator server = Aggregator.named(aggregator);
+    Optional<Map<String, URI>> remoteClients = remote.map(HttpTransport::parseClients);
     FederationSettings settings = FederationSettings.defaults().withRounds(rounds)
         .withSampling(fraction, minClients)
         .withLocalTraining(localEpochs, batchSize,
             learningRate.orElse(spec.optimizer().learningRate()), mu)
         .withLearningRateDecay(learningRateDecay)
-        .withFederatedEvaluation(federatedEval > 0).withSeed(seed);
+        .withFederatedEvaluation(federatedEval > 0).withSeed(seed)
+        // Remote clients train on their own machines, so all of them at once by default.
+        .withParallelClients(parallelClients.orElse(remoteClients.map(Map::size).orElse(1)));
     if (target.isPresent()) {
       settings = settings.withTarget(target.get());
+    }
+    if (roundTimeout.isPresent()) {
+      settings = settings.withRoundTimeout(Duration.ofMillis(Math.round(roundTimeout.get() * 1e3)));
     }
     Path dir = out.orElse(Path.of("runs", "federated-" + model));
     TfOptions tfOptions = threads.tfOptions();
     TrainTestData mnist = data.load();
-    List<int[]> parts = partitioning.split(mnist.train().labels(), mnist.train().numClasses(),
-        clients, seed);
-    System.out.printf("federation: %d clients (%s), C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s,"
-            + " model %s, %d rounds%s%n", clients, partition, fraction, localEpochs, batchSize,
-        settings.learningRate(),
+    System.out.printf("federation: %s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s,"
+            + " model %s, %d rounds%s%n",
+        remoteClients.map(c -> c.size() + " remote clients " + c.keySet())
+            .orElse(clients + " clients (" + partition + ")"),
+        fraction, localEpochs, batchSize, settings.learningRate(),
         learningRateDecay == 1 ? "" : " (×" + learningRateDecay + " per round)", mu, server,
         spec.name(), rounds,
         target.map(t -> ", target " + t).orElse(""));
 
     try (TfModel shared = TfModel.create(spec, tfOptions);
-        InProcessTransport transport = new InProcessTransport(
-            TfClient.simulate(shared, mnist.train(), parts, federatedEval))) {
+        Transport transport = remoteClients.isPresent()
+            ? new HttpTransport(remoteClients.get(),
+                settings.roundTimeout().orElse(Duration.ofHours(1)))
+            : new InProcessTransport(TfClient.simulate(shared, mnist.train(),
+                partitioning.split(mnist.train().labels(), mnist.train().numClasses(), clients,
+                    seed), federatedEval))) {
       Federation federation = new Federation(transport, server, weights -> {
-        shared.setWeights(weights);
-        return shared.evaluate(mnist.test());
+        // Simulated clients train on this model too, and a timed-out one may still be at it.
+        synchronized (shared) {
+          shared.setWeights(weights);
+          return shared.evaluate(mnist.test());
+        }
       }, settings, new RoundProgress());
       FederationHistory history = federation.run(spec.initialWeights());
       System.out.printf("%s; %d rounds in %.1fs (%.1fs per round), peak RSS %d MB%n",

@@ -19,6 +19,7 @@ import picocli.CommandLine.ParseResult;
       EvaluateCommand.class,
       PredictCommand.class,
       FederateCommand.class,
+      ClientCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -135,8 +135,33 @@ class SamplesCliTest {
   }
 
   @Test
+  void federateReachesClientsInOtherEndpointsOverHttp() throws Exception {
+    ClientCommand[] commands = new ClientCommand[2];
+    for (int k = 0; k < 2; k++) {
+      commands[k] = new ClientCommand();
+      new picocli.CommandLine(commands[k]).parseArgs("--model", "baseline", "--clients", "20",
+          "--index", String.valueOf(k), "--port", "0", "--id", "site-" + k);
+    }
+    try (ClientCommand.Serving a = commands[0].start();
+        ClientCommand.Serving b = commands[1].start()) {
+      Path dir = work.resolve("remote");
+      Outcome o = cli("federate", "--model", "baseline", "--rounds", "2", "--remote",
+          "site-0=" + a.endpoint().uri() + ",site-1=" + b.endpoint().uri() + ",site-2=http://"
+              + "localhost:1", "--round-timeout", "120", "--out", dir.toString());
+      assertThat(o.exit()).as(o.err()).isZero();
+      assertThat(o.out()).contains("3 remote clients [site-0, site-1, site-2]")
+          .contains("round 2 - 2/3 clients").contains("failed: [site-2: http://localhost:1");
+      // Two sites of 3,000 images, two rounds of one epoch: the global model has learned.
+      List<String> rows = Files.readAllLines(dir.resolve("history.csv"));
+      double accuracy = Double.parseDouble(rows.get(2).split(",")[6]);
+      assertThat(accuracy).isGreaterThan(0.9);
+    }
+  }
+
+  @Test
   void everyCommandHasHelp() {
-    for (String command : new String[] {"train", "evaluate", "predict", "federate", "bench"}) {
+    for (String command : new String[] {"train", "evaluate", "predict", "federate", "client",
+        "bench"}) {
       Outcome o = cli(command, "--help");
       assertThat(o.exit()).isZero();
       assertThat(o.out()).contains("Usage: mnist-fl " + command);

@@ -49,20 +49,28 @@ public final class TfClient implements Client {
    */
   public static List<TfClient> simulate(TfModel model, DataSource data, List<int[]> partitions,
       double heldOutFraction) {
+    List<TfClient> clients = new ArrayList<>(partitions.size());
+    int digits = Math.max(3, String.valueOf(partitions.size() - 1).length());
+    for (int c = 0; c < partitions.size(); c++) {
+      clients.add(ofPart(String.format("client-%0" + digits + "d", c), model, data,
+          partitions.get(c), heldOutFraction));
+    }
+    return clients;
+  }
+
+  /**
+   * A client holding the examples {@code part} of {@code data}, the last {@code heldOutFraction}
+   * of them held out for federated evaluation.
+   */
+  public static TfClient ofPart(String id, TfModel model, DataSource data, int[] part,
+      double heldOutFraction) {
     if (!(heldOutFraction >= 0 && heldOutFraction < 1)) {
       throw new IllegalArgumentException("heldOutFraction must be in [0, 1), was "
           + heldOutFraction);
     }
-    List<TfClient> clients = new ArrayList<>(partitions.size());
-    int digits = Math.max(3, String.valueOf(partitions.size() - 1).length());
-    for (int c = 0; c < partitions.size(); c++) {
-      int[] part = partitions.get(c);
-      int held = (int) Math.floor(part.length * heldOutFraction);
-      clients.add(new TfClient(String.format("client-%0" + digits + "d", c), model,
-          data.subset(Arrays.copyOfRange(part, 0, part.length - held)),
-          data.subset(Arrays.copyOfRange(part, part.length - held, part.length))));
-    }
-    return clients;
+    int held = (int) Math.floor(part.length * heldOutFraction);
+    return new TfClient(id, model, data.subset(Arrays.copyOfRange(part, 0, part.length - held)),
+        data.subset(Arrays.copyOfRange(part, part.length - held, part.length)));
   }
 
   @Override

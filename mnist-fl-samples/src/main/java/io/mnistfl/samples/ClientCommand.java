@@ -1,0 +1,104 @@
+package io.mnistfl.samples;
+
+import io.mnistfl.data.TrainTestData;
+import io.mnistfl.fl.Partitioning;
+import io.mnistfl.fl.http.ClientEndpoint;
+import io.mnistfl.model.ModelSpec;
+import io.mnistfl.tf.TfClient;
+import io.mnistfl.tf.TfModel;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** One federated client in its own process, served over HTTP for {@code federate --remote}. */
+@Command(name = "client", mixinStandardHelpOptions = true,
+    description = "Serve one federated client over HTTP for `federate --remote ID=URI,...`. It"
+        + " holds part K of N of MNIST's training set (as a site would hold its own data) and"
+        + " sends the server only weights. Runs until stopped (Ctrl-C).")
+final class ClientCommand implements Callable<Integer> {
+  @Option(names = "--id", description = "Client id (default: client-<index>).")
+  String id;
+
+  @Option(names = "--host", defaultValue = "localhost",
+      description = "Interface to listen on; 0.0.0.0 for all (default: ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "8471",
+      description = "Port to listen on; 0 for any free one (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--clients", defaultValue = "10",
+      description = "N: into how many parts the training set is split (default: ${DEFAULT-VALUE}).")
+  int clients;
+
+  @Option(names = "--index", defaultValue = "0",
+      description = "K: which part this client holds, 0 to N-1 (default: ${DEFAULT-VALUE}).")
+  int index;
+
+  @Option(names = "--partition", defaultValue = "iid",
+      description = "iid, shards[:K] or dirichlet[:ALPHA] (default: ${DEFAULT-VALUE}).")
+  String partition;
+
+  @Option(names = "--model", defaultValue = "regularized",
+      description = "The server's model: baseline, regularized or mcmahan-cnn (default:"
+          + " ${DEFAULT-VALUE}).")
+  String model;
+
+  @Option(names = "--federated-eval", paramLabel = "FRACTION", defaultValue = "0",
+      description = "Hold out this share of the part for federated evaluation (default: none).")
+  double heldOut;
+
+  @Option(names = "--seed", defaultValue = "42",
+      description = "Seed of the split; the same N, partition and seed give disjoint parts"
+          + " (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Mixin DataOptions data;
+  @Mixin ThreadOptions threads;
+
+  /** A started client: its endpoint and the model it trains. */
+  record Serving(ClientEndpoint endpoint, TfModel model) implements AutoCloseable {
+    @Override
+    public void close() {
+      endpoint.close();
+      model.close();
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Serving serving = start();
+    Runtime.getRuntime().addShutdownHook(new Thread(serving::close));
+    new CountDownLatch(1).await();
+    return 0;
+  }
+
+  /** Loads the data, builds the model and starts serving; returns at once. */
+  Serving start() throws IOException {
+    if (index < 0 || index >= clients) {
+      throw new IllegalArgumentException("index must be in [0, " + clients + "), was " + index);
+    }
+    ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
+    Partitioning split = Partitioning.parse(partition);
+    String name = id != null ? id : "client-" + index;
+    TrainTestData mnist = data.load();
+    int[] part = split.split(mnist.train().labels(), mnist.train().numClasses(), clients, seed)
+        .get(index);
+    TfModel tf = TfModel.create(spec, threads.tfOptions());
+    try {
+      TfClient named = TfClient.ofPart(name, tf, mnist.train(), part, heldOut);
+      ClientEndpoint endpoint = ClientEndpoint.start(named, new InetSocketAddress(host, port));
+      System.out.printf("%s: part %d of %d (%s), %,d training examples, model %s; serving"
+              + " http://%s:%d/ (Ctrl-C to stop)%n", name, index, clients, partition,
+          named.numExamples(), spec.name(), host, endpoint.port());
+      return new Serving(endpoint, tf);
+    } catch (IOException | RuntimeException e) {
+      tf.close();
+      throw e;
+    }
+  }
+}
