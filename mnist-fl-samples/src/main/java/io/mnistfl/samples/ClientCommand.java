@@ -1,7 +1,6 @@
 package io.mnistfl.samples;
 
 import io.mnistfl.data.TrainTestData;
-import io.mnistfl.fl.Partitioning;
 import io.mnistfl.fl.http.ClientEndpoint;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfClient;
@@ -31,17 +30,10 @@ final class ClientCommand implements Callable<Integer> {
       description = "Port to listen on; 0 for any free one (default: ${DEFAULT-VALUE}).")
   int port;
 
-  @Option(names = "--clients", defaultValue = "10",
-      description = "N: into how many parts the training set is split (default: ${DEFAULT-VALUE}).")
-  int clients;
-
   @Option(names = "--index", defaultValue = "0",
-      description = "K: which part this client holds, 0 to N-1 (default: ${DEFAULT-VALUE}).")
+      description = "K: which of the --clients parts this one holds, 0 to N-1 (default:"
+          + " ${DEFAULT-VALUE}).")
   int index;
-
-  @Option(names = "--partition", defaultValue = "iid",
-      description = "iid, shards[:K] or dirichlet[:ALPHA] (default: ${DEFAULT-VALUE}).")
-  String partition;
 
   @Option(names = "--model", defaultValue = "regularized",
       description = "The server's model: baseline, regularized or mcmahan-cnn (default:"
@@ -57,6 +49,7 @@ final class ClientCommand implements Callable<Integer> {
           + " (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Mixin PartitionOptions parts;
   @Mixin DataOptions data;
   @Mixin ThreadOptions threads;
 
@@ -79,21 +72,21 @@ final class ClientCommand implements Callable<Integer> {
 
   /** Loads the data, builds the model and starts serving; returns at once. */
   Serving start() throws IOException {
-    if (index < 0 || index >= clients) {
-      throw new IllegalArgumentException("index must be in [0, " + clients + "), was " + index);
+    if (index < 0 || index >= parts.clients) {
+      throw new IllegalArgumentException(
+          "index must be in [0, " + parts.clients + "), was " + index);
     }
     ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
-    Partitioning split = Partitioning.parse(partition);
+    parts.partitioning();
     String name = id != null ? id : "client-" + index;
     TrainTestData mnist = data.load();
-    int[] part = split.split(mnist.train().labels(), mnist.train().numClasses(), clients, seed)
-        .get(index);
+    int[] part = parts.split(mnist.train(), seed).get(index);
     TfModel tf = TfModel.create(spec, threads.tfOptions());
     try {
       TfClient named = TfClient.ofPart(name, tf, mnist.train(), part, heldOut);
       ClientEndpoint endpoint = ClientEndpoint.start(named, new InetSocketAddress(host, port));
-      System.out.printf("%s: part %d of %d (%s), %,d training examples, model %s; serving"
-              + " http://%s:%d/ (Ctrl-C to stop)%n", name, index, clients, partition,
+      System.out.printf("%s: part %d of %s, %,d training examples, model %s; serving"
+              + " http://%s:%d/ (Ctrl-C to stop)%n", name, index, parts,
           named.numExamples(), spec.name(), host, endpoint.port());
       return new Serving(endpoint, tf);
     } catch (IOException | RuntimeException e) {

@@ -7,7 +7,6 @@ import io.mnistfl.fl.FederationHistory;
 import io.mnistfl.fl.FederationListener;
 import io.mnistfl.fl.FederationSettings;
 import io.mnistfl.fl.InProcessTransport;
-import io.mnistfl.fl.Partitioning;
 import io.mnistfl.fl.RoundResult;
 import io.mnistfl.fl.Transport;
 import io.mnistfl.fl.http.HttpTransport;
@@ -40,10 +39,6 @@ import picocli.CommandLine.Option;
         + " Writes history.csv, history.json and PNG plots of accuracy, precision, recall, F1 and"
         + " loss per round.")
 final class FederateCommand implements Callable<Integer> {
-  @Option(names = "--clients", defaultValue = "10",
-      description = "Clients (default: ${DEFAULT-VALUE}).")
-  int clients;
-
   @Option(names = "--fraction", defaultValue = "1.0",
       description = "C: share of clients sampled per round (default: ${DEFAULT-VALUE}).")
   double fraction;
@@ -71,11 +66,6 @@ final class FederateCommand implements Callable<Integer> {
   @Option(names = "--rounds", defaultValue = "15",
       description = "Rounds (default: ${DEFAULT-VALUE}).")
   int rounds;
-
-  @Option(names = "--partition", defaultValue = "iid",
-      description = "iid, shards[:K] (McMahan's pathological non-IID) or dirichlet[:ALPHA]"
-          + " (default: ${DEFAULT-VALUE}).")
-  String partition;
 
   @Option(names = "--aggregator", defaultValue = "fedavg",
       description = "fedavg, fedavgm, fedadam, fedyogi or fedadagrad (default: ${DEFAULT-VALUE}).")
@@ -122,13 +112,14 @@ final class FederateCommand implements Callable<Integer> {
           + " (default: wait).")
   Optional<Double> roundTimeout;
 
+  @Mixin PartitionOptions parts;
   @Mixin DataOptions data;
   @Mixin ThreadOptions threads;
 
   @Override
   public Integer call() throws Exception {
     ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
-    Partitioning partitioning = Partitioning.parse(partition);
+    parts.partitioning();
     Aggregator server = Aggregator.named(aggregator);
     Optional<Map<String, URI>> remoteClients = remote.map(HttpTransport::parseClients);
     FederationSettings settings = FederationSettings.defaults().withRounds(rounds)
@@ -151,7 +142,7 @@ final class FederateCommand implements Callable<Integer> {
     System.out.printf("federation: %s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s,"
             + " model %s, %d rounds%s%n",
         remoteClients.map(c -> c.size() + " remote clients " + c.keySet())
-            .orElse(clients + " clients (" + partition + ")"),
+            .orElse(parts.toString()),
         fraction, localEpochs, batchSize, settings.learningRate(),
         learningRateDecay == 1 ? "" : " (×" + learningRateDecay + " per round)", mu, server,
         spec.name(), rounds,
@@ -162,8 +153,7 @@ final class FederateCommand implements Callable<Integer> {
             ? new HttpTransport(remoteClients.get(),
                 settings.roundTimeout().orElse(Duration.ofHours(1)))
             : new InProcessTransport(TfClient.simulate(shared, mnist.train(),
-                partitioning.split(mnist.train().labels(), mnist.train().numClasses(), clients,
-                    seed), federatedEval))) {
+                parts.split(mnist.train(), seed), federatedEval))) {
       Federation federation = new Federation(transport, server, weights -> {
         // Simulated clients train on this model too, and a timed-out one may still be at it.
         synchronized (shared) {
