@@ -3,6 +3,7 @@ package io.mnistfl.fl.http;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.mnistfl.fl.Client;
+import io.mnistfl.fl.InProcessTransport;
 import io.mnistfl.fl.MessageFormatException;
 import io.mnistfl.fl.Messages;
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -23,12 +25,15 @@ import java.util.concurrent.Executors;
 public final class ClientEndpoint implements AutoCloseable {
   static final String CONTENT_TYPE = "application/x-mnist-fl";
 
-  private final Client client;
+  private final String clientId;
+  // Decoding, the call and encoding are what InProcessTransport already does for a local client.
+  private final InProcessTransport local;
   private final HttpServer server;
   private final ExecutorService worker;
 
   private ClientEndpoint(Client client, HttpServer server) {
-    this.client = client;
+    this.clientId = client.id();
+    this.local = new InProcessTransport(List.of(client));
     this.server = server;
     this.worker = Executors.newSingleThreadExecutor(task -> {
       Thread t = new Thread(task, "client-endpoint-" + client.id());
@@ -67,19 +72,14 @@ public final class ClientEndpoint implements AutoCloseable {
       try (InputStream in = exchange.getRequestBody()) {
         body = in.readAllBytes();
       }
-      Messages.Request request;
+      byte[] answer;
       try {
-        request = Messages.decodeRequest(body);
+        answer = fit ? local.fit(clientId, body) : local.evaluate(clientId, body);
       } catch (MessageFormatException e) {
         reply(exchange, 400, text(e.getMessage()));
         return;
-      }
-      byte[] answer;
-      try {
-        answer = fit ? Messages.encode(client.fit(request.weights(), request.config()))
-            : Messages.encode(client.evaluate(request.weights(), request.config()));
       } catch (RuntimeException e) {
-        reply(exchange, 500, text("client " + client.id() + " failed: " + e));
+        reply(exchange, 500, text("client " + clientId + " failed: " + e));
         return;
       }
       exchange.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
