@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.function.Consumer;
 
 /**
  * How a federation runs: an immutable value. Start from {@link #defaults()} and change what you
@@ -19,11 +20,7 @@ public final class FederationSettings {
     Require.inUnitInterval("learningRateDecay", v.learningRateDecay);
     v.targetAccuracy.ifPresent(a -> Require.inUnitInterval("targetAccuracy", a));
     Require.atLeastOne("parallelClients", v.parallelClients);
-    v.roundTimeout.ifPresent(t -> {
-      if (t.isNegative() || t.isZero()) {
-        throw new IllegalArgumentException("roundTimeout must be > 0, was " + t);
-      }
-    });
+    v.roundTimeout.ifPresent(t -> Require.positive("roundTimeout", t));
     // RoundConfig checks local epochs, batch size, learning rate and mu.
     new RoundConfig(1, v.localEpochs, v.batchSize, v.learningRate, v.proximalMu, v.seed);
     this.v = v;
@@ -39,48 +36,40 @@ public final class FederationSettings {
 
   /** Stop after at most {@code count} rounds. */
   public FederationSettings withRounds(int count) {
-    Values x = v.copy();
-    x.rounds = count;
-    return new FederationSettings(x);
+    return with(x -> x.rounds = count);
   }
 
   /** Sample a share {@code c} of the clients per round, at least {@code min} (all, if fewer). */
   public FederationSettings withSampling(double c, int min) {
-    Values x = v.copy();
-    x.fraction = c;
-    x.minClients = min;
-    return new FederationSettings(x);
+    return with(x -> {
+      x.fraction = c;
+      x.minClients = min;
+    });
   }
 
   /** Local training: E epochs, batch size B, round-1 learning rate, FedProx μ (0 = FedAvg). */
   public FederationSettings withLocalTraining(int epochs, int batch, double lr, double mu) {
-    Values x = v.copy();
-    x.localEpochs = epochs;
-    x.batchSize = batch;
-    x.learningRate = lr;
-    x.proximalMu = mu;
-    return new FederationSettings(x);
+    return with(x -> {
+      x.localEpochs = epochs;
+      x.batchSize = batch;
+      x.learningRate = lr;
+      x.proximalMu = mu;
+    });
   }
 
   /** Multiplies the client learning rate by {@code factor} after every round. */
   public FederationSettings withLearningRateDecay(double factor) {
-    Values x = v.copy();
-    x.learningRateDecay = factor;
-    return new FederationSettings(x);
+    return with(x -> x.learningRateDecay = factor);
   }
 
   /** Stop after the first round whose test accuracy reaches {@code accuracy}. */
   public FederationSettings withTarget(double accuracy) {
-    Values x = v.copy();
-    x.targetAccuracy = OptionalDouble.of(accuracy);
-    return new FederationSettings(x);
+    return with(x -> x.targetAccuracy = OptionalDouble.of(accuracy));
   }
 
   /** Also evaluate on the sampled clients' held-out data each round. */
   public FederationSettings withFederatedEvaluation(boolean on) {
-    Values x = v.copy();
-    x.federatedEvaluation = on;
-    return new FederationSettings(x);
+    return with(x -> x.federatedEvaluation = on);
   }
 
   /**
@@ -88,9 +77,7 @@ public final class FederationSettings {
    * elsewhere; the {@link Transport} must then accept concurrent calls.
    */
   public FederationSettings withParallelClients(int count) {
-    Values x = v.copy();
-    x.parallelClients = count;
-    return new FederationSettings(x);
+    return with(x -> x.parallelClients = count);
   }
 
   /**
@@ -99,16 +86,12 @@ public final class FederationSettings {
    * is interrupted.
    */
   public FederationSettings withRoundTimeout(Duration timeout) {
-    Values x = v.copy();
-    x.roundTimeout = Optional.of(timeout);
-    return new FederationSettings(x);
+    return with(x -> x.roundTimeout = Optional.of(timeout));
   }
 
   /** Seed of client sampling and client shuffling. */
   public FederationSettings withSeed(long value) {
-    Values x = v.copy();
-    x.seed = value;
-    return new FederationSettings(x);
+    return with(x -> x.seed = value);
   }
 
   /** Maximum rounds. */
@@ -174,6 +157,13 @@ public final class FederationSettings {
   /** Seed of client sampling and client shuffling. */
   public long seed() {
     return v.seed;
+  }
+
+  /** A copy of these settings with {@code change} applied, checked like any other. */
+  private FederationSettings with(Consumer<Values> change) {
+    Values x = v.copy();
+    change.accept(x);
+    return new FederationSettings(x);
   }
 
   /** The config sent to clients in {@code round}. */

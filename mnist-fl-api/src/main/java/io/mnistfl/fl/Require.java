@@ -1,5 +1,7 @@
 package io.mnistfl.fl;
 
+import java.time.Duration;
+
 /**
  * Range checks of settings and constructor arguments. Each failure names the value the caller set
  * and the range it must lie in, in one wording across the package.
@@ -15,6 +17,12 @@ final class Require {
 
   static void positive(String name, double value) {
     if (!(value > 0 && Double.isFinite(value))) {
+      throw new IllegalArgumentException(name + " must be > 0, was " + value);
+    }
+  }
+
+  static void positive(String name, Duration value) {
+    if (value.isNegative() || value.isZero()) {
       throw new IllegalArgumentException(name + " must be > 0, was " + value);
     }
   }
