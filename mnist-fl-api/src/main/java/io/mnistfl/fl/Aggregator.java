@@ -17,17 +17,46 @@ public interface Aggregator {
    */
   Weights aggregate(Weights global, List<ClientUpdate> updates);
 
-  /** A parsed name: {@code fedavg}, {@code fedavgm}, {@code fedadam}, {@code fedyogi}, {@code
-   * fedadagrad}, each with the defaults of its paper / of Flower. */
-  static Aggregator named(String name) {
-    return switch (name) {
-      case "fedavg" -> new FedAvg();
-      case "fedavgm" -> new FedAvgM(1.0, 0.9);
-      case "fedadam" -> new FedAdam(0.01, 0.9, 0.99, 1e-3);
-      case "fedyogi" -> new FedYogi(0.01, 0.9, 0.99, 1e-3);
-      case "fedadagrad" -> new FedAdagrad(0.1, 0.0, 1e-3);
-      default -> throw new IllegalArgumentException("unknown aggregator '" + name
-          + "', expected fedavg, fedavgm, fedadam, fedyogi or fedadagrad");
+  /**
+   * A parsed name, each with the defaults of its paper / of Flower: {@code fedavg}, {@code
+   * fedavgm}, {@code fedadam}, {@code fedyogi}, {@code fedadagrad}, and the robust {@code
+   * fedmedian}, {@code fedtrimmedavg[:BETA]} (β 0.2) and {@code krum[:F[:M]]} (withstanding F = 1
+   * bad client, averaging the M = 1 best).
+   */
+  static Aggregator named(String text) {
+    String[] parts = text.split(":", -1);
+    String name = parts[0];
+    int parameters = switch (name) {
+      case "fedtrimmedavg" -> 1;
+      case "krum" -> 2;
+      case "fedavg", "fedavgm", "fedadam", "fedyogi", "fedadagrad", "fedmedian" -> 0;
+      default -> throw new IllegalArgumentException("unknown aggregator '" + text
+          + "', expected fedavg, fedavgm, fedadam, fedyogi, fedadagrad, fedmedian,"
+          + " fedtrimmedavg[:BETA] or krum[:F[:M]]");
     };
+    if (parts.length - 1 > parameters) {
+      throw new IllegalArgumentException("aggregator '" + text + "': " + name + " takes "
+          + switch (parameters) {
+            case 0 -> "no parameter";
+            case 1 -> "at most one parameter";
+            default -> "at most " + parameters + " parameters";
+          });
+    }
+    try {
+      return switch (name) {
+        case "fedavg" -> new FedAvg();
+        case "fedavgm" -> new FedAvgM(1.0, 0.9);
+        case "fedadam" -> new FedAdam(0.01, 0.9, 0.99, 1e-3);
+        case "fedyogi" -> new FedYogi(0.01, 0.9, 0.99, 1e-3);
+        case "fedadagrad" -> new FedAdagrad(0.1, 0.0, 1e-3);
+        case "fedmedian" -> new FedMedian();
+        case "fedtrimmedavg" ->
+            new FedTrimmedAvg(parts.length > 1 ? Double.parseDouble(parts[1]) : 0.2);
+        default -> new Krum(parts.length > 1 ? Integer.parseInt(parts[1]) : 1,
+            parts.length > 2 ? Integer.parseInt(parts[2]) : 1);
+      };
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("aggregator '" + text + "': not a number after ':'");
+    }
   }
 }

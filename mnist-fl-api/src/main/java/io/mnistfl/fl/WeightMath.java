@@ -2,6 +2,7 @@ package io.mnistfl.fl;
 
 import io.mnistfl.model.Weights;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** Element-wise arithmetic on weights, in double where it accumulates. */
@@ -31,6 +32,57 @@ final class WeightMath {
         for (int i = 0; i < s.length; i++) {
           s[i] += share * v[i];
         }
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * Per element, the mean of the updates' values left after dropping the {@code trim} lowest and
+   * the {@code trim} highest; example counts play no part. {@code trim = (n - 1) / 2} gives the
+   * median (the mean of the middle two when n is even).
+   */
+  static double[][] trimmedMean(Weights layout, List<ClientUpdate> updates, int trim) {
+    int n = updates.size();
+    if (n == 0) {
+      throw new IllegalArgumentException("no updates to aggregate");
+    }
+    if (trim < 0 || 2 * trim >= n) {
+      throw new IllegalArgumentException("cannot trim " + trim + " of " + n
+          + " updates from each side");
+    }
+    double[][] out = zerosLike(layout);
+    float[] column = new float[n];
+    for (int a = 0; a < out.length; a++) {
+      float[][] theirs = new float[n][];
+      for (int c = 0; c < n; c++) {
+        theirs[c] = updates.get(c).weights().arrays().get(a).values();
+      }
+      double[] o = out[a];
+      for (int i = 0; i < o.length; i++) {
+        for (int c = 0; c < n; c++) {
+          column[c] = theirs[c][i];
+        }
+        Arrays.sort(column);
+        double sum = 0;
+        for (int c = trim; c < n - trim; c++) {
+          sum += column[c];
+        }
+        o[i] = sum / (n - 2 * trim);
+      }
+    }
+    return out;
+  }
+
+  /** Σ (xᵢ − yᵢ)² over every element of two updates' weights, in double. */
+  static double squaredDistance(Weights x, Weights y) {
+    double sum = 0;
+    for (int a = 0; a < x.arrays().size(); a++) {
+      float[] u = x.arrays().get(a).values();
+      float[] v = y.arrays().get(a).values();
+      for (int i = 0; i < u.length; i++) {
+        double d = (double) u[i] - v[i];
+        sum += d * d;
       }
     }
     return sum;

@@ -105,9 +105,69 @@ class AggregatorTest {
   }
 
   @Test
+  void fedMedianIgnoresAnOutlierAndItsInflatedCount() {
+    // Per element: median(1, 2, 100) = 2 and median(10, -5, 0) = 0, although the outlier claims
+    // 1,000 of 1,002 examples; FedAvg would land next to it.
+    List<ClientUpdate> round = List.of(u("a", 1, 1, 10), u("b", 1, 2, -5),
+        u("bad", 1000, 100, 0));
+    assertThat(values(new FedMedian().aggregate(w(0, 0), round)))
+        .containsExactly(new float[] {2f, 0f}, within(EPS));
+    assertThat(values(new FedAvg().aggregate(w(0, 0), round))[0]).isGreaterThan(99f);
+    // an even count takes the mean of the middle two: (2 + 4) / 2
+    assertThat(values(new FedMedian().aggregate(w(0),
+        List.of(u("a", 1, 1), u("b", 1, 4), u("c", 1, 100), u("d", 1, 2)))))
+        .containsExactly(new float[] {3f}, within(EPS));
+  }
+
+  @Test
+  void fedTrimmedAvgDropsTheExtremesAndAveragesTheRestEqually() {
+    // beta 0.2 of 5 trims one value from each side: mean(1, 2, 3) = 2
+    List<ClientUpdate> five = List.of(u("a", 1, 3), u("b", 1, -50), u("c", 1, 1),
+        u("d", 1, 1000), u("e", 1, 2));
+    assertThat(values(new FedTrimmedAvg(0.2).aggregate(w(0), five)))
+        .containsExactly(new float[] {2f}, within(EPS));
+    // of 4, floor(0.8) = 0 trimmed: the plain mean (1 + 2 + 3 + 6) / 4, example counts ignored
+    List<ClientUpdate> four = List.of(u("a", 1, 1), u("b", 1, 2), u("c", 1, 3), u("d", 9, 6));
+    assertThat(values(new FedTrimmedAvg(0.2).aggregate(w(0), four)))
+        .containsExactly(new float[] {3f}, within(EPS));
+    assertThatThrownBy(() -> new FedTrimmedAvg(0.5))
+        .hasMessage("beta must be in [0, 0.5), was 0.5");
+  }
+
+  @Test
+  void krumPicksTheUpdateClosestToItsNeighbours() {
+    // n = 5, f = 1: each score sums the squared distances to the 2 nearest others.
+    // a (0,0): {1, 2, 4, 200} → 3; b (1,0): {1, 1, 5, 181} → 2; c (0,2): {2, 4, 5, 164} → 6;
+    // e (1,1): {1, 2, 2, 162} → 3; bad (10,10): {162, 164, 181, 200} → 326
+    List<ClientUpdate> round = List.of(u("a", 1, 0, 0), u("b", 1, 1, 0), u("c", 1, 0, 2),
+        u("e", 1, 1, 1), u("bad", 1000, 10, 10));
+    assertThat(values(new Krum(1, 1).aggregate(w(0, 0), round)))
+        .containsExactly(new float[] {1f, 0f}, within(EPS));
+    // Multi-Krum with 3: b, then a and e (tied at 3) → mean of (1,0), (0,0), (1,1)
+    assertThat(values(new Krum(1, 3).aggregate(w(0, 0), round)))
+        .containsExactly(new float[] {2f / 3, 1f / 3}, within(EPS));
+    // a round left with one update takes it
+    assertThat(values(new Krum(1, 1).aggregate(w(0, 0), List.of(u("c", 1, 0, 2)))))
+        .containsExactly(new float[] {0f, 2f}, within(EPS));
+    assertThatThrownBy(() -> new Krum(-1, 1)).hasMessage("byzantine must be >= 0, was -1");
+    assertThatThrownBy(() -> new Krum(1, 0)).hasMessage("selected must be >= 1, was 0");
+  }
+
+  @Test
   void namesParse() {
     assertThat(Aggregator.named("fedyogi")).isInstanceOf(FedYogi.class);
+    assertThat(Aggregator.named("fedmedian")).hasToString("FedMedian");
+    assertThat(Aggregator.named("fedtrimmedavg")).hasToString("FedTrimmedAvg(beta=0.2)");
+    assertThat(Aggregator.named("fedtrimmedavg:0.1")).hasToString("FedTrimmedAvg(beta=0.1)");
+    assertThat(Aggregator.named("krum")).hasToString("Krum(byzantine=1, selected=1)");
+    assertThat(Aggregator.named("krum:2:3")).hasToString("Krum(byzantine=2, selected=3)");
     assertThatThrownBy(() -> Aggregator.named("median"))
         .hasMessageContaining("unknown aggregator 'median'");
+    assertThatThrownBy(() -> Aggregator.named("fedavg:2"))
+        .hasMessage("aggregator 'fedavg:2': fedavg takes no parameter");
+    assertThatThrownBy(() -> Aggregator.named("krum:1:2:3"))
+        .hasMessage("aggregator 'krum:1:2:3': krum takes at most 2 parameters");
+    assertThatThrownBy(() -> Aggregator.named("krum:one"))
+        .hasMessage("aggregator 'krum:one': not a number after ':'");
   }
 }

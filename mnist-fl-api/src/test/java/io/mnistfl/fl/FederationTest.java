@@ -143,6 +143,27 @@ class FederationTest {
   }
 
   @Test
+  void aSeededGaussianAttackerIsOutvotedByTheMedian() {
+    GaussianAttacker attacker = new GaussianAttacker(new Toward("x", 1000, 4), 100);
+    RoundConfig round1 = FederationSettings.defaults().roundConfig(1);
+    Weights noise = attacker.fit(start(), round1).weights();
+    assertThat(noise).isEqualTo(attacker.fit(start(), round1).weights())
+        .isNotEqualTo(attacker.fit(start(), FederationSettings.defaults().roundConfig(2))
+            .weights());
+    assertThat(attacker.numExamples()).isEqualTo(1000);
+    List<Client> clients = List.of(new Toward("a", 1, 4), attacker, new Toward("b", 1, 4));
+    FederationHistory median = new Federation(new InProcessTransport(clients), new FedMedian(),
+        EVALUATOR, FederationSettings.defaults().withRounds(20).withTarget(0.97),
+        FederationListener.NONE).run(start());
+    // Both honest clients move to 2, 3, 3.5, …: the median of (honest, honest, noise) is theirs.
+    assertThat(median.roundsToTarget()).hasValue(5);
+    FederationHistory mean = new Federation(new InProcessTransport(clients), new FedAvg(),
+        EVALUATOR, FederationSettings.defaults().withRounds(20).withTarget(0.97),
+        FederationListener.NONE).run(start());
+    assertThat(mean.roundsToTarget()).isEmpty();
+  }
+
+  @Test
   void samplesAFractionSeededAndAtLeastTheMinimum() {
     List<Client> clients = new ArrayList<>();
     for (int i = 0; i < 50; i++) {

@@ -2,10 +2,12 @@ package io.mnistfl.samples;
 
 import io.mnistfl.data.TrainTestData;
 import io.mnistfl.fl.Aggregator;
+import io.mnistfl.fl.Client;
 import io.mnistfl.fl.Federation;
 import io.mnistfl.fl.FederationHistory;
 import io.mnistfl.fl.FederationListener;
 import io.mnistfl.fl.FederationSettings;
+import io.mnistfl.fl.GaussianAttacker;
 import io.mnistfl.fl.InProcessTransport;
 import io.mnistfl.fl.RoundResult;
 import io.mnistfl.fl.Transport;
@@ -20,6 +22,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -68,8 +71,15 @@ final class FederateCommand implements Callable<Integer> {
   int rounds;
 
   @Option(names = "--aggregator", defaultValue = "fedavg",
-      description = "fedavg, fedavgm, fedadam, fedyogi or fedadagrad (default: ${DEFAULT-VALUE}).")
+      description = "fedavg, fedavgm, fedadam, fedyogi, fedadagrad, or one robust to bad"
+          + " clients: fedmedian, fedtrimmedavg[:BETA], krum[:F[:M]] (default: ${DEFAULT-VALUE}).")
   String aggregator;
+
+  @Option(names = "--byzantine", paramLabel = "K", defaultValue = "0",
+      description = "Make the first K simulated clients attackers that send Gaussian noise"
+          + " (sigma 1) instead of trained weights, to measure an aggregator's robustness"
+          + " (default: none).")
+  int byzantine;
 
   @Option(names = "--mu", defaultValue = "0.0",
       description = "FedProx proximal term mu (default: ${DEFAULT-VALUE}).")
@@ -122,6 +132,14 @@ final class FederateCommand implements Callable<Integer> {
     parts.partitioning();
     Aggregator server = Aggregator.named(aggregator);
     Optional<Map<String, URI>> remoteClients = remote.map(HttpTransport::parseClients);
+    if (byzantine < 0 || byzantine > parts.clients) {
+      throw new IllegalArgumentException("--byzantine must be in [0, " + parts.clients
+          + "] (the number of clients), was " + byzantine);
+    }
+    if (byzantine > 0 && remoteClients.isPresent()) {
+      throw new IllegalArgumentException("--byzantine simulates attackers among simulated"
+          + " clients; it cannot be combined with --remote");
+    }
     FederationSettings settings = FederationSettings.defaults().withRounds(rounds)
         .withSampling(fraction, minClients)
         .withLocalTraining(localEpochs, batchSize,
@@ -142,7 +160,7 @@ final class FederateCommand implements Callable<Integer> {
     System.out.printf("federation: %s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s,"
             + " model %s, %d rounds%s%n",
         remoteClients.map(c -> c.size() + " remote clients " + c.keySet())
-            .orElse(parts.toString()),
+            .orElse(parts + (byzantine > 0 ? " of which " + byzantine + " attackers" : "")),
         fraction, localEpochs, batchSize, settings.learningRate(),
         learningRateDecay == 1 ? "" : " (×" + learningRateDecay + " per round)", mu, server,
         spec.name(), rounds,
@@ -152,8 +170,7 @@ final class FederateCommand implements Callable<Integer> {
         Transport transport = remoteClients.isPresent()
             ? new HttpTransport(remoteClients.get(),
                 settings.roundTimeout().orElse(Duration.ofHours(1)))
-            : new InProcessTransport(TfClient.simulate(shared, mnist.train(),
-                parts.split(mnist.train(), seed), federatedEval))) {
+            : new InProcessTransport(simulatedClients(shared, mnist))) {
       Federation federation = new Federation(transport, server, weights -> {
         // Simulated clients train on this model too, and a timed-out one may still be at it.
         synchronized (shared) {
@@ -173,6 +190,16 @@ final class FederateCommand implements Callable<Integer> {
           + ".png)%n", dir);
     }
     return 0;
+  }
+
+  /** One client per part, the first {@code --byzantine} of them attackers. */
+  private List<Client> simulatedClients(TfModel shared, TrainTestData mnist) {
+    List<Client> clients = new ArrayList<>(TfClient.simulate(shared, mnist.train(),
+        parts.split(mnist.train(), seed), federatedEval));
+    for (int k = 0; k < byzantine; k++) {
+      clients.set(k, new GaussianAttacker(clients.get(k), 1.0));
+    }
+    return clients;
   }
 
   private static void write(Path dir, FederationHistory history) throws IOException {
