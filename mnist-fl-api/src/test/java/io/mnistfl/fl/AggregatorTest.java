@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.mnistfl.model.Weights;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** Each aggregator against values worked out by hand, to float precision. */
@@ -151,6 +152,37 @@ class AggregatorTest {
         .containsExactly(new float[] {0f, 2f}, within(EPS));
     assertThatThrownBy(() -> new Krum(-1, 1)).hasMessage("byzantine must be >= 0, was -1");
     assertThatThrownBy(() -> new Krum(1, 0)).hasMessage("selected must be >= 1, was 0");
+  }
+
+  @Test
+  void dpFedAvgClipsEachUpdateThenAddsNoiseToTheSum() {
+    // Δa = (3, 4) has norm 5 and is clipped to 1: (0.6, 0.8); Δb = (0.3, 0.4) keeps its 0.5.
+    // Equal weights despite the counts: global + (0.9, 1.2) / 2.
+    List<ClientUpdate> round = List.of(u("a", 1, 13, 14), u("b", 99, 10.3f, 10.4f));
+    Weights clipped = new DpFedAvg(1, 0, new Random(1)).aggregate(w(10, 10), round);
+    assertThat(values(clipped)).containsExactly(new float[] {10.45f, 10.6f}, within(EPS));
+    // with z = 0.5 each element of the sum gets 0.5 · 1 · g, g from the same seeded generator
+    java.util.Random expected = new Random(7);
+    double g0 = expected.nextGaussian();
+    double g1 = expected.nextGaussian();
+    Weights noisy = new DpFedAvg(1, 0.5, new Random(7)).aggregate(w(10, 10), round);
+    assertThat(values(noisy)).containsExactly(new float[] {
+        (float) (10 + (0.9 + 0.5 * g0) / 2), (float) (10 + (1.2 + 0.5 * g1) / 2)}, within(EPS));
+    assertThatThrownBy(() -> new DpFedAvg(0, 1, new Random()))
+        .hasMessage("clipNorm must be > 0, was 0.0");
+  }
+
+  @Test
+  void dpFedAvgClipsOverAllArraysTogether() {
+    // one update spread over two arrays, (3) and (4): norm 5 as a whole, clipped to 2.5
+    Weights global = new Weights(List.of(new Weights.NamedArray("a", new int[] {1}, new float[1]),
+        new Weights.NamedArray("b", new int[] {1}, new float[1])));
+    Weights mine = new Weights(List.of(new Weights.NamedArray("a", new int[] {1},
+        new float[] {3}), new Weights.NamedArray("b", new int[] {1}, new float[] {4})));
+    Weights next = new DpFedAvg(2.5, 0, new Random(1)).aggregate(global,
+        List.of(new ClientUpdate("a", mine, 1, 0, 0)));
+    assertThat(next.arrays().get(0).values()[0]).isCloseTo(1.5f, within(EPS));
+    assertThat(next.arrays().get(1).values()[0]).isCloseTo(2f, within(EPS));
   }
 
   @Test

@@ -3,12 +3,14 @@ package io.mnistfl.samples;
 import io.mnistfl.data.TrainTestData;
 import io.mnistfl.fl.Aggregator;
 import io.mnistfl.fl.Client;
+import io.mnistfl.fl.DpFedAvg;
 import io.mnistfl.fl.Federation;
 import io.mnistfl.fl.FederationHistory;
 import io.mnistfl.fl.FederationListener;
 import io.mnistfl.fl.FederationSettings;
 import io.mnistfl.fl.GaussianAttacker;
 import io.mnistfl.fl.InProcessTransport;
+import io.mnistfl.fl.PrivacyAccountant;
 import io.mnistfl.fl.RoundResult;
 import io.mnistfl.fl.Transport;
 import io.mnistfl.fl.http.HttpTransport;
@@ -26,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -70,16 +73,30 @@ final class FederateCommand implements Callable<Integer> {
       description = "Rounds (default: ${DEFAULT-VALUE}).")
   int rounds;
 
-  @Option(names = "--aggregator", defaultValue = "fedavg",
+  @Option(names = "--aggregator",
       description = "fedavg, fedavgm, fedadam, fedyogi, fedadagrad, or one robust to bad"
-          + " clients: fedmedian, fedtrimmedavg[:BETA], krum[:F[:M]] (default: ${DEFAULT-VALUE}).")
-  String aggregator;
+          + " clients: fedmedian, fedtrimmedavg[:BETA], krum[:F[:M]] (default: fedavg).")
+  Optional<String> aggregator;
 
   @Option(names = "--byzantine", paramLabel = "K", defaultValue = "0",
       description = "Make the first K simulated clients attackers that send Gaussian noise"
           + " (sigma 1) instead of trained weights, to measure an aggregator's robustness"
           + " (default: none).")
   int byzantine;
+
+  @Option(names = "--dp-clip", paramLabel = "S",
+      description = "Differential privacy (DP-FedAvg): clip each client's update to L2 norm S,"
+          + " average with equal weights and add Gaussian noise; replaces --aggregator.")
+  Optional<Double> dpClip;
+
+  @Option(names = "--dp-noise", paramLabel = "Z", defaultValue = "1.0",
+      description = "DP-FedAvg noise multiplier: noise std Z*S on the sum of updates"
+          + " (default: ${DEFAULT-VALUE}).")
+  double dpNoise;
+
+  @Option(names = "--dp-delta", paramLabel = "DELTA", defaultValue = "1e-5",
+      description = "The delta of the (epsilon, delta) reported for DP-FedAvg (default: ${DEFAULT-VALUE}).")
+  double dpDelta;
 
   @Option(names = "--mu", defaultValue = "0.0",
       description = "FedProx proximal term mu (default: ${DEFAULT-VALUE}).")
@@ -129,17 +146,12 @@ final class FederateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
-    parts.partitioning();
-    Aggregator server = Aggregator.named(aggregator);
     Optional<Map<String, URI>> remoteClients = remote.map(HttpTransport::parseClients);
-    if (byzantine < 0 || byzantine > parts.clients) {
-      throw new IllegalArgumentException("--byzantine must be in [0, " + parts.clients
-          + "] (the number of clients), was " + byzantine);
-    }
-    if (byzantine > 0 && remoteClients.isPresent()) {
-      throw new IllegalArgumentException("--byzantine simulates attackers among simulated"
-          + " clients; it cannot be combined with --remote");
-    }
+    checkOptions(remoteClients.isPresent());
+    Aggregator server = dpClip.isPresent()
+        // Seeded noise reproduces the simulation; a deployment would draw from SecureRandom.
+        ? new DpFedAvg(dpClip.get(), dpNoise, new Random(seed))
+        : Aggregator.named(aggregator.orElse("fedavg"));
     FederationSettings settings = FederationSettings.defaults().withRounds(rounds)
         .withSampling(fraction, minClients)
         .withLocalTraining(localEpochs, batchSize,
@@ -185,11 +197,40 @@ final class FederateCommand implements Callable<Integer> {
               : "target " + (target.isPresent() ? "not reached" : "not set"),
           history.rounds().size(), history.totalSeconds(),
           history.totalSeconds() / history.rounds().size(), BenchCommand.rssMegabytes());
+      if (dpClip.isPresent()) {
+        int clients = remoteClients.map(Map::size).orElse(parts.clients);
+        double q = (double) history.rounds().get(0).sampled() / clients;
+        double epsilon = PrivacyAccountant.epsilon(q, dpNoise, history.rounds().size(), dpDelta);
+        System.out.printf("privacy: user-level (epsilon %s, delta %s) after %d rounds of"
+                + " DP-FedAvg, sampling %.3g of %d clients, noise multiplier %s%n",
+            Double.isInfinite(epsilon) ? "infinite: no noise" : String.format("%.3g", epsilon),
+            dpDelta, history.rounds().size(), q, clients, dpNoise);
+      }
       write(dir, history);
       System.out.printf("saved: %s (history.csv, history.json, accuracy/precision/recall/f1/loss"
           + ".png)%n", dir);
     }
     return 0;
+  }
+
+  /** Fails on a bad or contradictory option before any data is loaded. */
+  private void checkOptions(boolean remoteClients) {
+    parts.partitioning();
+    if (dpClip.isPresent() && aggregator.isPresent()) {
+      throw new IllegalArgumentException("--dp-clip runs DP-FedAvg, which is its own"
+          + " aggregator; leave out --aggregator " + aggregator.get());
+    }
+    if (!(dpDelta > 0 && dpDelta < 1)) {
+      throw new IllegalArgumentException("--dp-delta must be in (0, 1), was " + dpDelta);
+    }
+    if (byzantine < 0 || byzantine > parts.clients) {
+      throw new IllegalArgumentException("--byzantine must be in [0, " + parts.clients
+          + "] (the number of clients), was " + byzantine);
+    }
+    if (byzantine > 0 && remoteClients) {
+      throw new IllegalArgumentException("--byzantine simulates attackers among simulated"
+          + " clients; it cannot be combined with --remote");
+    }
   }
 
   /** One client per part, the first {@code --byzantine} of them attackers. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mnistfl.data.DataSource;
 import io.mnistfl.data.StandardDataset;
+import io.mnistfl.fl.PrivacyAccountant;
 import io.mnistfl.train.Json;
 import io.mnistfl.train.TrainingRecord;
 import java.io.ByteArrayOutputStream;
@@ -135,6 +136,18 @@ class SamplesCliTest {
   }
 
   @Test
+  void federateSimulatesAttackersAndReportsThePrivacySpent() {
+    Outcome o = cli("federate", "--clients", "20", "--fraction", "0.1", "--rounds", "2",
+        "--model", "baseline", "--byzantine", "1", "--dp-clip", "1", "--dp-noise", "1.0",
+        "--out", work.resolve("dp").toString());
+    assertThat(o.exit()).as(o.err()).isZero();
+    assertThat(o.out()).contains("20 clients (iid) of which 1 attackers")
+        .contains("DpFedAvg(clip=1.0, noise=1.0)").contains("round 2 - 2/2 clients")
+        .contains(String.format("privacy: user-level (epsilon %.3g, delta 1.0E-5) after 2 rounds",
+            PrivacyAccountant.epsilon(0.1, 1.0, 2, 1e-5)));
+  }
+
+  @Test
   void federateReachesClientsInOtherEndpointsOverHttp() throws Exception {
     ClientCommand[] commands = new ClientCommand[2];
     for (int k = 0; k < 2; k++) {
@@ -189,6 +202,10 @@ class SamplesCliTest {
     assertThat(noModel.exit()).isEqualTo(1);
     assertThat(noModel.err()).startsWith("predict: ").contains("is not a saved model")
         .doesNotContain("no-such.png");
+    Outcome dp = cli("federate", "--dp-clip", "1", "--aggregator", "krum");
+    assertThat(dp.exit()).isEqualTo(2);
+    assertThat(dp.err()).isEqualTo("federate: --dp-clip runs DP-FedAvg, which is its own"
+        + " aggregator; leave out --aggregator krum" + System.lineSeparator());
     Outcome target = cli("federate", "--target", "99", "--out", work.resolve("bad").toString());
     assertThat(target.exit()).isEqualTo(2);
     assertThat(target.err()).isEqualTo("federate: targetAccuracy must be in (0, 1], was 99.0"
