@@ -9,7 +9,6 @@ import io.mnistfl.fl.Client;
 import io.mnistfl.fl.FedAvg;
 import io.mnistfl.fl.FedMedian;
 import io.mnistfl.fl.Federation;
-import io.mnistfl.fl.FederationHistory;
 import io.mnistfl.fl.FederationListener;
 import io.mnistfl.fl.FederationSettings;
 import io.mnistfl.fl.GaussianAttacker;
@@ -25,25 +24,18 @@ import org.junit.jupiter.api.Test;
 /** Four TensorFlow clients on a real MNIST subset: the global model must learn round by round. */
 class FederatedLearningTest {
 
+  private static final TrainTestData MNIST = MnistFixture.mnist();
+  private static final DataSource POOL =
+      MNIST.train().subset(IntStream.range(0, 8_000).toArray());
+  private static final DataSource TEST = MNIST.test().subset(IntStream.range(0, 2_000).toArray());
+
   @Test
   void fourClientsLearnTogether() {
-    TrainTestData mnist = MnistFixture.mnist();
-    DataSource pool = mnist.train().subset(IntStream.range(0, 8_000).toArray());
-    DataSource test = mnist.test().subset(IntStream.range(0, 2_000).toArray());
-    List<int[]> parts = new Partitioning.Iid().split(pool.labels(), 10, 4, 7);
-    ModelSpec spec = ModelSpec.baseline();
-    try (TfModel shared = TfModel.create(spec);
-        InProcessTransport transport = new InProcessTransport(
-            TfClient.simulate(shared, pool, parts, 0.1))) {
-      Federation federation = new Federation(transport, new FedAvg(), weights -> {
-        shared.setWeights(weights);
-        return shared.evaluate(test);
-      }, FederationSettings.defaults().withRounds(4).withFederatedEvaluation(true),
-          FederationListener.NONE);
+    List<int[]> parts = new Partitioning.Iid().split(POOL.labels(), 10, 4, 7);
+    try (TfModel shared = TfModel.create(ModelSpec.baseline())) {
+      List<RoundResult> rounds = federate(shared, TfClient.simulate(shared, POOL, parts, 0.1),
+          new FedAvg(), FederationSettings.defaults().withRounds(4).withFederatedEvaluation(true));
 
-      FederationHistory history = federation.run(spec.initialWeights());
-
-      List<RoundResult> rounds = history.rounds();
       assertThat(rounds).hasSize(4).allMatch(r -> r.succeeded() == 4 && r.failures().isEmpty());
       double first = rounds.get(0).test().accuracy();
       double last = rounds.get(3).test().accuracy();
@@ -57,32 +49,29 @@ class FederatedLearningTest {
 
   @Test
   void theMedianLearnsWhereOneGaussianAttackerWrecksFedAvg() {
-    TrainTestData mnist = MnistFixture.mnist();
-    DataSource pool = mnist.train().subset(IntStream.range(0, 8_000).toArray());
-    DataSource test = mnist.test().subset(IntStream.range(0, 2_000).toArray());
-    List<int[]> parts = new Partitioning.Iid().split(pool.labels(), 10, 5, 7);
-    ModelSpec spec = ModelSpec.baseline();
-    try (TfModel shared = TfModel.create(spec)) {
-      List<Client> clients = new ArrayList<>(TfClient.simulate(shared, pool, parts, 0));
+    List<int[]> parts = new Partitioning.Iid().split(POOL.labels(), 10, 5, 7);
+    FederationSettings settings =
+        FederationSettings.defaults().withRounds(4).withLocalTraining(2, 32, 0.01, 0);
+    try (TfModel shared = TfModel.create(ModelSpec.baseline())) {
+      List<Client> clients = new ArrayList<>(TfClient.simulate(shared, POOL, parts, 0));
       clients.set(2, new GaussianAttacker(clients.get(2), 1.0));
-      double fedAvg = finalAccuracy(shared, clients, test, new FedAvg());
-      double median = finalAccuracy(shared, clients, test, new FedMedian());
-      assertThat(fedAvg).isLessThan(0.5);
-      assertThat(median).isGreaterThan(0.9);
+      List<RoundResult> fedAvg = federate(shared, clients, new FedAvg(), settings);
+      List<RoundResult> median = federate(shared, clients, new FedMedian(), settings);
+      assertThat(fedAvg).allMatch(r -> r.succeeded() == 5);
+      assertThat(fedAvg.get(3).test().accuracy()).isLessThan(0.5);
+      assertThat(median.get(3).test().accuracy()).isGreaterThan(0.9);
     }
   }
 
-  private static double finalAccuracy(TfModel shared, List<Client> clients, DataSource test,
-      Aggregator aggregator) {
+  /** Runs a federation of {@code clients} from the preset's initial weights. */
+  private static List<RoundResult> federate(TfModel shared, List<? extends Client> clients,
+      Aggregator aggregator, FederationSettings settings) {
     try (InProcessTransport transport = new InProcessTransport(clients)) {
       Federation federation = new Federation(transport, aggregator, weights -> {
         shared.setWeights(weights);
-        return shared.evaluate(test);
-      }, FederationSettings.defaults().withRounds(4).withLocalTraining(2, 32, 0.01, 0),
-          FederationListener.NONE);
-      List<RoundResult> rounds = federation.run(ModelSpec.baseline().initialWeights()).rounds();
-      assertThat(rounds).allMatch(r -> r.succeeded() == 5);
-      return rounds.get(3).test().accuracy();
+        return shared.evaluate(TEST);
+      }, settings, FederationListener.NONE);
+      return federation.run(ModelSpec.baseline().initialWeights()).rounds();
     }
   }
 }
