@@ -19,11 +19,13 @@ import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfModel;
 import io.mnistfl.tf.TfOptions;
 import io.mnistfl.train.Json;
+import io.mnistfl.train.TrainingRecord;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -42,8 +44,8 @@ import picocli.CommandLine.Option;
     description = "Federated learning: clients (simulated here, or remote with --remote) train on"
         + " partitions of MNIST's training set, the server aggregates and evaluates the global"
         + " model on the test set each round."
-        + " Writes history.csv, history.json and PNG plots of accuracy, precision, recall, F1 and"
-        + " loss per round.")
+        + " Writes the final global model (model/, for evaluate and predict), history.csv,"
+        + " history.json and PNG plots of accuracy, precision, recall, F1 and loss per round.")
 final class FederateCommand implements Callable<Integer> {
   @Option(names = "--fraction", defaultValue = "1.0",
       description = "C: share of clients sampled per round (default: ${DEFAULT-VALUE}).")
@@ -169,28 +171,31 @@ final class FederateCommand implements Callable<Integer> {
     Path dir = out.orElse(Path.of("runs", "federated-" + model));
     TfOptions tfOptions = threads.tfOptions();
     TrainTestData mnist = data.load();
-    System.out.printf("federation: %s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s,"
-            + " model %s, %d rounds%s%n",
+    String federation = String.format("%s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s, %d rounds",
         remoteClients.map(c -> c.size() + " remote clients " + c.keySet())
             .orElse(parts + (byzantine > 0 ? " of which " + byzantine + " attackers" : "")),
         fraction, localEpochs, batchSize, settings.learningRate(),
         learningRateDecay == 1 ? "" : " (×" + learningRateDecay + " per round)", mu, server,
-        spec.name(), rounds,
+        rounds);
+    System.out.printf("federation: %s, model %s%s%n", federation, spec.name(),
         target.map(t -> ", target " + t).orElse(""));
 
-    try (TfModel shared = TfModel.create(spec, tfOptions);
-        Transport transport = remoteClients.isPresent()
-            ? new HttpTransport(remoteClients.get(),
-                settings.roundTimeout().orElse(Duration.ofHours(1)))
-            : new InProcessTransport(simulatedClients(shared, mnist))) {
-      Federation federation = new Federation(transport, server, weights -> {
-        // Simulated clients train on this model too, and a timed-out one may still be at it.
-        synchronized (shared) {
-          shared.setWeights(weights);
-          return shared.evaluate(mnist.test());
-        }
-      }, settings, new RoundProgress());
-      FederationHistory history = federation.run(spec.initialWeights());
+    try (TfModel shared = TfModel.create(spec, tfOptions)) {
+      List<Client> simulated =
+          remoteClients.isPresent() ? List.of() : simulatedClients(shared, mnist);
+      FederationHistory history;
+      try (Transport transport = remoteClients.isPresent()
+          ? new HttpTransport(remoteClients.get(),
+              settings.roundTimeout().orElse(Duration.ofHours(1)))
+          : new InProcessTransport(simulated)) {
+        history = new Federation(transport, server, weights -> {
+          // Simulated clients train on this model too, and a timed-out one may still be at it.
+          synchronized (shared) {
+            shared.setWeights(weights);
+            return shared.evaluate(mnist.test());
+          }
+        }, settings, new RoundProgress()).run(spec.initialWeights());
+      }
       System.out.printf("%s; %d rounds in %.1fs (%.1fs per round), peak RSS %d MB%n",
           history.roundsToTarget().isPresent()
               ? "target reached in round " + history.roundsToTarget().getAsInt()
@@ -198,19 +203,28 @@ final class FederateCommand implements Callable<Integer> {
           history.rounds().size(), history.totalSeconds(),
           history.totalSeconds() / history.rounds().size(), BenchCommand.rssMegabytes());
       if (dpClip.isPresent()) {
-        int clients = remoteClients.map(Map::size).orElse(parts.clients);
-        double q = (double) history.rounds().get(0).sampled() / clients;
-        double epsilon = PrivacyAccountant.epsilon(q, dpNoise, history.rounds().size(), dpDelta);
-        System.out.printf("privacy: user-level (epsilon %s, delta %s) after %d rounds of"
-                + " DP-FedAvg, sampling %.3g of %d clients, noise multiplier %s%n",
-            Double.isInfinite(epsilon) ? "infinite: no noise" : String.format("%.3g", epsilon),
-            dpDelta, history.rounds().size(), q, clients, dpNoise);
+        reportPrivacy(history, remoteClients.map(Map::size).orElse(parts.clients));
       }
       write(dir, history);
-      System.out.printf("saved: %s (history.csv, history.json, accuracy/precision/recall/f1/loss"
-          + ".png)%n", dir);
+      int examples = simulated.stream().mapToInt(Client::numExamples).sum();
+      shared.setWeights(history.finalWeights());
+      shared.save(dir.resolve("model"), new TrainingRecord(spec, mnist.train().name(), examples,
+          0, history.rounds().size(), List.of(), Optional.of(history.rounds()
+              .get(history.rounds().size() - 1).test()), history.totalSeconds(),
+          Instant.now().toString(), TfModel.BACKEND, Optional.of(federation)));
+      System.out.printf("saved: %s (model/, history.csv, history.json,"
+          + " accuracy/precision/recall/f1/loss.png)%n", dir);
     }
     return 0;
+  }
+
+  private void reportPrivacy(FederationHistory history, int clients) {
+    double q = (double) history.rounds().get(0).sampled() / clients;
+    double epsilon = PrivacyAccountant.epsilon(q, dpNoise, history.rounds().size(), dpDelta);
+    System.out.printf("privacy: user-level (epsilon %s, delta %s) after %d rounds of"
+            + " DP-FedAvg, sampling %.3g of %d clients, noise multiplier %s%n",
+        Double.isInfinite(epsilon) ? "infinite: no noise" : String.format("%.3g", epsilon),
+        dpDelta, history.rounds().size(), q, clients, dpNoise);
   }
 
   /** Fails on a bad or contradictory option before any data is loaded. */

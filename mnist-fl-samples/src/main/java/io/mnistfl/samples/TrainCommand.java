@@ -108,7 +108,7 @@ final class TrainCommand implements Callable<Integer> {
 
       TrainingRecord record = new TrainingRecord(spec, mnist.train().name(), split.train().size(),
           split.validation().size(), epochCount, history, Optional.of(test), wall,
-          Instant.now().toString(), TfModel.BACKEND);
+          Instant.now().toString(), TfModel.BACKEND, Optional.empty());
       tf.save(dir.resolve("model"), record);
       Files.createDirectories(dir);
       Json.write(dir.resolve("metrics.json"), test);

@@ -133,6 +133,14 @@ class SamplesCliTest {
       assertThat(dir.resolve(plot + ".png")).isRegularFile();
     }
     assertThat(Files.readString(dir.resolve("history.json"))).contains("\"round\" : 2");
+    // The final global model is saved with its federation and evaluates to round 2's accuracy.
+    assertThat(Files.readString(dir.resolve("model/training.json")))
+        .contains("\"federation\" : \"20 clients (shards), C=0.10, E=1, B=32");
+    String lastAccuracy = Files.readAllLines(dir.resolve("history.csv")).get(2).split(",")[6];
+    Outcome evaluated = cli("evaluate", "--model", dir.resolve("model").toString());
+    assertThat(evaluated.exit()).as(evaluated.err()).isZero();
+    assertThat(evaluated.out()).contains(String.format("accuracy %.4f",
+        Double.parseDouble(lastAccuracy)));
   }
 
   @Test

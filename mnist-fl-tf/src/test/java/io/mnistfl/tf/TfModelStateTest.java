@@ -82,7 +82,7 @@ class TfModelStateTest {
       expected = model.predict(images, 300);
       Metrics m = model.evaluate(testSlice(300));
       model.save(dir, new TrainingRecord(model.spec(), "mnist/train", 1024, 0, 1, List.of(),
-          Optional.of(m), 1.0, "2026-01-01T00:00:00Z", TfModel.BACKEND));
+          Optional.of(m), 1.0, "2026-01-01T00:00:00Z", TfModel.BACKEND, Optional.empty()));
     }
     try (TfModel loaded = TfModel.load(dir)) {
       assertThat(loaded.spec()).isEqualTo(ModelSpec.regularized());
