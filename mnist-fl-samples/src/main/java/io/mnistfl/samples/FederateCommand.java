@@ -97,7 +97,8 @@ final class FederateCommand implements Callable<Integer> {
   double dpNoise;
 
   @Option(names = "--dp-delta", paramLabel = "DELTA", defaultValue = "1e-5",
-      description = "The delta of the (epsilon, delta) reported for DP-FedAvg (default: ${DEFAULT-VALUE}).")
+      description = "The delta of the (epsilon, delta) reported for DP-FedAvg"
+          + " (default: ${DEFAULT-VALUE}).")
   double dpDelta;
 
   @Option(names = "--mu", defaultValue = "0.0",
