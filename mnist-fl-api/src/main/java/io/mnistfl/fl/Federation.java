@@ -38,17 +38,42 @@ public final class Federation {
 
   /** Runs from {@code initial} global weights. */
   public FederationHistory run(Weights initial) {
+    return resume(new FederationHistory(List.of(), OptionalInt.empty(), 0, initial));
+  }
+
+  /**
+   * Goes on from a federation that stopped early, e.g. from the history a {@link
+   * FederationListener#checkpoint checkpoint} saved: round n + 1 onwards from its final weights,
+   * up to the settings' round limit or target. Clients are sampled and seeded by round, so with
+   * the same settings and a stateless aggregator ({@link FedAvg}, {@link FedMedian}, {@link
+   * FedTrimmedAvg}, {@link Krum}) the result equals an uninterrupted run; a server optimizer's
+   * state starts afresh. A history that already reached the target or the round limit comes back
+   * unchanged.
+   */
+  public FederationHistory resume(FederationHistory previous) {
     try (ClientCalls calls = new ClientCalls(settings.parallelClients(), settings.roundTimeout())) {
-      return run(initial, calls);
+      return run(previous, calls);
     }
   }
 
-  private FederationHistory run(Weights initial, ClientCalls calls) {
-    Weights global = initial;
-    List<RoundResult> results = new ArrayList<>();
+  private FederationHistory run(FederationHistory previous, ClientCalls calls) {
+    Weights global = previous.finalWeights();
+    List<RoundResult> results = new ArrayList<>(previous.rounds());
+    for (int i = 0; i < results.size(); i++) {
+      if (results.get(i).round() != i + 1) {
+        throw new IllegalArgumentException("cannot resume: result " + (i + 1)
+            + " of the history is round " + results.get(i).round());
+      }
+    }
     OptionalInt reached = OptionalInt.empty();
+    for (RoundResult r : results) {
+      if (reached.isEmpty() && reachesTarget(r)) {
+        reached = OptionalInt.of(r.round());
+      }
+    }
     long start = System.nanoTime();
-    for (int round = 1; round <= settings.rounds(); round++) {
+    for (int round = results.size() + 1; round <= settings.rounds() && reached.isEmpty();
+        round++) {
       long roundStart = System.nanoTime();
       RoundConfig config = settings.roundConfig(round);
       List<String> sampled = sample(round);
@@ -66,13 +91,19 @@ public final class Federation {
           (System.nanoTime() - roundStart) / 1e9, trainLoss, test, federated);
       results.add(result);
       listener.roundFinished(result);
-      if (settings.targetAccuracy().isPresent()
-          && test.accuracy() >= settings.targetAccuracy().getAsDouble()) {
+      if (reachesTarget(result)) {
         reached = OptionalInt.of(round);
-        break;
       }
+      listener.checkpoint(new FederationHistory(results, reached,
+          previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global));
     }
-    return new FederationHistory(results, reached, (System.nanoTime() - start) / 1e9, global);
+    return new FederationHistory(results, reached,
+        previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global);
+  }
+
+  private boolean reachesTarget(RoundResult result) {
+    return settings.targetAccuracy().isPresent()
+        && result.test().accuracy() >= settings.targetAccuracy().getAsDouble();
   }
 
   /** Max(minClients, round(C·N)) distinct clients, seeded by round; all when there are fewer. */

@@ -9,4 +9,10 @@ public interface FederationListener {
   default void clientFinished(int round, int done, int sampled) {}
 
   default void roundFinished(RoundResult result) {}
+
+  /**
+   * After every round, the history so far with the new global weights: what {@link
+   * Federation#resume} needs to go on after a crash or a stop.
+   */
+  default void checkpoint(FederationHistory soFar) {}
 }

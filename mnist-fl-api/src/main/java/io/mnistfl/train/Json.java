@@ -5,8 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
 
 /** JSON for this library's records (specs, metrics, training records, histories). */
 public final class Json {
@@ -18,9 +21,21 @@ public final class Json {
 
   private Json() {}
 
-  /** Writes {@code value} as indented JSON to {@code file}. */
+  /**
+   * Writes {@code value} as indented JSON to {@code file}, through a temporary file moved into
+   * place, so a reader (or a run resumed after a crash) never sees half of it.
+   */
   public static void write(Path file, Object value) throws IOException {
-    Files.writeString(file, toJson(value) + System.lineSeparator());
+    writeAtomically(file, (toJson(value) + System.lineSeparator()).getBytes(
+        StandardCharsets.UTF_8));
+  }
+
+  /** Writes {@code bytes} to a temporary file next to {@code file}, then moves it into place. */
+  static void writeAtomically(Path file, byte[] bytes) throws IOException {
+    Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.write(temporary, bytes);
+    Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
   }
 
   /** Reads {@code file} as a {@code type}; the error names the file. */
@@ -30,6 +45,17 @@ public final class Json {
     } catch (IOException e) {
       throw new IOException(file + ": not a valid " + type.getSimpleName() + " (" + e.getMessage()
           + ")", e);
+    }
+  }
+
+  /** Reads {@code file} as a JSON array of {@code element}s; the error names the file. */
+  public static <T> List<T> readList(Path file, Class<T> element) throws IOException {
+    try {
+      return MAPPER.readValue(file.toFile(),
+          MAPPER.getTypeFactory().constructCollectionType(List.class, element));
+    } catch (IOException e) {
+      throw new IOException(file + ": not a valid list of " + element.getSimpleName() + " ("
+          + e.getMessage() + ")", e);
     }
   }
 

@@ -22,11 +22,11 @@ public record ModelDirectory(ModelSpec spec, Weights weights, TrainingRecord rec
   static final String WEIGHTS = "weights.bin";
   static final String RECORD = "training.json";
 
-  /** Writes the three files into {@code dir}, creating it. */
+  /** Writes the three files into {@code dir}, creating it; each file appears whole or not. */
   public void write(Path dir) throws IOException {
     Files.createDirectories(dir);
     Json.write(dir.resolve(SPEC), spec);
-    Files.write(dir.resolve(WEIGHTS), WeightsCodec.encode(weights));
+    Json.writeAtomically(dir.resolve(WEIGHTS), WeightsCodec.encode(weights));
     Json.write(dir.resolve(RECORD), record);
   }
 

@@ -164,6 +164,43 @@ class FederationTest {
   }
 
   @Test
+  void resumingFromACheckpointEqualsAnUninterruptedRun() {
+    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 2, 8),
+        new Toward("c", 3, -2), new Toward("d", 4, 1));
+    FederationSettings six = FederationSettings.defaults().withRounds(6).withSampling(0.5, 1);
+    FederationHistory whole = new Federation(new InProcessTransport(clients), new FedAvg(),
+        EVALUATOR, six, FederationListener.NONE).run(start());
+
+    List<FederationHistory> checkpoints = new ArrayList<>();
+    FederationListener saving = new FederationListener() {
+      @Override
+      public void checkpoint(FederationHistory soFar) {
+        checkpoints.add(soFar);
+      }
+    };
+    new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR, six.withRounds(3),
+        saving).run(start());
+    assertThat(checkpoints).extracting(h -> h.rounds().size()).containsExactly(1, 2, 3);
+    FederationHistory resumed = new Federation(new InProcessTransport(clients), new FedAvg(),
+        EVALUATOR, six, FederationListener.NONE).resume(checkpoints.get(2));
+
+    assertThat(resumed.rounds()).extracting(RoundResult::round).containsExactly(1, 2, 3, 4, 5, 6);
+    assertThat(resumed.finalWeights()).isEqualTo(whole.finalWeights());
+    assertThat(resumed.rounds()).extracting(r -> r.test().accuracy())
+        .isEqualTo(whole.rounds().stream().map(r -> r.test().accuracy()).toList());
+    // Rounds 4 to 6 sample other clients than rounds 1 to 3 would, so restarting the round
+    // count on resume would not give the same result.
+    Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR, six,
+        FederationListener.NONE);
+    assertThat(List.of(f.sample(4), f.sample(5), f.sample(6)))
+        .isNotEqualTo(List.of(f.sample(1), f.sample(2), f.sample(3)));
+    // A history that is already complete comes back as it was.
+    FederationHistory again = new Federation(new InProcessTransport(clients), new FedAvg(),
+        EVALUATOR, six, FederationListener.NONE).resume(resumed);
+    assertThat(again.rounds()).isEqualTo(resumed.rounds());
+  }
+
+  @Test
   void samplesAFractionSeededAndAtLeastTheMinimum() {
     List<Client> clients = new ArrayList<>();
     for (int i = 0; i < 50; i++) {

@@ -17,15 +17,11 @@ import io.mnistfl.fl.http.HttpTransport;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfModel;
-import io.mnistfl.tf.TfOptions;
-import io.mnistfl.train.Json;
-import io.mnistfl.train.TrainingRecord;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -122,6 +118,12 @@ final class FederateCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--resume",
+      description = "Go on from the model and history an earlier run with the same options saved"
+          + " in --out after its last finished round (it saves after every round); a larger"
+          + " --rounds extends it.")
+  boolean resume;
+
   @Option(names = "--out", paramLabel = "DIR",
       description = "Output directory (default: runs/federated-<model>).")
   Optional<Path> out;
@@ -151,51 +153,52 @@ final class FederateCommand implements Callable<Integer> {
     ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
     Optional<Map<String, URI>> remoteClients = remote.map(HttpTransport::parseClients);
     checkOptions(remoteClients.isPresent());
+    FederationSettings settings = settings(spec, remoteClients.map(Map::size));
+    FederationFiles files = new FederationFiles(out.orElse(Path.of("runs", "federated-" + model)));
+    Optional<FederationFiles.Checkpoint> checkpoint =
+        resume ? Optional.of(files.read()) : Optional.empty();
+    int done = checkpoint.map(c -> c.history().rounds().size()).orElse(0);
     Aggregator server = dpClip.isPresent()
-        // Seeded noise reproduces the simulation; a deployment would draw from SecureRandom.
-        ? new DpFedAvg(dpClip.get(), dpNoise, new Random(seed))
+        // Seeded noise reproduces the simulation (a deployment would draw from SecureRandom);
+        // a resumed run draws other noise than the rounds it continues, never the same again.
+        ? new DpFedAvg(dpClip.get(), dpNoise, new Random(seed + 0x9E3779B97F4A7C15L * done))
         : Aggregator.named(aggregator.orElse("fedavg"));
-    FederationSettings settings = FederationSettings.defaults().withRounds(rounds)
-        .withSampling(fraction, minClients)
-        .withLocalTraining(localEpochs, batchSize,
-            learningRate.orElse(spec.optimizer().learningRate()), mu)
-        .withLearningRateDecay(learningRateDecay)
-        .withFederatedEvaluation(federatedEval > 0).withSeed(seed)
-        // Remote clients train on their own machines, so all of them at once by default.
-        .withParallelClients(parallelClients.orElse(remoteClients.map(Map::size).orElse(1)));
-    if (target.isPresent()) {
-      settings = settings.withTarget(target.get());
-    }
-    if (roundTimeout.isPresent()) {
-      settings = settings.withRoundTimeout(Duration.ofMillis(Math.round(roundTimeout.get() * 1e3)));
-    }
-    Path dir = out.orElse(Path.of("runs", "federated-" + model));
-    TfOptions tfOptions = threads.tfOptions();
-    TrainTestData mnist = data.load();
-    String federation = String.format("%s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s, %d rounds",
+    String setup = String.format("%s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s, seed %d",
         remoteClients.map(c -> c.size() + " remote clients " + c.keySet())
             .orElse(parts + (byzantine > 0 ? " of which " + byzantine + " attackers" : "")),
         fraction, localEpochs, batchSize, settings.learningRate(),
         learningRateDecay == 1 ? "" : " (×" + learningRateDecay + " per round)", mu, server,
-        rounds);
-    System.out.printf("federation: %s, model %s%s%n", federation, spec.name(),
-        target.map(t -> ", target " + t).orElse(""));
+        seed);
+    checkpoint.ifPresent(c -> c.requireSameRun(files.dir(), spec, setup));
+    TrainTestData mnist = data.load();
+    System.out.printf("federation: %s, model %s, %d rounds%s%s%n", setup, spec.name(), rounds,
+        target.map(t -> ", target " + t).orElse(""),
+        done > 0 ? ", resuming after round " + done + " from " + files.dir() : "");
 
-    try (TfModel shared = TfModel.create(spec, tfOptions)) {
+    try (TfModel shared = TfModel.create(spec, threads.tfOptions())) {
+      if (checkpoint.isPresent()) {
+        shared.setWeights(checkpoint.get().history().finalWeights());
+        checkpoint.get().requireWeightsOfLastRound(files.dir(),
+            shared.evaluate(mnist.test()).accuracy());
+      }
       List<Client> simulated =
           remoteClients.isPresent() ? List.of() : simulatedClients(shared, mnist);
+      int examples = simulated.stream().mapToInt(Client::numExamples).sum();
       FederationHistory history;
       try (Transport transport = remoteClients.isPresent()
           ? new HttpTransport(remoteClients.get(),
               settings.roundTimeout().orElse(Duration.ofHours(1)))
           : new InProcessTransport(simulated)) {
-        history = new Federation(transport, server, weights -> {
+        Federation federation = new Federation(transport, server, weights -> {
           // Simulated clients train on this model too, and a timed-out one may still be at it.
           synchronized (shared) {
             shared.setWeights(weights);
             return shared.evaluate(mnist.test());
           }
-        }, settings, new RoundProgress()).run(spec.initialWeights());
+        }, settings, new RoundProgress(soFar -> files.save(spec, setup, mnist.train().name(),
+            examples, soFar)));
+        history = checkpoint.isPresent() ? federation.resume(checkpoint.get().history())
+            : federation.run(spec.initialWeights());
       }
       System.out.printf("%s; %d rounds in %.1fs (%.1fs per round), peak RSS %d MB%n",
           history.roundsToTarget().isPresent()
@@ -206,17 +209,29 @@ final class FederateCommand implements Callable<Integer> {
       if (dpClip.isPresent()) {
         reportPrivacy(history, remoteClients.map(Map::size).orElse(parts.clients));
       }
-      write(dir, history);
-      int examples = simulated.stream().mapToInt(Client::numExamples).sum();
-      shared.setWeights(history.finalWeights());
-      shared.save(dir.resolve("model"), new TrainingRecord(spec, mnist.train().name(), examples,
-          0, history.rounds().size(), List.of(), Optional.of(history.rounds()
-              .get(history.rounds().size() - 1).test()), history.totalSeconds(),
-          Instant.now().toString(), TfModel.BACKEND, Optional.of(federation)));
+      files.plot(history);
       System.out.printf("saved: %s (model/, history.csv, history.json,"
-          + " accuracy/precision/recall/f1/loss.png)%n", dir);
+          + " accuracy/precision/recall/f1/loss.png)%n", files.dir());
     }
     return 0;
+  }
+
+  private FederationSettings settings(ModelSpec spec, Optional<Integer> remoteClients) {
+    FederationSettings settings = FederationSettings.defaults().withRounds(rounds)
+        .withSampling(fraction, minClients)
+        .withLocalTraining(localEpochs, batchSize,
+            learningRate.orElse(spec.optimizer().learningRate()), mu)
+        .withLearningRateDecay(learningRateDecay)
+        .withFederatedEvaluation(federatedEval > 0).withSeed(seed)
+        // Remote clients train on their own machines, so all of them at once by default.
+        .withParallelClients(parallelClients.orElse(remoteClients.orElse(1)));
+    if (target.isPresent()) {
+      settings = settings.withTarget(target.get());
+    }
+    if (roundTimeout.isPresent()) {
+      settings = settings.withRoundTimeout(Duration.ofMillis(Math.round(roundTimeout.get() * 1e3)));
+    }
+    return settings;
   }
 
   private void reportPrivacy(FederationHistory history, int clients) {
@@ -258,43 +273,32 @@ final class FederateCommand implements Callable<Integer> {
     return clients;
   }
 
-  private static void write(Path dir, FederationHistory history) throws IOException {
-    Files.createDirectories(dir);
-    List<RoundResult> rounds = history.rounds();
-    StringBuilder csv = new StringBuilder("round,sampled,succeeded,seconds,client_train_loss,"
-        + "test_loss,test_accuracy,test_precision,test_recall,test_f1,federated_accuracy\n");
-    for (RoundResult r : rounds) {
-      csv.append(String.format("%d,%d,%d,%.3f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%s%n", r.round(),
-          r.sampled(), r.succeeded(), r.seconds(), r.clientTrainLoss(), r.test().loss(),
-          r.test().accuracy(), r.test().macro().precision(), r.test().macro().recall(),
-          r.test().macro().f1(),
-          r.federated().map(m -> String.format("%.6f", m.accuracy())).orElse("")));
-    }
-    Files.writeString(dir.resolve("history.csv"), csv);
-    Json.write(dir.resolve("history.json"), rounds);
-    double[] x = HistoryFiles.column(rounds, RoundResult::round);
-    plot(dir, "accuracy", "Test accuracy per round", x,
-        HistoryFiles.column(rounds, r -> r.test().accuracy()));
-    plot(dir, "precision", "Test precision (macro over 10 classes) per round", x,
-        HistoryFiles.column(rounds, r -> r.test().macro().precision()));
-    plot(dir, "recall", "Test recall (macro over 10 classes) per round", x,
-        HistoryFiles.column(rounds, r -> r.test().macro().recall()));
-    plot(dir, "f1", "Test F1 (macro over 10 classes) per round", x,
-        HistoryFiles.column(rounds, r -> r.test().macro().f1()));
-    plot(dir, "loss", "Test loss per round", x,
-        HistoryFiles.column(rounds, r -> r.test().loss()));
+  /** Saves a checkpoint of the federation so far. */
+  private interface CheckpointWriter {
+    void save(FederationHistory soFar) throws IOException;
   }
 
-  private static void plot(Path dir, String name, String title, double[] x, double[] y)
-      throws IOException {
-    Charts.line(dir.resolve(name + ".png"), title, "round", name, x,
-        Charts.series(List.of("global model"), List.of(y)));
-  }
-
-  /** A progress bar over the round's clients on a terminal, then the round's line. */
+  /**
+   * A progress bar over the round's clients on a terminal, then the round's line; a checkpoint
+   * after every round.
+   */
   private static final class RoundProgress implements FederationListener {
     private final boolean terminal = System.console() != null;
+    private final CheckpointWriter checkpoints;
     private ProgressBar bar;
+
+    RoundProgress(CheckpointWriter checkpoints) {
+      this.checkpoints = checkpoints;
+    }
+
+    @Override
+    public void checkpoint(FederationHistory soFar) {
+      try {
+        checkpoints.save(soFar);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot save the checkpoint: " + e.getMessage(), e);
+      }
+    }
 
     @Override
     public void roundStarted(int round, int sampled) {

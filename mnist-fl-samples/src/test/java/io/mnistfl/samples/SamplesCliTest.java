@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
@@ -141,6 +142,43 @@ class SamplesCliTest {
     assertThat(evaluated.exit()).as(evaluated.err()).isZero();
     assertThat(evaluated.out()).contains(String.format("accuracy %.4f",
         Double.parseDouble(lastAccuracy)));
+  }
+
+  @Test
+  void federateResumesFromItsCheckpointAsIfNeverStopped() throws Exception {
+    Path resumed = work.resolve("resumed");
+    Path whole = work.resolve("whole");
+    String[] options = {"federate", "--model", "baseline", "--clients", "20", "--fraction",
+        "0.1"};
+    assertThat(cli(concat(options, "--rounds", "1", "--out", resumed.toString())).exit())
+        .isZero();
+    Outcome more = cli(concat(options, "--rounds", "2", "--resume", "--out",
+        resumed.toString()));
+    assertThat(more.exit()).as(more.err()).isZero();
+    assertThat(more.out()).contains("resuming after round 1").contains("round 2 - 2/2 clients")
+        .doesNotContain("round 1 - ");
+    assertThat(cli(concat(options, "--rounds", "2", "--out", whole.toString())).exit()).isZero();
+    // Same rounds, same losses and test metrics.
+    assertThat(metricsColumns(resumed)).hasSize(2).isEqualTo(metricsColumns(whole));
+
+    Outcome changed = cli(concat(options, "--rounds", "3", "--lr", "0.02", "--resume", "--out",
+        resumed.toString()));
+    assertThat(changed.exit()).isEqualTo(2);
+    assertThat(changed.err()).contains("cannot resume: " + resumed + " was run as '20 clients"
+        + " (iid), C=0.10, E=1, B=32, lr=0.01,").contains("not '20 clients (iid), C=0.10, E=1,"
+        + " B=32, lr=0.02,");
+  }
+
+  private static List<String> metricsColumns(Path dir) throws Exception {
+    // everything after round, sampled, succeeded and seconds
+    return Files.readAllLines(dir.resolve("history.csv")).stream().skip(1)
+        .map(row -> row.split(",", 5)[4]).toList();
+  }
+
+  private static String[] concat(String[] first, String... rest) {
+    String[] all = Arrays.copyOf(first, first.length + rest.length);
+    System.arraycopy(rest, 0, all, first.length, rest.length);
+    return all;
   }
 
   @Test
