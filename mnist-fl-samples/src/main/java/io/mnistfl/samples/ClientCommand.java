@@ -1,6 +1,6 @@
 package io.mnistfl.samples;
 
-import io.mnistfl.data.TrainTestData;
+import io.mnistfl.data.DataSource;
 import io.mnistfl.fl.http.ClientEndpoint;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfClient;
@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -16,8 +17,9 @@ import picocli.CommandLine.Option;
 /** One federated client in its own process, served over HTTP for {@code federate --remote}. */
 @Command(name = "client", mixinStandardHelpOptions = true,
     description = "Serve one federated client over HTTP for `federate --remote ID=URI,...`. It"
-        + " holds part K of N of MNIST's training set (as a site would hold its own data) and"
-        + " sends the server only weights. Runs until stopped (Ctrl-C).")
+        + " trains on the site's own pictures (--images) or, as a demo, on part K of N of"
+        + " MNIST's training set, and sends the server only weights. Runs until stopped"
+        + " (Ctrl-C).")
 final class ClientCommand implements Callable<Integer> {
   @Option(names = "--id", description = "Client id (default: client-<index>).")
   String id;
@@ -49,6 +51,7 @@ final class ClientCommand implements Callable<Integer> {
           + " (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Mixin ImagesOption images;
   @Mixin PartitionOptions parts;
   @Mixin DataOptions data;
   @Mixin ThreadOptions threads;
@@ -79,14 +82,24 @@ final class ClientCommand implements Callable<Integer> {
     ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
     parts.partitioning();
     String name = id != null ? id : "client-" + index;
-    TrainTestData mnist = data.load();
-    int[] part = parts.split(mnist.train(), seed).get(index);
+    DataSource local;
+    int[] part;
+    String source;
+    if (images.dir.isPresent()) {
+      local = images.load().images();
+      part = IntStream.range(0, local.size()).toArray();
+      source = local.name();
+    } else {
+      local = data.load().train();
+      part = parts.split(local, seed).get(index);
+      source = "part " + index + " of " + parts;
+    }
     TfModel tf = TfModel.create(spec, threads.tfOptions());
     try {
-      TfClient named = TfClient.ofPart(name, tf, mnist.train(), part, heldOut);
+      TfClient named = TfClient.ofPart(name, tf, local, part, heldOut);
       ClientEndpoint endpoint = ClientEndpoint.start(named, new InetSocketAddress(host, port));
-      System.out.printf("%s: part %d of %s, %,d training examples, model %s; serving"
-              + " http://%s:%d/ (Ctrl-C to stop)%n", name, index, parts,
+      System.out.printf("%s: %s, %,d training examples, model %s; serving"
+              + " http://%s:%d/ (Ctrl-C to stop)%n", name, source,
           named.numExamples(), spec.name(), host, endpoint.port());
       return new Serving(endpoint, tf);
     } catch (IOException | RuntimeException e) {
