@@ -117,7 +117,7 @@ class SamplesCliTest {
       correct += Integer.parseInt(parts[1]) == label ? 1 : 0;
     }
     System.out.println("predict on rendered handwriting: " + correct + "/" + n);
-    // Measured 109/120 (91 %) with this one-epoch model; the bar leaves room for other CPUs.
+    // Measured 108/120 (90 %) with this one-epoch model; the bar leaves room for other CPUs.
     assertThat(correct).isGreaterThanOrEqualTo((int) (0.85 * n));
   }
 
@@ -145,8 +145,8 @@ class SamplesCliTest {
     double accuracy = Double.parseDouble(o.out().replaceAll("(?s).*? - accuracy ([0-9.]+).*",
         "$1"));
     System.out.println("evaluate on own rendered pictures: accuracy " + accuracy);
-    // Measured 0.88 with this one-epoch model; the bar leaves room for other CPUs.
-    assertThat(accuracy).isGreaterThan(0.8);
+    // Measured 0.92 with this one-epoch model; the bar leaves room for other CPUs.
+    assertThat(accuracy).isGreaterThan(0.85);
 
     ClientCommand site = new ClientCommand();
     new picocli.CommandLine(site).parseArgs("--model", "baseline", "--images", own.toString(),
