@@ -18,6 +18,15 @@ public interface Aggregator {
   Weights aggregate(Weights global, List<ClientUpdate> updates);
 
   /**
+   * The next global weights after a round in which no update arrived (none sampled, or all
+   * failed): {@code global} unchanged, unless an aggregator must still act, as {@link DpFedAvg}
+   * adds its noise to every round.
+   */
+  default Weights withoutUpdates(Weights global) {
+    return global;
+  }
+
+  /**
    * A parsed name, each with the defaults of its paper / of Flower: {@code fedavg}, {@code
    * fedavgm}, {@code fedadam}, {@code fedyogi}, {@code fedadagrad}, and the robust {@code
    * fedmedian}, {@code fedtrimmedavg[:BETA]} (β 0.2) and {@code krum[:F[:M]]} (withstanding F = 1

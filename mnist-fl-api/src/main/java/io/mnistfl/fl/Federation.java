@@ -81,9 +81,8 @@ public final class Federation {
       List<String> failures = new ArrayList<>();
       List<ClientUpdate> updates = fit(calls, global, config, sampled, failures);
       double trainLoss = weightedTrainLoss(updates);
-      if (!updates.isEmpty()) {
-        global = aggregator.aggregate(global, updates);
-      }
+      global = updates.isEmpty() ? aggregator.withoutUpdates(global)
+          : aggregator.aggregate(global, updates);
       Metrics test = evaluator.evaluate(global);
       Optional<Metrics> federated = settings.federatedEvaluation()
           ? federatedEvaluation(calls, global, config, sampled, failures) : Optional.empty();
@@ -106,13 +105,26 @@ public final class Federation {
         && result.test().accuracy() >= settings.targetAccuracy().getAsDouble();
   }
 
-  /** Max(minClients, round(C·N)) distinct clients, seeded by round; all when there are fewer. */
+  /**
+   * Max(minClients, round(C·N)) distinct clients, seeded by round, all when there are fewer; or,
+   * with Poisson sampling, each client with probability C.
+   */
   List<String> sample(int round) {
     List<String> ids = new ArrayList<>(transport.clientIds());
     Collections.sort(ids);
+    Random random = new Random(settings.seed() * 31 + round);
+    if (settings.poissonSampling()) {
+      List<String> chosen = new ArrayList<>();
+      for (String id : ids) {
+        if (random.nextDouble() < settings.fraction()) {
+          chosen.add(id);
+        }
+      }
+      return chosen;
+    }
     int k = Math.min(ids.size(),
         Math.max(settings.minClients(), (int) Math.round(settings.fraction() * ids.size())));
-    Collections.shuffle(ids, new Random(settings.seed() * 31 + round));
+    Collections.shuffle(ids, random);
     List<String> chosen = new ArrayList<>(ids.subList(0, k));
     Collections.sort(chosen);
     return chosen;

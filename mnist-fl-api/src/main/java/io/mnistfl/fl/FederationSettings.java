@@ -44,6 +44,19 @@ public final class FederationSettings {
     return with(x -> {
       x.fraction = c;
       x.minClients = min;
+      x.poissonSampling = false;
+    });
+  }
+
+  /**
+   * Let each client take part in a round independently with probability {@code q}, so the
+   * number sampled varies from round to round and may be 0: the sampling that the privacy
+   * accounting of {@link DpFedAvg} ({@link PrivacyAccountant}) assumes.
+   */
+  public FederationSettings withPoissonSampling(double q) {
+    return with(x -> {
+      x.fraction = q;
+      x.poissonSampling = true;
     });
   }
 
@@ -99,12 +112,17 @@ public final class FederationSettings {
     return v.rounds;
   }
 
-  /** C: share of the clients sampled per round. */
+  /** C: share of the clients sampled per round; with Poisson sampling, each one's probability. */
   public double fraction() {
     return v.fraction;
   }
 
-  /** Sample at least this many clients (or all, if fewer exist). */
+  /** Whether each client is sampled independently ({@link #withPoissonSampling}). */
+  public boolean poissonSampling() {
+    return v.poissonSampling;
+  }
+
+  /** Sample at least this many clients (or all, if fewer exist); not with Poisson sampling. */
   public int minClients() {
     return v.minClients;
   }
@@ -189,7 +207,7 @@ public final class FederationSettings {
   }
 
   private List<Object> fields() {
-    return List.of(v.rounds, v.fraction, v.minClients, v.localEpochs, v.batchSize, v.learningRate,
+    return List.of(v.rounds, v.fraction, v.minClients, v.poissonSampling, v.localEpochs, v.batchSize, v.learningRate,
         v.learningRateDecay, v.proximalMu, v.targetAccuracy, v.federatedEvaluation,
         v.parallelClients, v.roundTimeout, v.seed);
   }
@@ -202,6 +220,7 @@ public final class FederationSettings {
     int rounds = 20;
     double fraction = 1.0;
     int minClients = 1;
+    boolean poissonSampling = false;
     int localEpochs = 1;
     int batchSize = 32;
     double learningRate = 0.01;

@@ -4,9 +4,11 @@ package io.mnistfl.fl;
  * The user-level (ε, δ) that {@link DpFedAvg} spends: Rényi-DP accounting of the sampled
  * Gaussian mechanism (Mironov, Talwar and Zhang 2019, exact for integer orders 2 to 256),
  * composed over the rounds and converted to (ε, δ) with the bound of Canonne, Kamath and
- * Steinke 2020, as Google's {@code dp_accounting} library does. A round that draws round(q·N) of N
- * clients is treated as sampling each client with probability q, the usual approximation of
- * DP-FedAvg (McMahan et al. 2018); neighbouring federations differ by one client's whole data.
+ * Steinke 2020, as Google's {@code dp_accounting} library does. It holds for clients sampled
+ * independently with probability q ({@link FederationSettings#withPoissonSampling}) into a {@link
+ * DpFedAvg#withExpectedClients DpFedAvg with the fixed denominator q·N}, as in McMahan et al.
+ * 2018; for round(q·N) clients drawn at once it is only the usual approximation. Neighbouring
+ * federations differ by one client's whole data.
  */
 public final class PrivacyAccountant {
   private static final int MAX_ORDER = 256;

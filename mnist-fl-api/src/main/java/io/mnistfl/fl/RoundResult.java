@@ -12,7 +12,8 @@ import java.util.Optional;
  * @param succeeded clients whose update was used
  * @param failures one line per client that failed: id and reason
  * @param seconds wall time of the round, evaluation included
- * @param clientTrainLoss example-weighted mean of the clients' local training losses
+ * @param clientTrainLoss example-weighted mean of the clients' local training losses; NaN when
+ *     no update arrived
  * @param test global model on the server's test set
  * @param federated clients' own held-out data, aggregated, when federated evaluation is on
  */

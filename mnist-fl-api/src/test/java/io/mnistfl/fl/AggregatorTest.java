@@ -173,6 +173,28 @@ class AggregatorTest {
   }
 
   @Test
+  void dpFedAvgWithExpectedClientsDividesByThemAndNoisesEvenAnEmptyRound() {
+    List<ClientUpdate> round = List.of(u("a", 1, 13, 14), u("b", 99, 10.3f, 10.4f));
+    DpFedAvg clipOnly = new DpFedAvg(1, 0, new Random(1)).withExpectedClients(4);
+    // the same clipped sum (0.9, 1.2) as above, over 4 expected clients, not the 2 that came
+    assertThat(values(clipOnly.aggregate(w(10, 10), round)))
+        .containsExactly(new float[] {10.225f, 10.3f}, within(EPS));
+    assertThat(values(clipOnly.withoutUpdates(w(10, 10)))).containsExactly(10f, 10f);
+    java.util.Random expected = new Random(7);
+    double g0 = expected.nextGaussian();
+    double g1 = expected.nextGaussian();
+    Weights empty = new DpFedAvg(1, 0.5, new Random(7)).withExpectedClients(4)
+        .withoutUpdates(w(10, 10));
+    assertThat(values(empty)).containsExactly(new float[] {
+        (float) (10 + 0.5 * g0 / 4), (float) (10 + 0.5 * g1 / 4)}, within(EPS));
+    // dividing by the number of updates, an empty round has nothing to divide: weights stay
+    assertThat(values(new DpFedAvg(1, 0.5, new Random(7)).withoutUpdates(w(10, 10))))
+        .containsExactly(10f, 10f);
+    assertThatThrownBy(() -> new DpFedAvg(1, 1, new Random()).withExpectedClients(0))
+        .hasMessage("expectedClients must be > 0, was 0.0");
+  }
+
+  @Test
   void dpFedAvgClipsOverAllArraysTogether() {
     // one update spread over two arrays, (3) and (4): norm 5 as a whole, clipped to 2.5
     Weights global = new Weights(List.of(new Weights.NamedArray("a", new int[] {1}, new float[1]),

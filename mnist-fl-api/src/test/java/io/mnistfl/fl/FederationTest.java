@@ -218,6 +218,61 @@ class FederationTest {
   }
 
   @Test
+  void poissonSamplingDrawsEachClientIndependently() {
+    List<Client> clients = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      clients.add(new Toward(String.format("c%02d", i), 1, 4));
+    }
+    FederationSettings s = FederationSettings.defaults().withPoissonSampling(0.2);
+    Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR, s,
+        FederationListener.NONE);
+    java.util.Set<Integer> sizes = new java.util.HashSet<>();
+    int total = 0;
+    for (int round = 1; round <= 200; round++) {
+      List<String> chosen = f.sample(round);
+      assertThat(chosen).doesNotHaveDuplicates().isSorted();
+      sizes.add(chosen.size());
+      total += chosen.size();
+    }
+    // 10 expected per round; the mean of 200 rounds has a standard deviation of 0.2
+    assertThat(total / 200.0).isBetween(9.0, 11.0);
+    assertThat(sizes).hasSizeGreaterThan(5);
+    assertThat(f.sample(3)).isEqualTo(f.sample(3));
+    Federation all = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,
+        s.withPoissonSampling(1), FederationListener.NONE);
+    assertThat(all.sample(1)).hasSize(50);
+    assertThat(s.poissonSampling()).isTrue();
+    assertThat(s.withSampling(0.2, 1).poissonSampling()).isFalse();
+  }
+
+  @Test
+  void aRoundWithoutUpdatesStillGoesThroughTheAggregator() {
+    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 1, 4));
+    Aggregator addsOne = new Aggregator() {
+      @Override
+      public Weights aggregate(Weights global, List<ClientUpdate> updates) {
+        throw new AssertionError("no client was sampled");
+      }
+
+      @Override
+      public Weights withoutUpdates(Weights global) {
+        float[] v = global.arrays().get(0).values().clone();
+        v[0] += 1;
+        return new Weights(List.of(new Weights.NamedArray("w", new int[] {2}, v)));
+      }
+    };
+    Federation f = new Federation(new InProcessTransport(clients), addsOne, EVALUATOR,
+        FederationSettings.defaults().withRounds(3).withPoissonSampling(1e-9),
+        FederationListener.NONE);
+
+    FederationHistory h = f.run(start());
+
+    assertThat(h.rounds()).extracting(RoundResult::sampled).containsExactly(0, 0, 0);
+    assertThat(h.finalWeights().arrays().get(0).values()).containsExactly(3f, 0f);
+    assertThat(h.rounds().get(0).clientTrainLoss()).isNaN();
+  }
+
+  @Test
   void federatedEvaluationSumsClientConfusionMatrices() {
     List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 3, 4));
     Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,

@@ -84,7 +84,9 @@ final class FederateCommand implements Callable<Integer> {
 
   @Option(names = "--dp-clip", paramLabel = "S",
       description = "Differential privacy (DP-FedAvg): clip each client's update to L2 norm S,"
-          + " average with equal weights and add Gaussian noise; replaces --aggregator.")
+          + " add Gaussian noise to the sum and divide by C*N; each client takes part with"
+          + " probability C (Poisson sampling), as the privacy accounting assumes; replaces"
+          + " --aggregator.")
   Optional<Double> dpClip;
 
   @Option(names = "--dp-noise", paramLabel = "Z", defaultValue = "1.0",
@@ -162,6 +164,7 @@ final class FederateCommand implements Callable<Integer> {
         // Seeded noise reproduces the simulation (a deployment would draw from SecureRandom);
         // a resumed run draws other noise than the rounds it continues, never the same again.
         ? new DpFedAvg(dpClip.get(), dpNoise, new Random(seed + 0x9E3779B97F4A7C15L * done))
+            .withExpectedClients(fraction * remoteClients.map(Map::size).orElse(parts.clients))
         : Aggregator.named(aggregator.orElse("fedavg"));
     String setup = String.format("%s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s, seed %d",
         remoteClients.map(c -> c.size() + " remote clients " + c.keySet())
@@ -225,6 +228,9 @@ final class FederateCommand implements Callable<Integer> {
         .withFederatedEvaluation(federatedEval > 0).withSeed(seed)
         // Remote clients train on their own machines, so all of them at once by default.
         .withParallelClients(parallelClients.orElse(remoteClients.orElse(1)));
+    if (dpClip.isPresent()) {
+      settings = settings.withPoissonSampling(fraction);
+    }
     if (target.isPresent()) {
       settings = settings.withTarget(target.get());
     }
@@ -235,12 +241,13 @@ final class FederateCommand implements Callable<Integer> {
   }
 
   private void reportPrivacy(FederationHistory history, int clients) {
-    double q = (double) history.rounds().get(0).sampled() / clients;
-    double epsilon = PrivacyAccountant.epsilon(q, dpNoise, history.rounds().size(), dpDelta);
+    double epsilon =
+        PrivacyAccountant.epsilon(fraction, dpNoise, history.rounds().size(), dpDelta);
     System.out.printf("privacy: user-level (epsilon %s, delta %s) after %d rounds of"
-            + " DP-FedAvg, sampling %.3g of %d clients, noise multiplier %s%n",
+            + " DP-FedAvg, each of %d clients sampled with probability %.3g, noise multiplier"
+            + " %s%n",
         Double.isInfinite(epsilon) ? "infinite: no noise" : String.format("%.3g", epsilon),
-        dpDelta, history.rounds().size(), q, clients, dpNoise);
+        dpDelta, history.rounds().size(), clients, fraction, dpNoise);
   }
 
   /** Fails on a bad or contradictory option before any data is loaded. */
@@ -249,6 +256,10 @@ final class FederateCommand implements Callable<Integer> {
     if (dpClip.isPresent() && aggregator.isPresent()) {
       throw new IllegalArgumentException("--dp-clip runs DP-FedAvg, which is its own"
           + " aggregator; leave out --aggregator " + aggregator.get());
+    }
+    if (dpClip.isPresent() && minClients != 1) {
+      throw new IllegalArgumentException("--dp-clip samples each client with probability C,"
+          + " so there is no minimum; leave out --min-clients " + minClients);
     }
     if (!(dpDelta > 0 && dpDelta < 1)) {
       throw new IllegalArgumentException("--dp-delta must be in (0, 1), was " + dpDelta);

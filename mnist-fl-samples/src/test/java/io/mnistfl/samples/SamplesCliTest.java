@@ -226,9 +226,11 @@ class SamplesCliTest {
         "--out", work.resolve("dp").toString());
     assertThat(o.exit()).as(o.err()).isZero();
     assertThat(o.out()).contains("20 clients (iid) of which 1 attackers")
-        .contains("DpFedAvg(clip=1.0, noise=1.0)").contains("round 2 - 2/2 clients")
+        .contains("DpFedAvg(clip=1.0, noise=1.0, expected clients 2.0)")
+        .containsPattern("round 2 - \\d+/\\d+ clients")
         .contains(String.format("privacy: user-level (epsilon %.3g, delta 1.0E-5) after 2 rounds",
-            PrivacyAccountant.epsilon(0.1, 1.0, 2, 1e-5)));
+            PrivacyAccountant.epsilon(0.1, 1.0, 2, 1e-5)))
+        .contains("each of 20 clients sampled with probability 0.100");
   }
 
   @Test
@@ -290,6 +292,11 @@ class SamplesCliTest {
     assertThat(dp.exit()).isEqualTo(2);
     assertThat(dp.err()).isEqualTo("federate: --dp-clip runs DP-FedAvg, which is its own"
         + " aggregator; leave out --aggregator krum" + System.lineSeparator());
+    Outcome minimum = cli("federate", "--dp-clip", "1", "--min-clients", "3");
+    assertThat(minimum.exit()).isEqualTo(2);
+    assertThat(minimum.err()).isEqualTo("federate: --dp-clip samples each client with"
+        + " probability C, so there is no minimum; leave out --min-clients 3"
+        + System.lineSeparator());
     Outcome target = cli("federate", "--target", "99", "--out", work.resolve("bad").toString());
     assertThat(target.exit()).isEqualTo(2);
     assertThat(target.err()).isEqualTo("federate: targetAccuracy must be in (0, 1], was 99.0"
