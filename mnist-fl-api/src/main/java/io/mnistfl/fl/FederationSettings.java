@@ -207,9 +207,9 @@ public final class FederationSettings {
   }
 
   private List<Object> fields() {
-    return List.of(v.rounds, v.fraction, v.minClients, v.poissonSampling, v.localEpochs, v.batchSize, v.learningRate,
-        v.learningRateDecay, v.proximalMu, v.targetAccuracy, v.federatedEvaluation,
-        v.parallelClients, v.roundTimeout, v.seed);
+    return List.of(v.rounds, v.fraction, v.minClients, v.poissonSampling, v.localEpochs,
+        v.batchSize, v.learningRate, v.learningRateDecay, v.proximalMu, v.targetAccuracy,
+        v.federatedEvaluation, v.parallelClients, v.roundTimeout, v.seed);
   }
 
   /**
