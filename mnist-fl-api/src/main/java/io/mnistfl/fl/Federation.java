@@ -134,7 +134,7 @@ public final class Federation {
       List<String> sampled, List<String> failures) {
     byte[] request = Messages.encodeRequest(config, global);
     ClientCalls.Answers<ClientUpdate> answers = calls.send(sampled, "", id -> {
-      ClientUpdate update = Messages.decodeUpdate(transport.fit(id, request));
+      ClientUpdate update = Messages.decodeUpdate(transport.fit(id, request), global);
       check(global, id, update);
       return update;
     }, done -> listener.clientFinished(config.round(), done, sampled.size()));

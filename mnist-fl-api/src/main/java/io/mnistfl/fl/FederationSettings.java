@@ -102,6 +102,12 @@ public final class FederationSettings {
     return with(x -> x.roundTimeout = Optional.of(timeout));
   }
 
+  /** How clients send their updates back (default {@link UpdateEncoding#FULL}). */
+  public FederationSettings withUpdateEncoding(UpdateEncoding encoding) {
+    java.util.Objects.requireNonNull(encoding, "encoding");
+    return with(x -> x.updateEncoding = encoding);
+  }
+
   /** Seed of client sampling and client shuffling. */
   public FederationSettings withSeed(long value) {
     return with(x -> x.seed = value);
@@ -172,6 +178,11 @@ public final class FederationSettings {
     return v.roundTimeout;
   }
 
+  /** How clients send their updates back. */
+  public UpdateEncoding updateEncoding() {
+    return v.updateEncoding;
+  }
+
   /** Seed of client sampling and client shuffling. */
   public long seed() {
     return v.seed;
@@ -188,7 +199,7 @@ public final class FederationSettings {
   RoundConfig roundConfig(int round) {
     return new RoundConfig(round, v.localEpochs, v.batchSize,
         v.learningRate * Math.pow(v.learningRateDecay, round - 1), v.proximalMu,
-        v.seed * 1_000_003L + round);
+        v.seed * 1_000_003L + round, v.updateEncoding);
   }
 
   @Override
@@ -209,7 +220,7 @@ public final class FederationSettings {
   private List<Object> fields() {
     return List.of(v.rounds, v.fraction, v.minClients, v.poissonSampling, v.localEpochs,
         v.batchSize, v.learningRate, v.learningRateDecay, v.proximalMu, v.targetAccuracy,
-        v.federatedEvaluation, v.parallelClients, v.roundTimeout, v.seed);
+        v.federatedEvaluation, v.parallelClients, v.roundTimeout, v.updateEncoding, v.seed);
   }
 
   /**
@@ -230,6 +241,7 @@ public final class FederationSettings {
     boolean federatedEvaluation = false;
     int parallelClients = 1;
     Optional<Duration> roundTimeout = Optional.empty();
+    UpdateEncoding updateEncoding = UpdateEncoding.FULL;
     long seed = 42;
 
     Values copy() {

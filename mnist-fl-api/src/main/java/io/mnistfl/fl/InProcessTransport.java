@@ -29,7 +29,7 @@ public final class InProcessTransport implements Transport {
   @Override
   public byte[] fit(String clientId, byte[] request) throws IOException {
     Messages.Request r = Messages.decodeRequest(request);
-    return Messages.encode(client(clientId).fit(r.weights(), r.config()));
+    return Messages.encode(client(clientId).fit(r.weights(), r.config()), r);
   }
 
   @Override

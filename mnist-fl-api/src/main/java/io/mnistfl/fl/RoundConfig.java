@@ -8,10 +8,17 @@ package io.mnistfl.fl;
  * @param batchSize B: local batch size
  * @param learningRate local learning rate
  * @param proximalMu FedProx's μ (0 = plain FedAvg local training)
- * @param seed seed for the client's shuffling this round
+ * @param seed seed for the client's shuffling (and rounding) this round
+ * @param updateEncoding how the client sends its update back
  */
-public record RoundConfig(
-    int round, int localEpochs, int batchSize, double learningRate, double proximalMu, long seed) {
+public record RoundConfig(int round, int localEpochs, int batchSize, double learningRate,
+    double proximalMu, long seed, UpdateEncoding updateEncoding) {
+
+  /** A config asking for {@link UpdateEncoding#FULL full} updates. */
+  public RoundConfig(int round, int localEpochs, int batchSize, double learningRate,
+      double proximalMu, long seed) {
+    this(round, localEpochs, batchSize, learningRate, proximalMu, seed, UpdateEncoding.FULL);
+  }
 
   public RoundConfig {
     Require.atLeastOne("round", round);
@@ -19,5 +26,6 @@ public record RoundConfig(
     Require.atLeastOne("batchSize", batchSize);
     Require.positive("learningRate", learningRate);
     Require.nonNegative("proximalMu", proximalMu);
+    java.util.Objects.requireNonNull(updateEncoding, "updateEncoding");
   }
 }

@@ -273,6 +273,23 @@ class FederationTest {
   }
 
   @Test
+  void quantizedUpdatesFederateToWithinAStepOfFullOnes() {
+    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 3, -2));
+    FederationSettings s = FederationSettings.defaults().withRounds(3);
+    Weights full = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR, s,
+        FederationListener.NONE).run(start()).finalWeights();
+    Weights quantized = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,
+        s.withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT), FederationListener.NONE)
+        .run(start()).finalWeights();
+    // Each client's update has equal values, so min = max and quantizing loses nothing.
+    assertThat(quantized.arrays().get(0).values())
+        .containsExactly(full.arrays().get(0).values(), org.assertj.core.api.Assertions.within(
+            1e-6f));
+    assertThat(s.withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT).roundConfig(2)
+        .updateEncoding()).isEqualTo(UpdateEncoding.QUANTIZED_8BIT);
+  }
+
+  @Test
   void federatedEvaluationSumsClientConfusionMatrices() {
     List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 3, 4));
     Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,

@@ -3,6 +3,7 @@ package io.mnistfl.samples;
 import io.mnistfl.data.TrainTestData;
 import io.mnistfl.fl.Aggregator;
 import io.mnistfl.fl.Client;
+import io.mnistfl.fl.ClientUpdate;
 import io.mnistfl.fl.DpFedAvg;
 import io.mnistfl.fl.Federation;
 import io.mnistfl.fl.FederationHistory;
@@ -10,11 +11,15 @@ import io.mnistfl.fl.FederationListener;
 import io.mnistfl.fl.FederationSettings;
 import io.mnistfl.fl.GaussianAttacker;
 import io.mnistfl.fl.InProcessTransport;
+import io.mnistfl.fl.Messages;
 import io.mnistfl.fl.PrivacyAccountant;
+import io.mnistfl.fl.RoundConfig;
 import io.mnistfl.fl.RoundResult;
 import io.mnistfl.fl.Transport;
+import io.mnistfl.fl.UpdateEncoding;
 import io.mnistfl.fl.http.HttpTransport;
 import io.mnistfl.model.ModelSpec;
+import io.mnistfl.model.Weights;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfModel;
 import java.io.IOException;
@@ -99,6 +104,11 @@ final class FederateCommand implements Callable<Integer> {
           + " (default: ${DEFAULT-VALUE}).")
   double dpDelta;
 
+  @Option(names = "--quantize-updates",
+      description = "Clients send their updates as 8-bit differences from the global weights,"
+          + " a quarter of the bytes, rounded at random so that averages stay unbiased.")
+  boolean quantizeUpdates;
+
   @Option(names = "--mu", defaultValue = "0.0",
       description = "FedProx proximal term mu (default: ${DEFAULT-VALUE}).")
   double mu;
@@ -171,12 +181,15 @@ final class FederateCommand implements Callable<Integer> {
             .orElse(parts + (byzantine > 0 ? " of which " + byzantine + " attackers" : "")),
         fraction, localEpochs, batchSize, settings.learningRate(),
         learningRateDecay == 1 ? "" : " (×" + learningRateDecay + " per round)", mu, server,
-        seed);
+        seed) + (quantizeUpdates ? ", 8-bit updates" : "");
     checkpoint.ifPresent(c -> c.requireSameRun(files.dir(), spec, setup));
     TrainTestData mnist = data.load();
     System.out.printf("federation: %s, model %s, %d rounds%s%s%n", setup, spec.name(), rounds,
         target.map(t -> ", target " + t).orElse(""),
         done > 0 ? ", resuming after round " + done + " from " + files.dir() : "");
+    if (quantizeUpdates) {
+      printUpdateSizes(spec.initialWeights());
+    }
 
     try (TfModel shared = TfModel.create(spec, threads.tfOptions())) {
       if (checkpoint.isPresent()) {
@@ -227,7 +240,8 @@ final class FederateCommand implements Callable<Integer> {
         .withLearningRateDecay(learningRateDecay)
         .withFederatedEvaluation(federatedEval > 0).withSeed(seed)
         // Remote clients train on their own machines, so all of them at once by default.
-        .withParallelClients(parallelClients.orElse(remoteClients.orElse(1)));
+        .withParallelClients(parallelClients.orElse(remoteClients.orElse(1)))
+        .withUpdateEncoding(quantizeUpdates ? UpdateEncoding.QUANTIZED_8BIT : UpdateEncoding.FULL);
     if (dpClip.isPresent()) {
       settings = settings.withPoissonSampling(fraction);
     }
@@ -238,6 +252,14 @@ final class FederateCommand implements Callable<Integer> {
       settings = settings.withRoundTimeout(Duration.ofMillis(Math.round(roundTimeout.get() * 1e3)));
     }
     return settings;
+  }
+
+  private static void printUpdateSizes(Weights weights) {
+    ClientUpdate update = new ClientUpdate("size", weights, 1, 0, 0);
+    Messages.Request request = new Messages.Request(
+        new RoundConfig(1, 1, 1, 0.1, 0, 0, UpdateEncoding.QUANTIZED_8BIT), weights);
+    System.out.printf("updates: 8-bit quantized, %.2f MB per client (%.2f MB in full)%n",
+        Messages.encode(update, request).length / 1e6, Messages.encode(update).length / 1e6);
   }
 
   private void reportPrivacy(FederationHistory history, int clients) {

@@ -246,11 +246,14 @@ class SamplesCliTest {
       Path dir = work.resolve("remote");
       Outcome o = cli("federate", "--model", "baseline", "--rounds", "2", "--remote",
           "site-0=" + a.endpoint().uri() + ",site-1=" + b.endpoint().uri() + ",site-2=http://"
-              + "localhost:1", "--round-timeout", "120", "--out", dir.toString());
+              + "localhost:1", "--round-timeout", "120", "--quantize-updates", "--out",
+          dir.toString());
       assertThat(o.exit()).as(o.err()).isZero();
       assertThat(o.out()).contains("3 remote clients [site-0, site-1, site-2]")
-          .contains("round 2 - 2/3 clients").contains("failed: [site-2: http://localhost:1");
-      // Two sites of 3,000 images, two rounds of one epoch: the global model has learned.
+          .contains("round 2 - 2/3 clients").contains("failed: [site-2: http://localhost:1")
+          .contains("updates: 8-bit quantized, 0.54 MB per client (2.17 MB in full)");
+      // Two sites of 3,000 images, two rounds of one epoch, their updates quantized to 8 bits
+      // on the way: the global model has learned.
       List<String> rows = Files.readAllLines(dir.resolve("history.csv"));
       double accuracy = Double.parseDouble(rows.get(2).split(",")[6]);
       assertThat(accuracy).isGreaterThan(0.9);
