@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.zip.CRC32C;
 
@@ -144,69 +145,66 @@ public final class Messages {
    */
   public static ClientUpdate decodeUpdate(byte[] bytes, Weights global)
       throws MessageFormatException {
-    if (bytes.length < 4 || ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getInt()
-        != QUANTIZED_UPDATE) {
-      return decodeUpdate(bytes);
+    return decodeUpdate(bytes, Optional.of(global));
+  }
+
+  /** Decodes a {@link UpdateEncoding#FULL full} update. */
+  public static ClientUpdate decodeUpdate(byte[] bytes) throws MessageFormatException {
+    return decodeUpdate(bytes, Optional.empty());
+  }
+
+  private static ClientUpdate decodeUpdate(byte[] bytes, Optional<Weights> global)
+      throws MessageFormatException {
+    boolean quantized = bytes.length >= 4
+        && ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getInt() == QUANTIZED_UPDATE;
+    if (quantized && global.isEmpty()) {
+      throw new MessageFormatException("a quantized update is decoded against the global"
+          + " weights: use decodeUpdate(bytes, global)");
     }
-    ByteBuffer b = open(bytes, QUANTIZED_UPDATE, "update");
+    ByteBuffer b = open(bytes, quantized ? QUANTIZED_UPDATE : UPDATE, "update");
     try {
       String id = string(b);
       int n = b.getInt();
       double loss = b.getDouble();
       double accuracy = b.getDouble();
-      String what = "quantized update from " + id;
-      int count = b.getInt();
-      if (count != global.arrays().size()) {
-        throw new MessageFormatException(what + ": " + count + " arrays, the global weights have "
-            + global.arrays().size());
-      }
-      List<Weights.NamedArray> arrays = new ArrayList<>(count);
-      for (Weights.NamedArray ga : global.arrays()) {
-        int values = b.getInt();
-        float min = b.getFloat();
-        float max = b.getFloat();
-        if (values != ga.values().length) {
-          throw new MessageFormatException(what + ": array " + ga.name() + " has " + values
-              + " values, the global weights " + ga.values().length);
-        }
-        if (!(Float.isFinite(min) && Float.isFinite(max) && min <= max)) {
-          throw new MessageFormatException(what + ": array " + ga.name() + " has range [" + min
-              + ", " + max + "]");
-        }
-        double step = ((double) max - min) / 255;
-        float[] g = ga.values();
-        float[] v = new float[values];
-        for (int i = 0; i < values; i++) {
-          v[i] = (float) (g[i] + min + Byte.toUnsignedInt(b.get()) * step);
-        }
-        arrays.add(new Weights.NamedArray(ga.name(), ga.shape(), v));
-      }
+      String what = (quantized ? "quantized update from " : "update from ") + id;
+      Weights weights = quantized ? dequantize(b, global.get(), what) : weights(b, what);
       end(b, what);
-      return new ClientUpdate(id, new Weights(arrays), n, loss, accuracy);
+      return new ClientUpdate(id, weights, n, loss, accuracy);
     } catch (BufferUnderflowException | IllegalArgumentException e) {
       throw new MessageFormatException("malformed update: " + reason(e));
     }
   }
 
-  /** Decodes a {@link UpdateEncoding#FULL full} update. */
-  public static ClientUpdate decodeUpdate(byte[] bytes) throws MessageFormatException {
-    if (bytes.length >= 4 && ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getInt()
-        == QUANTIZED_UPDATE) {
-      throw new MessageFormatException("a quantized update is decoded against the global"
-          + " weights: use decodeUpdate(bytes, global)");
+  private static Weights dequantize(ByteBuffer b, Weights global, String what)
+      throws MessageFormatException {
+    int count = b.getInt();
+    if (count != global.arrays().size()) {
+      throw new MessageFormatException(what + ": " + count + " arrays, the global weights have "
+          + global.arrays().size());
     }
-    ByteBuffer b = open(bytes, UPDATE, "update");
-    try {
-      String id = string(b);
-      int n = b.getInt();
-      double loss = b.getDouble();
-      double accuracy = b.getDouble();
-      Weights weights = weights(b, "update from " + id);
-      end(b, "update from " + id);
-      return new ClientUpdate(id, weights, n, loss, accuracy);
-    } catch (BufferUnderflowException | IllegalArgumentException e) {
-      throw new MessageFormatException("malformed update: " + reason(e));
+    List<Weights.NamedArray> arrays = new ArrayList<>(count);
+    for (Weights.NamedArray ga : global.arrays()) {
+      int values = b.getInt();
+      float min = b.getFloat();
+      float max = b.getFloat();
+      if (values != ga.values().length) {
+        throw new MessageFormatException(what + ": array " + ga.name() + " has " + values
+            + " values, the global weights " + ga.values().length);
+      }
+      if (!(Float.isFinite(min) && Float.isFinite(max) && min <= max)) {
+        throw new MessageFormatException(what + ": array " + ga.name() + " has range [" + min
+            + ", " + max + "]");
+      }
+      double step = ((double) max - min) / 255;
+      float[] g = ga.values();
+      float[] v = new float[values];
+      for (int i = 0; i < values; i++) {
+        v[i] = (float) (g[i] + min + Byte.toUnsignedInt(b.get()) * step);
+      }
+      arrays.add(new Weights.NamedArray(ga.name(), ga.shape(), v));
     }
+    return new Weights(arrays);
   }
 
   /** Decodes an evaluation. */
