@@ -27,6 +27,26 @@ public interface Aggregator {
   }
 
   /**
+   * What this aggregator carries into the next round (a server optimizer's moments), copied,
+   * so that a checkpoint can keep it; empty for one that keeps nothing, or before its first
+   * round.
+   */
+  default List<double[]> state() {
+    return List.of();
+  }
+
+  /**
+   * Takes up a {@link #state()} that an aggregator of the same kind and settings saved; an
+   * empty one starts afresh. {@link Federation} calls it before a federation's first round.
+   */
+  default void restore(List<double[]> state) {
+    if (!state.isEmpty()) {
+      throw new IllegalArgumentException(this + " keeps no state, but was given a state of "
+          + state.size() + (state.size() == 1 ? " array" : " arrays"));
+    }
+  }
+
+  /**
    * A parsed name, each with the defaults of its paper / of Flower: {@code fedavg}, {@code
    * fedavgm}, {@code fedadam}, {@code fedyogi}, {@code fedadagrad}, and the robust {@code
    * fedmedian}, {@code fedtrimmedavg[:BETA]} (β 0.2) and {@code krum[:F[:M]]} (withstanding F = 1

@@ -25,6 +25,7 @@ public final class FedAvgM implements Aggregator {
     if (velocity == null) {
       velocity = WeightMath.zerosLike(global);
     }
+    WeightMath.requireFits(velocity, global, toString());
     double[][] next = new double[average.length][];
     for (int a = 0; a < average.length; a++) {
       float[] w = global.arrays().get(a).values();
@@ -35,6 +36,16 @@ public final class FedAvgM implements Aggregator {
       }
     }
     return WeightMath.withValues(global, next);
+  }
+
+  @Override
+  public List<double[]> state() {
+    return velocity == null ? List.of() : WeightMath.copyState(velocity);
+  }
+
+  @Override
+  public void restore(List<double[]> state) {
+    velocity = state.isEmpty() ? null : WeightMath.splitState(state, 1, toString())[0];
   }
 
   @Override

@@ -31,6 +31,24 @@ public abstract class FedOpt implements Aggregator {
   /** The new second moment from the old one and the squared pseudo-gradient Δ². */
   protected abstract double secondMoment(double v, double deltaSquared);
 
+  /** The first moments, then the second moments. */
+  @Override
+  public final List<double[]> state() {
+    return m == null ? List.of() : WeightMath.copyState(m, v);
+  }
+
+  @Override
+  public final void restore(List<double[]> state) {
+    if (state.isEmpty()) {
+      m = null;
+      v = null;
+    } else {
+      double[][][] moments = WeightMath.splitState(state, 2, toString());
+      m = moments[0];
+      v = moments[1];
+    }
+  }
+
   @Override
   public final Weights aggregate(Weights global, List<ClientUpdate> updates) {
     double[][] average = WeightMath.weightedAverage(global, updates);
@@ -41,6 +59,8 @@ public abstract class FedOpt implements Aggregator {
         java.util.Arrays.fill(row, tau * tau);
       }
     }
+    WeightMath.requireFits(m, global, toString());
+    WeightMath.requireFits(v, global, toString());
     double[][] next = new double[average.length][];
     for (int a = 0; a < average.length; a++) {
       float[] w = global.arrays().get(a).values();

@@ -44,11 +44,11 @@ public final class Federation {
   /**
    * Goes on from a federation that stopped early, e.g. from the history a {@link
    * FederationListener#checkpoint checkpoint} saved: round n + 1 onwards from its final weights,
-   * up to the settings' round limit or target. Clients are sampled and seeded by round, so with
-   * the same settings and a stateless aggregator ({@link FedAvg}, {@link FedMedian}, {@link
-   * FedTrimmedAvg}, {@link Krum}) the result equals an uninterrupted run; a server optimizer's
-   * state starts afresh. A history that already reached the target or the round limit comes back
-   * unchanged.
+   * up to the settings' round limit or target. The aggregator takes up the history's {@link
+   * FederationHistory#aggregatorState() state}, and clients are sampled and seeded by round, so
+   * with the same settings the result equals an uninterrupted run; only {@link DpFedAvg}'s noise
+   * differs, coming from its own generator. A history that already reached the target or the
+   * round limit comes back unchanged.
    */
   public FederationHistory resume(FederationHistory previous) {
     try (ClientCalls calls = new ClientCalls(settings.parallelClients(), settings.roundTimeout())) {
@@ -58,6 +58,7 @@ public final class Federation {
 
   private FederationHistory run(FederationHistory previous, ClientCalls calls) {
     Weights global = previous.finalWeights();
+    aggregator.restore(previous.aggregatorState());
     List<RoundResult> results = new ArrayList<>(previous.rounds());
     for (int i = 0; i < results.size(); i++) {
       if (results.get(i).round() != i + 1) {
@@ -94,10 +95,12 @@ public final class Federation {
         reached = OptionalInt.of(round);
       }
       listener.checkpoint(new FederationHistory(results, reached,
-          previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global));
+          previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global,
+          aggregator.state()));
     }
     return new FederationHistory(results, reached,
-        previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global);
+        previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global,
+        aggregator.state());
   }
 
   private boolean reachesTarget(RoundResult result) {

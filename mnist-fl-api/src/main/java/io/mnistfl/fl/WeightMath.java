@@ -103,6 +103,46 @@ final class WeightMath {
   }
 
   /** Zeros shaped like {@code layout}. */
+  /** Copies of {@code parts}' arrays, in order, as a flat list: an aggregator's state. */
+  static List<double[]> copyState(double[][]... parts) {
+    List<double[]> state = new ArrayList<>();
+    for (double[][] part : parts) {
+      for (double[] row : part) {
+        state.add(row.clone());
+      }
+    }
+    return state;
+  }
+
+  /**
+   * Splits a saved {@code state} into {@code parts} equal parts of copied arrays, failing unless
+   * it divides evenly.
+   */
+  static double[][][] splitState(List<double[]> state, int parts, String owner) {
+    if (state.size() % parts != 0) {
+      throw new IllegalArgumentException(owner + " keeps " + parts + " arrays per weight"
+          + " array, but was given " + state.size());
+    }
+    int each = state.size() / parts;
+    double[][][] split = new double[parts][each][];
+    for (int i = 0; i < state.size(); i++) {
+      split[i / each][i % each] = state.get(i).clone();
+    }
+    return split;
+  }
+
+  /** Fails unless a restored {@code state} part has {@code layout}'s shape. */
+  static void requireFits(double[][] state, Weights layout, String owner) {
+    boolean fits = state.length == layout.arrays().size();
+    for (int a = 0; fits && a < state.length; a++) {
+      fits = state[a].length == layout.arrays().get(a).values().length;
+    }
+    if (!fits) {
+      throw new IllegalArgumentException(owner + ": the restored state does not fit the"
+          + " global weights");
+    }
+  }
+
   static double[][] zerosLike(Weights layout) {
     double[][] z = new double[layout.arrays().size()][];
     for (int a = 0; a < z.length; a++) {

@@ -53,6 +53,38 @@ class AggregatorTest {
   }
 
   @Test
+  void serverOptimizersCarryTheirStateToAFreshInstance() {
+    for (String name : List.of("fedavgm", "fedadam", "fedyogi", "fedadagrad")) {
+      Aggregator first = Aggregator.named(name);
+      assertThat(first.state()).as(name).isEmpty();
+      Weights g1 = first.aggregate(w(0, 1), List.of(u("a", 1, 2, 3)));
+      Weights g2 = first.aggregate(g1, List.of(u("a", 1, 3, 1)));
+      Aggregator second = Aggregator.named(name);
+      second.restore(first.state());
+      List<ClientUpdate> round3 = List.of(u("a", 1, 5, -1));
+      assertThat(values(second.aggregate(g2, round3))).as(name)
+          .containsExactly(values(first.aggregate(g2, round3)));
+      // A fresh instance without the state takes another step.
+      assertThat(values(Aggregator.named(name).aggregate(g2, round3))).as(name)
+          .isNotEqualTo(values(second.aggregate(g2, round3)));
+    }
+  }
+
+  @Test
+  void aStateThatDoesNotFitIsRefusedByName() {
+    FedAdam adam = new FedAdam(0.1, 0.9, 0.99, 0.01);
+    assertThatThrownBy(() -> adam.restore(List.of(new double[1], new double[1], new double[1])))
+        .hasMessage(adam + " keeps 2 arrays per weight array, but was given 3");
+    adam.restore(List.of(new double[3], new double[3]));
+    assertThatThrownBy(() -> adam.aggregate(w(0, 1), List.of(u("a", 1, 2, 3))))
+        .hasMessage(adam + ": the restored state does not fit the global weights");
+    FedAvg plain = new FedAvg();
+    assertThatThrownBy(() -> plain.restore(List.of(new double[1])))
+        .hasMessage(plain + " keeps no state, but was given a state of 1 array");
+    plain.restore(List.of());
+  }
+
+  @Test
   void fedAdamFollowsReddiAlgorithmTwo() {
     // eta 0.1, beta1 0.9, beta2 0.99, tau 0.01; v starts at tau² = 1e-4.
     FedAdam adam = new FedAdam(0.1, 0.9, 0.99, 0.01);

@@ -201,6 +201,30 @@ class FederationTest {
   }
 
   @Test
+  void aResumedServerOptimizerTakesUpItsMomentsFromTheCheckpoint() {
+    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 2, 8),
+        new Toward("c", 3, -2));
+    FederationSettings six = FederationSettings.defaults().withRounds(6);
+    FederationHistory whole = new Federation(new InProcessTransport(clients),
+        Aggregator.named("fedadam"), EVALUATOR, six, FederationListener.NONE).run(start());
+    FederationHistory half = new Federation(new InProcessTransport(clients),
+        Aggregator.named("fedadam"), EVALUATOR, six.withRounds(3), FederationListener.NONE)
+        .run(start());
+    assertThat(half.aggregatorState()).hasSize(2);
+
+    FederationHistory resumed = new Federation(new InProcessTransport(clients),
+        Aggregator.named("fedadam"), EVALUATOR, six, FederationListener.NONE).resume(half);
+    assertThat(resumed.finalWeights()).isEqualTo(whole.finalWeights());
+    assertThat(resumed.aggregatorState()).hasSize(2);
+    // Without the moments, FedAdam would start afresh and end elsewhere.
+    FederationHistory forgetful = new Federation(new InProcessTransport(clients),
+        Aggregator.named("fedadam"), EVALUATOR, six, FederationListener.NONE)
+        .resume(new FederationHistory(half.rounds(), half.roundsToTarget(), half.totalSeconds(),
+            half.finalWeights()));
+    assertThat(forgetful.finalWeights()).isNotEqualTo(whole.finalWeights());
+  }
+
+  @Test
   void samplesAFractionSeededAndAtLeastTheMinimum() {
     List<Client> clients = new ArrayList<>();
     for (int i = 0; i < 50; i++) {

@@ -8,19 +8,26 @@ import io.mnistfl.train.Json;
 import io.mnistfl.train.ModelDirectory;
 import io.mnistfl.train.TrainingRecord;
 import java.io.IOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.zip.CRC32C;
 
 /**
- * A {@code federate} run's folder: the global model ({@code model/}), {@code history.json} and
- * {@code history.csv}, saved after every round so that {@code --resume} can go on from them, and
- * the plots, drawn at the end.
+ * A {@code federate} run's folder: the global model ({@code model/}), {@code history.json},
+ * {@code history.csv} and, for a server optimizer, {@code aggregator-state.bin}, saved after every
+ * round so that {@code --resume} can go on from them, and the plots, drawn at the end.
  */
 final class FederationFiles {
+  private static final String STATE = "aggregator-state.bin";
   private final Path dir;
 
   FederationFiles(Path dir) {
@@ -71,7 +78,7 @@ final class FederationFiles {
           + saved.record().epochs() + "; run again without --resume");
     }
     return new Checkpoint(saved, new FederationHistory(rounds, OptionalInt.empty(),
-        saved.record().wallSeconds(), saved.weights()));
+        saved.record().wallSeconds(), saved.weights(), readState(rounds.size())));
   }
 
   /** Saves the global model with its provenance, then the rounds as JSON and CSV. */
@@ -94,6 +101,69 @@ final class FederationFiles {
     }
     Files.writeString(dir.resolve("history.csv"), csv);
     Json.write(dir.resolve("history.json"), rounds);
+    saveState(rounds.size(), history.aggregatorState());
+  }
+
+  /**
+   * The aggregator's state as {@code rounds i32, arrays i32, per array: length i32 and f64
+   * values, crc32c}, little-endian, written through a temporary file; none when it keeps none.
+   */
+  private void saveState(int rounds, List<double[]> state) throws IOException {
+    Path file = dir.resolve(STATE);
+    if (state.isEmpty()) {
+      Files.deleteIfExists(file);
+      return;
+    }
+    int size = 4 + 4 + 4;
+    for (double[] a : state) {
+      size += 4 + 8 * a.length;
+    }
+    ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(rounds).putInt(state.size());
+    for (double[] a : state) {
+      b.putInt(a.length);
+      b.asDoubleBuffer().put(a);
+      b.position(b.position() + 8 * a.length);
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(b.array(), 0, b.position());
+    b.putInt((int) crc.getValue());
+    Path temporary = dir.resolve(STATE + ".tmp");
+    Files.write(temporary, b.array());
+    Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private List<double[]> readState(int rounds) throws IOException {
+    Path file = dir.resolve(STATE);
+    if (!Files.exists(file)) {
+      return List.of();
+    }
+    byte[] bytes = Files.readAllBytes(file);
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, 0, Math.max(0, bytes.length - 4));
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    if (bytes.length < 12 || b.getInt(bytes.length - 4) != (int) crc.getValue()) {
+      throw new IOException("cannot resume: " + file + " is corrupt (checksum mismatch)");
+    }
+    b.limit(bytes.length - 4);
+    int savedAfter = b.getInt();
+    if (savedAfter != rounds) {
+      throw new IOException("cannot resume: " + file + " was saved after round " + savedAfter
+          + ", the model after round " + rounds + "; run again without --resume");
+    }
+    List<double[]> state = new ArrayList<>();
+    try {
+      for (int i = b.getInt(); i > 0; i--) {
+        double[] a = new double[b.getInt()];
+        b.asDoubleBuffer().get(a);
+        b.position(b.position() + 8 * a.length);
+        state.add(a);
+      }
+    } catch (BufferUnderflowException | IllegalArgumentException | NegativeArraySizeException e) {
+      throw new IOException("cannot resume: " + file + " is malformed (" + e + ")");
+    }
+    return state;
   }
 
   /** PNG plots of test accuracy, macro precision, recall, F1 and loss per round. */

@@ -186,10 +186,12 @@ class SamplesCliTest {
   void federateResumesFromItsCheckpointAsIfNeverStopped() throws Exception {
     Path resumed = work.resolve("resumed");
     Path whole = work.resolve("whole");
+    // FedAvgM's server momentum must carry over too, through aggregator-state.bin.
     String[] options = {"federate", "--model", "baseline", "--clients", "20", "--fraction",
-        "0.1"};
+        "0.1", "--aggregator", "fedavgm"};
     assertThat(cli(concat(options, "--rounds", "1", "--out", resumed.toString())).exit())
         .isZero();
+    assertThat(resumed.resolve("aggregator-state.bin")).isRegularFile();
     Outcome more = cli(concat(options, "--rounds", "2", "--resume", "--out",
         resumed.toString()));
     assertThat(more.exit()).as(more.err()).isZero();
