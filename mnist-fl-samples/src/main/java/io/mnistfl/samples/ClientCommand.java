@@ -2,11 +2,13 @@ package io.mnistfl.samples;
 
 import io.mnistfl.data.DataSource;
 import io.mnistfl.fl.http.ClientEndpoint;
+import io.mnistfl.fl.http.SharedKey;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfModel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.IntStream;
@@ -52,6 +54,7 @@ final class ClientCommand implements Callable<Integer> {
   long seed;
 
   @Mixin ImagesOption images;
+  @Mixin KeyOption key;
   @Mixin PartitionOptions parts;
   @Mixin DataOptions data;
   @Mixin ThreadOptions threads;
@@ -82,6 +85,7 @@ final class ClientCommand implements Callable<Integer> {
     ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
     parts.partitioning();
     String name = id != null ? id : "client-" + index;
+    Optional<SharedKey> shared = key.load();
     DataSource local;
     int[] part;
     String source;
@@ -97,10 +101,14 @@ final class ClientCommand implements Callable<Integer> {
     TfModel tf = TfModel.create(spec, threads.tfOptions());
     try {
       TfClient named = TfClient.ofPart(name, tf, local, part, heldOut);
-      ClientEndpoint endpoint = ClientEndpoint.start(named, new InetSocketAddress(host, port));
+      InetSocketAddress address = new InetSocketAddress(host, port);
+      ClientEndpoint endpoint = shared.isPresent()
+          ? ClientEndpoint.start(named, address, shared.get())
+          : ClientEndpoint.start(named, address);
       System.out.printf("%s: %s, %,d training examples, model %s; serving"
-              + " http://%s:%d/ (Ctrl-C to stop)%n", name, source,
-          named.numExamples(), spec.name(), host, endpoint.port());
+              + " http://%s:%d/%s (Ctrl-C to stop)%n", name, source,
+          named.numExamples(), spec.name(), host, endpoint.port(),
+          shared.isPresent() ? " to the holder of the shared key only" : "");
       return new Serving(endpoint, tf);
     } catch (IOException | RuntimeException e) {
       tf.close();

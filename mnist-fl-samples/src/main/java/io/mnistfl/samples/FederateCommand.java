@@ -18,6 +18,7 @@ import io.mnistfl.fl.RoundResult;
 import io.mnistfl.fl.Transport;
 import io.mnistfl.fl.UpdateEncoding;
 import io.mnistfl.fl.http.HttpTransport;
+import io.mnistfl.fl.http.SharedKey;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
 import io.mnistfl.tf.TfClient;
@@ -159,12 +160,14 @@ final class FederateCommand implements Callable<Integer> {
   @Mixin PartitionOptions parts;
   @Mixin DataOptions data;
   @Mixin ThreadOptions threads;
+  @Mixin KeyOption key;
 
   @Override
   public Integer call() throws Exception {
     ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
     Optional<Map<String, URI>> remoteClients = remote.map(HttpTransport::parseClients);
     checkOptions(remoteClients.isPresent());
+    Optional<SharedKey> sharedKey = key.load();
     FederationSettings settings = settings(spec, remoteClients.map(Map::size));
     FederationFiles files = new FederationFiles(out.orElse(Path.of("runs", "federated-" + model)));
     Optional<FederationFiles.Checkpoint> checkpoint =
@@ -202,8 +205,7 @@ final class FederateCommand implements Callable<Integer> {
       int examples = simulated.stream().mapToInt(Client::numExamples).sum();
       FederationHistory history;
       try (Transport transport = remoteClients.isPresent()
-          ? new HttpTransport(remoteClients.get(),
-              settings.roundTimeout().orElse(Duration.ofHours(1)))
+          ? http(remoteClients.get(), settings, sharedKey)
           : new InProcessTransport(simulated)) {
         Federation federation = new Federation(transport, server, weights -> {
           // Simulated clients train on this model too, and a timed-out one may still be at it.
@@ -272,6 +274,13 @@ final class FederateCommand implements Callable<Integer> {
         dpDelta, history.rounds().size(), clients, fraction, dpNoise);
   }
 
+  private static HttpTransport http(Map<String, URI> clients, FederationSettings settings,
+      Optional<SharedKey> key) {
+    HttpTransport http =
+        new HttpTransport(clients, settings.roundTimeout().orElse(Duration.ofHours(1)));
+    return key.isPresent() ? http.signedWith(key.get()) : http;
+  }
+
   /** Fails on a bad or contradictory option before any data is loaded. */
   private void checkOptions(boolean remoteClients) {
     parts.partitioning();
@@ -289,6 +298,10 @@ final class FederateCommand implements Callable<Integer> {
     if (byzantine < 0 || byzantine > parts.clients) {
       throw new IllegalArgumentException("--byzantine must be in [0, " + parts.clients
           + "] (the number of clients), was " + byzantine);
+    }
+    if (key.file.isPresent() && !remoteClients) {
+      throw new IllegalArgumentException("--key-file signs the HTTP calls to --remote clients;"
+          + " simulated clients need none");
     }
     if (byzantine > 0 && remoteClients) {
       throw new IllegalArgumentException("--byzantine simulates attackers among simulated"

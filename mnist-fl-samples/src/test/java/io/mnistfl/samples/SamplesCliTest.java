@@ -237,19 +237,22 @@ class SamplesCliTest {
 
   @Test
   void federateReachesClientsInOtherEndpointsOverHttp() throws Exception {
+    Path key = Files.writeString(work.resolve("federation.key"),
+        "3f9c2a7e5b1d4c8a9e0f6b2d7c4a1e5f\n");
     ClientCommand[] commands = new ClientCommand[2];
     for (int k = 0; k < 2; k++) {
       commands[k] = new ClientCommand();
       new picocli.CommandLine(commands[k]).parseArgs("--model", "baseline", "--clients", "20",
-          "--index", String.valueOf(k), "--port", "0", "--id", "site-" + k);
+          "--index", String.valueOf(k), "--port", "0", "--id", "site-" + k, "--key-file",
+          key.toString());
     }
     try (ClientCommand.Serving a = commands[0].start();
         ClientCommand.Serving b = commands[1].start()) {
       Path dir = work.resolve("remote");
       Outcome o = cli("federate", "--model", "baseline", "--rounds", "2", "--remote",
           "site-0=" + a.endpoint().uri() + ",site-1=" + b.endpoint().uri() + ",site-2=http://"
-              + "localhost:1", "--round-timeout", "120", "--quantize-updates", "--out",
-          dir.toString());
+              + "localhost:1", "--round-timeout", "120", "--quantize-updates", "--key-file",
+          key.toString(), "--out", dir.toString());
       assertThat(o.exit()).as(o.err()).isZero();
       assertThat(o.out()).contains("3 remote clients [site-0, site-1, site-2]")
           .contains("round 2 - 2/3 clients").contains("failed: [site-2: http://localhost:1")
@@ -259,6 +262,11 @@ class SamplesCliTest {
       List<String> rows = Files.readAllLines(dir.resolve("history.csv"));
       double accuracy = Double.parseDouble(rows.get(2).split(",")[6]);
       assertThat(accuracy).isGreaterThan(0.9);
+      // Without the key, the sites refuse to train.
+      Outcome keyless = cli("federate", "--model", "baseline", "--rounds", "1", "--remote",
+          "site-0=" + a.endpoint().uri(), "--out", work.resolve("keyless").toString());
+      assertThat(keyless.out()).contains("round 1 - 0/1 clients")
+          .contains("fit answered HTTP 401: missing or wrong X-Mnist-Fl-Signature");
     }
   }
 
@@ -297,6 +305,10 @@ class SamplesCliTest {
     assertThat(dp.exit()).isEqualTo(2);
     assertThat(dp.err()).isEqualTo("federate: --dp-clip runs DP-FedAvg, which is its own"
         + " aggregator; leave out --aggregator krum" + System.lineSeparator());
+    Outcome keyAlone = cli("federate", "--key-file", "k");
+    assertThat(keyAlone.exit()).isEqualTo(2);
+    assertThat(keyAlone.err()).isEqualTo("federate: --key-file signs the HTTP calls to --remote"
+        + " clients; simulated clients need none" + System.lineSeparator());
     Outcome minimum = cli("federate", "--dp-clip", "1", "--min-clients", "3");
     assertThat(minimum.exit()).isEqualTo(2);
     assertThat(minimum.err()).isEqualTo("federate: --dp-clip samples each client with"

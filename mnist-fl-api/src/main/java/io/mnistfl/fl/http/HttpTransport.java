@@ -12,22 +12,30 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A {@link Transport} to clients served by {@link ClientEndpoint}s over HTTP: each call is one
  * {@code POST} of the request's bytes to {@code <client URI>/fit} or {@code /evaluate}, answered
- * with the client's bytes. Uses the JDK's HTTP client; safe for concurrent calls.
+ * with the client's bytes. {@link #signedWith} signs each request and accepts only answers
+ * signed with the same {@link SharedKey}. Uses the JDK's HTTP client; safe for concurrent calls.
  */
 public final class HttpTransport implements Transport {
   private final Map<String, URI> clients;
   private final HttpClient http;
   private final Duration callTimeout;
+  private final Optional<SharedKey> key;
 
   /**
    * @param clients each client's id and base URI, e.g. {@code http://10.0.0.7:8471/}
    * @param callTimeout how long one call may take, training included
    */
   public HttpTransport(Map<String, URI> clients, Duration callTimeout) {
+    this(clients, callTimeout, Optional.empty());
+  }
+
+  private HttpTransport(Map<String, URI> clients, Duration callTimeout,
+      Optional<SharedKey> key) {
     if (clients.isEmpty()) {
       throw new IllegalArgumentException("no clients given");
     }
@@ -40,7 +48,16 @@ public final class HttpTransport implements Transport {
     }
     this.clients = new LinkedHashMap<>(clients);
     this.callTimeout = callTimeout;
+    this.key = key;
     this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  }
+
+  /**
+   * The same clients, each request signed with {@code key} and each answer refused unless
+   * signed with it for that request.
+   */
+  public HttpTransport signedWith(SharedKey key) {
+    return new HttpTransport(clients, callTimeout, Optional.of(key));
   }
 
   /**
@@ -83,9 +100,11 @@ public final class HttpTransport implements Transport {
       throw new IOException("unknown client " + clientId);
     }
     URI uri = base.resolve(base.getPath().endsWith("/") ? path : base.getPath() + "/" + path);
-    HttpRequest request = HttpRequest.newBuilder(uri).timeout(callTimeout)
+    HttpRequest.Builder builder = HttpRequest.newBuilder(uri).timeout(callTimeout)
         .header("Content-Type", ClientEndpoint.CONTENT_TYPE)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    key.ifPresent(k -> builder.header(SharedKey.HEADER, k.signRequest(path, body)));
+    HttpRequest request = builder.build();
     HttpResponse<byte[]> response;
     try {
       response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
@@ -98,6 +117,11 @@ public final class HttpTransport implements Transport {
     if (response.statusCode() != 200) {
       throw new IOException(uri + " answered HTTP " + response.statusCode() + ": "
           + new String(response.body(), StandardCharsets.UTF_8).strip());
+    }
+    if (key.isPresent() && !SharedKey.matches(response.headers().firstValue(SharedKey.HEADER),
+        key.get().signResponse(body, response.body()))) {
+      throw new IOException(uri + " answered without a valid " + SharedKey.HEADER
+          + " for this request: not signed with the federation's shared key");
     }
     return response.body();
   }

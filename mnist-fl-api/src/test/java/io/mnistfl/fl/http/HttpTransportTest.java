@@ -18,15 +18,20 @@ import io.mnistfl.fl.RoundResult;
 import io.mnistfl.metrics.ConfusionMatrix;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.Weights;
+import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Clients behind real sockets on localhost, each served by its own endpoint. */
 class HttpTransportTest {
@@ -113,6 +118,76 @@ class HttpTransportTest {
       assertThatThrownBy(() -> http.fit("a", request)).isInstanceOf(IOException.class)
           .hasMessageContaining("answered HTTP 400: request checksum mismatch");
     }
+  }
+
+  @Test
+  void withASharedKeyOnlyItsHoldersTakePart() throws Exception {
+    SharedKey key = SharedKey.of("federation-secret-0123".getBytes(StandardCharsets.UTF_8));
+    SharedKey other = SharedKey.of("someone-else-entirely".getBytes(StandardCharsets.UTF_8));
+    try (ClientEndpoint a = ClientEndpoint.start(new Toward("a", 1, 4), ANY_PORT, key);
+        ClientEndpoint stranger = ClientEndpoint.start(new Toward("w", 1, 100), ANY_PORT, other);
+        ClientEndpoint open = ClientEndpoint.start(new Toward("u", 1, 100), ANY_PORT)) {
+      Map<String, URI> clients = new LinkedHashMap<>();
+      clients.put("a", a.uri());
+      clients.put("w", stranger.uri());
+      clients.put("u", open.uri());
+      HttpTransport signed = new HttpTransport(clients, Duration.ofSeconds(30)).signedWith(key);
+
+      FederationHistory h = new Federation(signed, new FedAvg(),
+          HttpTransportTest::evaluateNothing, FederationSettings.defaults().withRounds(1),
+          FederationListener.NONE).run(weights(0, 0));
+
+      // Only a moved the weights, halfway to its 4.
+      assertThat(h.finalWeights()).isEqualTo(weights(2, 2));
+      assertThat(h.rounds().get(0).failures()).containsExactly(
+          "u: " + open.uri() + "fit answered without a valid " + SharedKey.HEADER
+              + " for this request: not signed with the federation's shared key",
+          "w: " + stranger.uri() + "fit answered HTTP 401: missing or wrong "
+              + SharedKey.HEADER + ": this client answers only its federation's server, which"
+              + " signs with their shared key");
+      // A server without the key is turned away too.
+      byte[] request = Messages.encodeRequest(new RoundConfig(1, 1, 1, 0.1, 0, 1), weights(1));
+      assertThatThrownBy(() -> new HttpTransport(Map.of("a", a.uri()), Duration.ofSeconds(30))
+          .fit("a", request)).hasMessageContaining("answered HTTP 401");
+    }
+  }
+
+  @Test
+  void aSignedAnswerReplayedForAnotherRequestIsRefused() throws Exception {
+    SharedKey key = SharedKey.of("federation-secret-0123".getBytes(StandardCharsets.UTF_8));
+    byte[] first = Messages.encodeRequest(new RoundConfig(1, 1, 1, 0.1, 0, 1), weights(1));
+    byte[] second = Messages.encodeRequest(new RoundConfig(2, 1, 1, 0.1, 0, 2), weights(3));
+    byte[] answer = Messages.encode(new ClientUpdate("r", weights(2), 1, 0, 0));
+    HttpServer replayer = HttpServer.create(ANY_PORT, 0);
+    replayer.createContext("/fit", exchange -> {
+      try (exchange) {
+        exchange.getRequestBody().readAllBytes();
+        exchange.getResponseHeaders().set(SharedKey.HEADER, key.signResponse(first, answer));
+        exchange.sendResponseHeaders(200, answer.length);
+        exchange.getResponseBody().write(answer);
+      }
+    });
+    replayer.start();
+    try {
+      HttpTransport signed = new HttpTransport(Map.of("r", URI.create("http://localhost:"
+          + replayer.getAddress().getPort() + "/")), Duration.ofSeconds(30)).signedWith(key);
+      assertThat(signed.fit("r", first)).isEqualTo(answer);
+      assertThatThrownBy(() -> signed.fit("r", second)).isInstanceOf(IOException.class)
+          .hasMessageContaining("answered without a valid " + SharedKey.HEADER);
+    } finally {
+      replayer.stop(0);
+    }
+  }
+
+  @Test
+  void aKeyFileMustHoldEnoughSecret(@TempDir Path dir) throws Exception {
+    Path shortFile = Files.writeString(dir.resolve("short.key"), "  secret \n");
+    assertThatThrownBy(() -> SharedKey.read(shortFile)).isInstanceOf(IOException.class)
+        .hasMessage(shortFile + ": a shared key needs at least 16 bytes, the file holds 6");
+    Path good = Files.writeString(dir.resolve("good.key"), "0123456789abcdef0123456789abcdef\n");
+    assertThat(SharedKey.read(good).toString()).doesNotContain("0123");
+    assertThatThrownBy(() -> SharedKey.of(new byte[8]))
+        .hasMessage("a shared key needs at least 16 bytes, was 8");
   }
 
   @Test
