@@ -17,13 +17,15 @@ import java.util.Random;
  * then no client moves the average by more than S / qN, however many take part, and a round
  * without any client still adds its noise. The noise is drawn from the given generator: a
  * seeded {@link Random} reproduces a simulation, a deployment passes a {@link
- * java.security.SecureRandom}.
+ * java.security.SecureRandom}. Its {@link #state() state} is how many draws it has taken, so a
+ * resumed simulation with a generator seeded as before goes on with the same noise.
  */
 public final class DpFedAvg implements Aggregator {
   private final double clipNorm;
   private final double noiseMultiplier;
   private final OptionalDouble expectedClients;
   private final Random noise;
+  private long drawn;
 
   /**
    * Divides by the number of updates in the round; see {@link #withExpectedClients} for the
@@ -93,11 +95,40 @@ public final class DpFedAvg implements Aggregator {
     for (int a = 0; a < sum.length; a++) {
       float[] g = global.arrays().get(a).values();
       for (int i = 0; i < g.length; i++) {
-        double noisy = sigma == 0 ? sum[a][i] : sum[a][i] + sigma * noise.nextGaussian();
+        double noisy = sigma == 0 ? sum[a][i] : sum[a][i] + sigma * gaussian();
         sum[a][i] = g[i] + noisy / denominator;
       }
     }
     return WeightMath.withValues(global, sum);
+  }
+
+  private double gaussian() {
+    drawn++;
+    return noise.nextGaussian();
+  }
+
+  /** How many Gaussians it has drawn, as one array of one value; empty before the first. */
+  @Override
+  public List<double[]> state() {
+    return drawn == 0 ? List.of() : List.of(new double[] {drawn});
+  }
+
+  /**
+   * Draws and drops Gaussians until as many as in {@code state} are drawn, so that a generator
+   * seeded as the saved run's was continues where that run stopped.
+   */
+  @Override
+  public void restore(List<double[]> state) {
+    if (state.isEmpty()) {
+      return;
+    }
+    if (state.size() != 1 || state.get(0).length != 1 || state.get(0)[0] < drawn) {
+      throw new IllegalArgumentException(this + " keeps one count of draws of at least "
+          + drawn + ", but was given another state");
+    }
+    for (long target = (long) state.get(0)[0]; drawn < target; ) {
+      gaussian();
+    }
   }
 
   @Override

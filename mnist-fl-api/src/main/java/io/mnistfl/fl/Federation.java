@@ -46,9 +46,9 @@ public final class Federation {
    * FederationListener#checkpoint checkpoint} saved: round n + 1 onwards from its final weights,
    * up to the settings' round limit or target. The aggregator takes up the history's {@link
    * FederationHistory#aggregatorState() state}, and clients are sampled and seeded by round, so
-   * with the same settings the result equals an uninterrupted run; only {@link DpFedAvg}'s noise
-   * differs, coming from its own generator. A history that already reached the target or the
-   * round limit comes back unchanged.
+   * with the same settings the result equals an uninterrupted run ({@link DpFedAvg} included,
+   * given a generator seeded as before). A history that already reached the target or the round
+   * limit comes back unchanged.
    */
   public FederationHistory resume(FederationHistory previous) {
     try (ClientCalls calls = new ClientCalls(settings.parallelClients(), settings.roundTimeout())) {

@@ -225,6 +225,28 @@ class FederationTest {
   }
 
   @Test
+  void aResumedDpFederationGoesOnWithTheSameNoise() {
+    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 2, 8),
+        new Toward("c", 3, -2));
+    FederationSettings six = FederationSettings.defaults().withRounds(6).withPoissonSampling(0.5);
+    java.util.function.Supplier<Aggregator> dp =
+        () -> new DpFedAvg(1, 0.5, new java.util.Random(9)).withExpectedClients(1.5);
+    FederationHistory whole = new Federation(new InProcessTransport(clients), dp.get(),
+        EVALUATOR, six, FederationListener.NONE).run(start());
+    FederationHistory half = new Federation(new InProcessTransport(clients), dp.get(),
+        EVALUATOR, six.withRounds(3), FederationListener.NONE).run(start());
+    // Every round, empty or not, draws one Gaussian per parameter: 3 rounds × 2.
+    assertThat(half.aggregatorState()).singleElement()
+        .satisfies(count -> assertThat(count).containsExactly(6.0));
+
+    FederationHistory resumed = new Federation(new InProcessTransport(clients), dp.get(),
+        EVALUATOR, six, FederationListener.NONE).resume(half);
+    assertThat(resumed.finalWeights()).isEqualTo(whole.finalWeights());
+    assertThatThrownBy(() -> dp.get().restore(List.of(new double[] {1, 2})))
+        .hasMessageContaining("keeps one count of draws");
+  }
+
+  @Test
   void samplesAFractionSeededAndAtLeastTheMinimum() {
     List<Client> clients = new ArrayList<>();
     for (int i = 0; i < 50; i++) {

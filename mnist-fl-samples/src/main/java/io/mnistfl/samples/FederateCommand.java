@@ -175,8 +175,8 @@ final class FederateCommand implements Callable<Integer> {
     int done = checkpoint.map(c -> c.history().rounds().size()).orElse(0);
     Aggregator server = dpClip.isPresent()
         // Seeded noise reproduces the simulation (a deployment would draw from SecureRandom);
-        // a resumed run draws other noise than the rounds it continues, never the same again.
-        ? new DpFedAvg(dpClip.get(), dpNoise, new Random(seed + 0x9E3779B97F4A7C15L * done))
+        // a resumed run skips the draws its checkpoint counted and goes on with the same noise.
+        ? new DpFedAvg(dpClip.get(), dpNoise, new Random(seed))
             .withExpectedClients(fraction * remoteClients.map(Map::size).orElse(parts.clients))
         : Aggregator.named(aggregator.orElse("fedavg"));
     String setup = String.format("%s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s, seed %d",
