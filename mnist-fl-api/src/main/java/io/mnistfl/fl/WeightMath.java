@@ -102,7 +102,6 @@ final class WeightMath {
     return new Weights(out);
   }
 
-  /** Zeros shaped like {@code layout}. */
   /** Copies of {@code parts}' arrays, in order, as a flat list: an aggregator's state. */
   static List<double[]> copyState(double[][]... parts) {
     List<double[]> state = new ArrayList<>();
@@ -143,6 +142,7 @@ final class WeightMath {
     }
   }
 
+  /** Zeros shaped like {@code layout}. */
   static double[][] zerosLike(Weights layout) {
     double[][] z = new double[layout.arrays().size()][];
     for (int a = 0; a < z.length; a++) {
