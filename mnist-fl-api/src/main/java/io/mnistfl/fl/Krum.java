@@ -34,9 +34,6 @@ public final class Krum implements Aggregator {
   @Override
   public Weights aggregate(Weights global, List<ClientUpdate> updates) {
     int n = updates.size();
-    if (n == 0) {
-      throw new IllegalArgumentException("no updates to aggregate");
-    }
     double[][] distance = new double[n][n];
     for (int i = 0; i < n; i++) {
       for (int j = i + 1; j < n; j++) {

@@ -30,8 +30,11 @@ public final class Json {
         StandardCharsets.UTF_8));
   }
 
-  /** Writes {@code bytes} to a temporary file next to {@code file}, then moves it into place. */
-  static void writeAtomically(Path file, byte[] bytes) throws IOException {
+  /**
+   * Writes {@code bytes} to a temporary file next to {@code file}, then moves it into place, so
+   * the file appears whole or not at all (for binary files saved beside JSON ones).
+   */
+  public static void writeAtomically(Path file, byte[] bytes) throws IOException {
     Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
     Files.write(temporary, bytes);
     Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING,

@@ -184,6 +184,8 @@ class AggregatorTest {
         .containsExactly(new float[] {0f, 2f}, within(EPS));
     assertThatThrownBy(() -> new Krum(-1, 1)).hasMessage("byzantine must be >= 0, was -1");
     assertThatThrownBy(() -> new Krum(1, 0)).hasMessage("selected must be >= 1, was 0");
+    assertThatThrownBy(() -> new Krum(1, 1).aggregate(w(0), List.of()))
+        .hasMessage("no updates to aggregate");
   }
 
   @Test

@@ -173,11 +173,12 @@ final class FederateCommand implements Callable<Integer> {
     Optional<FederationFiles.Checkpoint> checkpoint =
         resume ? Optional.of(files.read()) : Optional.empty();
     int done = checkpoint.map(c -> c.history().rounds().size()).orElse(0);
+    int clientCount = remoteClients.map(Map::size).orElse(parts.clients);
     Aggregator server = dpClip.isPresent()
         // Seeded noise reproduces the simulation (a deployment would draw from SecureRandom);
         // a resumed run skips the draws its checkpoint counted and goes on with the same noise.
         ? new DpFedAvg(dpClip.get(), dpNoise, new Random(seed))
-            .withExpectedClients(fraction * remoteClients.map(Map::size).orElse(parts.clients))
+            .withExpectedClients(fraction * clientCount)
         : Aggregator.named(aggregator.orElse("fedavg"));
     String setup = String.format("%s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s, seed %d",
         remoteClients.map(c -> c.size() + " remote clients " + c.keySet())
@@ -225,7 +226,7 @@ final class FederateCommand implements Callable<Integer> {
           history.rounds().size(), history.totalSeconds(),
           history.totalSeconds() / history.rounds().size(), BenchCommand.rssMegabytes());
       if (dpClip.isPresent()) {
-        reportPrivacy(history, remoteClients.map(Map::size).orElse(parts.clients));
+        reportPrivacy(history, clientCount);
       }
       files.plot(history);
       System.out.printf("saved: %s (model/, history.csv, history.json,"

@@ -13,7 +13,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -106,7 +105,7 @@ final class FederationFiles {
 
   /**
    * The aggregator's state as {@code rounds i32, arrays i32, per array: length i32 and f64
-   * values, crc32c}, little-endian, written through a temporary file; none when it keeps none.
+   * values, crc32c}, little-endian, written atomically; none when it keeps none.
    */
   private void saveState(int rounds, List<double[]> state) throws IOException {
     Path file = dir.resolve(STATE);
@@ -128,10 +127,7 @@ final class FederationFiles {
     CRC32C crc = new CRC32C();
     crc.update(b.array(), 0, b.position());
     b.putInt((int) crc.getValue());
-    Path temporary = dir.resolve(STATE + ".tmp");
-    Files.write(temporary, b.array());
-    Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING,
-        StandardCopyOption.ATOMIC_MOVE);
+    Json.writeAtomically(file, b.array());
   }
 
   private List<double[]> readState(int rounds) throws IOException {
