@@ -203,7 +203,10 @@ final class FederateCommand implements Callable<Integer> {
       }
       List<Client> simulated =
           remoteClients.isPresent() ? List.of() : simulatedClients(shared, mnist);
+      // The server knows simulated clients' data; remote clients keep theirs to themselves.
       int examples = simulated.stream().mapToInt(Client::numExamples).sum();
+      String trainData = remoteClients.isPresent()
+          ? "the remote clients' own data (not seen by the server)" : mnist.train().name();
       FederationHistory history;
       try (Transport transport = remoteClients.isPresent()
           ? http(remoteClients.get(), settings, sharedKey)
@@ -214,8 +217,8 @@ final class FederateCommand implements Callable<Integer> {
             shared.setWeights(weights);
             return shared.evaluate(mnist.test());
           }
-        }, settings, new RoundProgress(soFar -> files.save(spec, setup, mnist.train().name(),
-            examples, soFar)));
+        }, settings, new RoundProgress(soFar -> files.save(spec, setup, trainData, examples,
+            soFar)));
         history = checkpoint.isPresent() ? federation.resume(checkpoint.get().history())
             : federation.run(spec.initialWeights());
       }

@@ -262,6 +262,11 @@ class SamplesCliTest {
       List<String> rows = Files.readAllLines(dir.resolve("history.csv"));
       double accuracy = Double.parseDouble(rows.get(2).split(",")[6]);
       assertThat(accuracy).isGreaterThan(0.9);
+      // The saved model's provenance doesn't claim the server's MNIST as its training data.
+      TrainingRecord record = Json.read(dir.resolve("model/training.json"), TrainingRecord.class);
+      assertThat(record.trainData()).isEqualTo(
+          "the remote clients' own data (not seen by the server)");
+      assertThat(record.trainExamples()).isZero();
       // Without the key, the sites refuse to train.
       Outcome keyless = cli("federate", "--model", "baseline", "--rounds", "1", "--remote",
           "site-0=" + a.endpoint().uri(), "--out", work.resolve("keyless").toString());
