@@ -61,9 +61,7 @@ public final class DpFedAvg implements Aggregator {
 
   @Override
   public Weights aggregate(Weights global, List<ClientUpdate> updates) {
-    if (updates.isEmpty()) {
-      throw new IllegalArgumentException("no updates to aggregate");
-    }
+    WeightMath.requireUpdates(updates);
     double[][] sum = WeightMath.zerosLike(global);
     for (ClientUpdate u : updates) {
       double norm = Math.sqrt(WeightMath.squaredDistance(u.weights(), global));

@@ -9,11 +9,16 @@ import java.util.List;
 final class WeightMath {
   private WeightMath() {}
 
-  /** Σ nᵢ·wᵢ / Σ nᵢ over the updates, per element, accumulated in double. */
-  static double[][] weightedAverage(Weights layout, List<ClientUpdate> updates) {
+  /** Fails on a round without updates: there is nothing to aggregate. */
+  static void requireUpdates(List<ClientUpdate> updates) {
     if (updates.isEmpty()) {
       throw new IllegalArgumentException("no updates to aggregate");
     }
+  }
+
+  /** Σ nᵢ·wᵢ / Σ nᵢ over the updates, per element, accumulated in double. */
+  static double[][] weightedAverage(Weights layout, List<ClientUpdate> updates) {
+    requireUpdates(updates);
     long total = 0;
     for (ClientUpdate u : updates) {
       if (u.numExamples() <= 0) {
@@ -43,10 +48,8 @@ final class WeightMath {
    * median (the mean of the middle two when n is even).
    */
   static double[][] trimmedMean(Weights layout, List<ClientUpdate> updates, int trim) {
+    requireUpdates(updates);
     int n = updates.size();
-    if (n == 0) {
-      throw new IllegalArgumentException("no updates to aggregate");
-    }
     if (trim < 0 || 2 * trim >= n) {
       throw new IllegalArgumentException("cannot trim " + trim + " of " + n
           + " updates from each side");
