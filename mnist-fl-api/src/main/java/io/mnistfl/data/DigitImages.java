@@ -5,7 +5,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.Iterator;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * Turns an arbitrary picture of one handwritten digit into an MNIST-style 28×28 image: the way
@@ -27,23 +31,76 @@ public final class DigitImages {
   private DigitImages() {}
 
   /**
-   * Reads and preprocesses an image file (any format ImageIO reads: PNG, JPEG, BMP, GIF).
+   * Pictures above this many pixels are refused unless a caller gives another cap: 50
+   * megapixels, well above any camera's, far below what a compressed "image bomb" can declare.
+   */
+  public static final long DEFAULT_MAX_PIXELS = 50_000_000L;
+
+  /**
+   * Pictures with a longer side than this are decoded subsampled (every n-th pixel), so memory
+   * stays bounded; the preprocessing works at {@value #WORK_SIDE} pixels anyway.
+   */
+  private static final int DECODE_SIDE = 2048;
+
+  /**
+   * Reads and preprocesses an image file (any format ImageIO reads: PNG, JPEG, BMP, GIF) of at
+   * most {@link #DEFAULT_MAX_PIXELS} pixels.
    *
-   * @throws IOException naming the file when it cannot be read or holds no image
+   * @throws IOException naming the file when it cannot be read, holds no image or is too large
    */
   public static float[] load(Path file) throws IOException {
-    BufferedImage image;
+    return load(file, DEFAULT_MAX_PIXELS);
+  }
+
+  /**
+   * Reads and preprocesses an image file, refusing one whose header declares more than {@code
+   * maxPixels} pixels before anything is decoded. Large pictures are decoded subsampled.
+   *
+   * @throws IOException naming the file when it cannot be read, holds no image or is too large
+   */
+  public static float[] load(Path file, long maxPixels) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IOException(file + ": no such file");
+    }
+    try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+      return decode(file.toString(), in, maxPixels);
+    }
+  }
+
+  /** {@link #load(Path, long)} on an open stream; {@code source} names it in errors. */
+  static float[] decode(String source, ImageInputStream in, long maxPixels) throws IOException {
     try {
-      image = ImageIO.read(file.toFile());
+      Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+      if (readers == null || !readers.hasNext()) {
+        throw new IOException(source + ": not an image in a format this JVM reads");
+      }
+      ImageReader reader = readers.next();
+      try {
+        reader.setInput(in, true, true);
+        int width = reader.getWidth(0);
+        int height = reader.getHeight(0);
+        long pixels = (long) width * height;
+        if (width <= 0 || height <= 0 || pixels > maxPixels) {
+          throw new IOException(String.format("%s: %d x %d pixels (%.1f megapixels) is above"
+              + " the cap of %.1f megapixels; not decoded", source, width, height, pixels / 1e6,
+              maxPixels / 1e6));
+        }
+        ImageReadParam param = reader.getDefaultReadParam();
+        int step = (Math.max(width, height) + DECODE_SIDE - 1) / DECODE_SIDE;
+        if (step > 1) {
+          param.setSourceSubsampling(step, step, 0, 0);
+        }
+        return preprocess(reader.read(0, param));
+      } finally {
+        reader.dispose();
+      }
     } catch (IOException e) {
-      throw new IOException(file + ": not a readable image (" + e.getMessage() + ")", e);
+      throw e.getMessage() != null && e.getMessage().startsWith(source) ? e
+          : new IOException(source + ": not a readable image (" + e.getMessage() + ")", e);
+    } catch (RuntimeException e) {
+      // ImageIO's decoders throw undocumented runtime exceptions on malformed input.
+      throw new IOException(source + ": not a readable image (" + e + ")", e);
     }
-    if (image == null) {
-      String what = Files.isRegularFile(file) ? "not an image in a format this JVM reads"
-          : "no such file";
-      throw new IOException(file + ": " + what);
-    }
-    return preprocess(image);
   }
 
   /** Preprocesses a picture into 784 values in {@code [0, 1]}, row-major, ink bright. */

@@ -7,17 +7,30 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
 
 /**
  * Reads the IDX format of MNIST and Fashion-MNIST: unsigned-byte image tensors (rank 3) and label
  * vectors (rank 1). Every header field is checked, and the payload must be exactly as long as the
  * header says; gzip is detected from the content, not the file name.
+ *
+ * <p>Hostile headers cost nothing: the product of the dimensions is computed without overflow and
+ * checked against a cap ({@link #DEFAULT_MAX_PAYLOAD_BYTES} unless given), and the payload is read
+ * in growing chunks, so memory follows the bytes actually present, never what the header claims.
+ * That holds for gzip too, whose decompressed size is unknown until read.
  */
 public final class Idx {
+  /**
+   * The largest payload read unless a caller gives another cap: 256 MiB, five times MNIST's
+   * training images.
+   */
+  public static final long DEFAULT_MAX_PAYLOAD_BYTES = 256L << 20;
+
   private static final int UNSIGNED_BYTE = 0x08;
-  /** Refuse absurd headers before allocating: MNIST-sized data sets are far below this. */
-  private static final long MAX_PAYLOAD_BYTES = Integer.MAX_VALUE - 8;
+  /** The most any Java array can hold. */
+  private static final long ARRAY_LIMIT = Integer.MAX_VALUE - 8;
+  private static final int FIRST_CHUNK = 1 << 20;
 
   private Idx() {}
 
@@ -42,19 +55,36 @@ public final class Idx {
    * Reads an images file from a stream; {@code source} names it in errors. The stream stays open.
    */
   public static Images readImages(String source, InputStream stream) throws IOException {
+    return readImages(source, stream, DEFAULT_MAX_PAYLOAD_BYTES);
+  }
+
+  /**
+   * Reads an images file from a stream, refusing a header that declares more than {@code
+   * maxPayloadBytes} of pixels; {@code source} names it in errors. The stream stays open.
+   */
+  public static Images readImages(String source, InputStream stream, long maxPayloadBytes)
+      throws IOException {
     DataInputStream in = new DataInputStream(decompressIfGzip(stream));
     int[] dims = readHeader(source, in, 3);
-    long payload = (long) dims[0] * dims[1] * dims[2];
-    byte[] pixels = readPayload(source, in, payload);
+    byte[] pixels = readPayload(source, in, payloadBytes(source, dims), maxPayloadBytes);
     return new Images(dims[0], dims[1], dims[2], pixels);
   }
 
   /** Reads a labels file from a stream; {@code source} names it in errors. Not closed. */
   public static byte[] readLabels(String source, InputStream stream, int numClasses)
       throws IOException {
+    return readLabels(source, stream, numClasses, DEFAULT_MAX_PAYLOAD_BYTES);
+  }
+
+  /**
+   * Reads a labels file from a stream, refusing a header that declares more than {@code
+   * maxPayloadBytes} labels; {@code source} names it in errors. Not closed.
+   */
+  public static byte[] readLabels(String source, InputStream stream, int numClasses,
+      long maxPayloadBytes) throws IOException {
     DataInputStream in = new DataInputStream(decompressIfGzip(stream));
     int[] dims = readHeader(source, in, 1);
-    byte[] labels = readPayload(source, in, dims[0]);
+    byte[] labels = readPayload(source, in, dims[0], maxPayloadBytes);
     for (int i = 0; i < labels.length; i++) {
       int label = labels[i] & 0xFF;
       if (label >= numClasses) {
@@ -123,18 +153,40 @@ public final class Idx {
     return dims;
   }
 
-  private static byte[] readPayload(String source, DataInputStream in, long expected)
-      throws IOException {
-    if (expected > MAX_PAYLOAD_BYTES) {
-      throw new IdxFormatException(
-          source, "header declares " + expected + " data bytes, more than this reader supports");
+  /** The product of the dimensions, or an error naming them where it overflows a long. */
+  private static long payloadBytes(String source, int[] dims) throws IdxFormatException {
+    long product = 1;
+    try {
+      for (int d : dims) {
+        product = Math.multiplyExact(product, d);
+      }
+    } catch (ArithmeticException e) {
+      throw new IdxFormatException(source, "dimensions " + dims[0] + " x " + dims[1] + " x "
+          + dims[2] + " overflow: their product exceeds 2^63 bytes");
     }
-    byte[] data = in.readNBytes((int) expected);
-    if (data.length < expected) {
-      throw new IdxFormatException(
-          source,
-          "truncated: header declares " + expected + " data bytes but only " + data.length
-              + " follow");
+    return product;
+  }
+
+  private static byte[] readPayload(String source, DataInputStream in, long expected,
+      long maxPayloadBytes) throws IOException {
+    long cap = Math.min(maxPayloadBytes, ARRAY_LIMIT);
+    if (expected > cap) {
+      throw new IdxFormatException(source, "header declares " + expected
+          + " data bytes, more than the cap of " + cap + " bytes");
+    }
+    // Grow with what arrives rather than trust the header with one large allocation.
+    byte[] data = new byte[(int) Math.min(expected, FIRST_CHUNK)];
+    int read = 0;
+    while (read < expected) {
+      if (read == data.length) {
+        data = Arrays.copyOf(data, (int) Math.min(expected, 2L * data.length));
+      }
+      int n = in.read(data, read, data.length - read);
+      if (n < 0) {
+        throw new IdxFormatException(source, "truncated: header declares " + expected
+            + " data bytes but only " + read + " follow");
+      }
+      read += n;
     }
     if (in.read() != -1) {
       throw new IdxFormatException(

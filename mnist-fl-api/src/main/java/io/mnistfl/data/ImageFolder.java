@@ -38,6 +38,15 @@ public final class ImageFolder {
    *     a class number, or holds no readable picture at all
    */
   public static Loaded load(Path dir, int numClasses) throws IOException {
+    return load(dir, numClasses, DigitImages::load);
+  }
+
+  /** How one picture file becomes 28×28 pixels; tests inject failures through it. */
+  interface PictureReader {
+    float[] read(Path file) throws IOException;
+  }
+
+  static Loaded load(Path dir, int numClasses, PictureReader reader) throws IOException {
     if (!Files.isDirectory(dir)) {
       throw new IOException(dir + ": no such folder");
     }
@@ -58,9 +67,10 @@ public final class ImageFolder {
       }
       for (Path file : files) {
         try {
-          pictures.add(DigitImages.load(file));
+          pictures.add(reader.read(file));
           labels.add(label);
-        } catch (IOException | RuntimeException e) {
+        } catch (Exception | Error e) {
+          // Even an Error stays with its file: the other pictures still load.
           skipped.add(e.getMessage() != null && e.getMessage().startsWith(file.toString())
               ? e.getMessage() : file + ": " + e);
         }

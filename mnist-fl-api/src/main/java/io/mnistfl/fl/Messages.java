@@ -215,6 +215,10 @@ public final class Messages {
       int n = b.getInt();
       double loss = b.getDouble();
       int k = Short.toUnsignedInt(b.getShort());
+      if ((long) k * k * Long.BYTES != b.remaining()) {
+        throw new MessageFormatException("evaluation from " + id + ": " + k + " classes need "
+            + (long) k * k * Long.BYTES + " bytes of counts, " + b.remaining() + " remain");
+      }
       long[][] counts = new long[k][k];
       for (int a = 0; a < k; a++) {
         for (int p = 0; p < k; p++) {

@@ -117,9 +117,14 @@ public final class WeightsCodec {
           if (shape[d] < 0) {
             throw new WeightsFormatException("array " + i + ": negative dimension " + shape[d]);
           }
-          n *= shape[d];
+          try {
+            n = Math.multiplyExact(n, shape[d]);
+          } catch (ArithmeticException e) {
+            throw new WeightsFormatException("array " + i + ": the product of its dimensions "
+                + "overflows");
+          }
         }
-        if (n * 4 > body.remaining()) {
+        if (n > body.remaining() / 4) {
           throw new WeightsFormatException(
               "array " + i + " (" + new String(name, StandardCharsets.UTF_8) + ") declares " + n
                   + " values but only " + body.remaining() / 4 + " remain");

@@ -3,6 +3,7 @@ package io.mnistfl.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mnistfl.testing.Allocation;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -155,6 +156,60 @@ class DigitImagesTest {
         .hasMessageContaining("notes.png").hasMessageContaining("not an image");
     assertThatThrownBy(() -> DigitImages.load(dir.resolve("missing.jpg")))
         .hasMessageContaining("missing.jpg");
+  }
+
+  @Test
+  void aPictureDeclaringMoreThanTheCapIsRefusedBeforeDecoding(@TempDir Path dir)
+      throws IOException {
+    // At 8822bcc this 20000 x 20000 header took 9.4 s and 1.95 GB before its error.
+    Path bomb = dir.resolve("bomb.png");
+    Files.write(bomb, Pngs.headerOnly(20_000, 20_000));
+    long before = Allocation.bytes();
+    assertThatThrownBy(() -> DigitImages.load(bomb))
+        .isInstanceOf(IOException.class)
+        .hasMessage(bomb + ": 20000 x 20000 pixels (400.0 megapixels) is above the cap of 50.0"
+            + " megapixels; not decoded");
+    assertThat(Allocation.bytes() - before).isLessThan(16L << 20);
+    Path small = dir.resolve("small-cap.png");
+    Files.write(small, Pngs.headerOnly(100, 100));
+    assertThatThrownBy(() -> DigitImages.load(small, 9_999))
+        .hasMessageContaining("above the cap of 0.0 megapixels");
+  }
+
+  @Test
+  void aLargePictureUnderTheCapIsDecodedSubsampledInBoundedMemory(@TempDir Path dir)
+      throws IOException {
+    // 6000 x 6000 (36 megapixels): decoded whole, its pixels alone would take 36 MB as bytes,
+    // 144 MB as ARGB ints and 144 MB again as floats.
+    Path large = dir.resolve("large.png");
+    Pngs.write(large, 6000, 6000, (y, row) -> {
+      java.util.Arrays.fill(row, (byte) 255);
+      if (y >= 1000 && y < 5000) {
+        java.util.Arrays.fill(row, 2700, 3300, (byte) 0); // a thick vertical stroke: a "1"
+      }
+    });
+    long before = Allocation.bytes();
+    float[] out = DigitImages.load(large);
+    assertThat(Allocation.bytes() - before).isLessThan(120L << 20);
+    int[] box = inkBox(out);
+    assertThat(box[3] - box[1] + 1).isBetween(19, 21);
+    assertThat(centreOfMass(out)[0]).isCloseTo(13.5, org.assertj.core.data.Offset.offset(1.0));
+  }
+
+  @Test
+  void malformedDataAfterAValidHeaderGivesTheDocumentedError(@TempDir Path dir)
+      throws IOException {
+    byte[] header = Pngs.headerOnly(64, 64);
+    // An IDAT chunk whose zlib stream is garbage, inserted before IEND.
+    byte[] broken = java.util.Arrays.copyOf(header, header.length + 16);
+    System.arraycopy(header, header.length - 12, broken, header.length + 4, 12);
+    java.nio.ByteBuffer.wrap(broken, header.length - 12, 16).putInt(4).put("IDAT".getBytes(
+        java.nio.charset.StandardCharsets.US_ASCII)).putInt(0x12345678).putInt(0);
+    Path file = dir.resolve("garbage-idat.png");
+    Files.write(file, broken);
+    assertThatThrownBy(() -> DigitImages.load(file))
+        .isInstanceOf(IOException.class)
+        .hasMessageStartingWith(file + ": not a readable image");
   }
 
   static double[] centreOfMass(float[] img) {

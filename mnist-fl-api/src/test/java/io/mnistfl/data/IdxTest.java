@@ -5,9 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import io.mnistfl.testing.Allocation;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class IdxTest {
 
@@ -100,7 +104,69 @@ class IdxTest {
     byte[] file = IdxFiles.images(1, 2, 2);
     ByteBuffer.wrap(file).putInt(4, 100_000).putInt(8, 1000).putInt(12, 1000);
     assertThatThrownBy(() -> Idx.readImages("huge", new ByteArrayInputStream(file)))
-        .hasMessageContaining("more than this reader supports");
+        .isInstanceOf(IdxFormatException.class)
+        .hasMessage("huge: header declares 100000000000 data bytes, more than the cap of "
+            + Idx.DEFAULT_MAX_PAYLOAD_BYTES + " bytes");
+  }
+
+  @Test
+  void dimensionsWhoseProductOverflowsAreRefused() {
+    // Found by hand at 8822bcc: accepted then, its product wrapping around to a small number.
+    byte[] file = IdxFiles.images(1, 2, 2);
+    ByteBuffer.wrap(file).putInt(4, 40769).putInt(8, 1830494838).putInt(12, 247672158);
+    assertThatThrownBy(() -> Idx.readImages("wrap", new ByteArrayInputStream(file)))
+        .isInstanceOf(IdxFormatException.class)
+        .hasMessage("wrap: dimensions 40769 x 1830494838 x 247672158 overflow: their product"
+            + " exceeds 2^63 bytes");
+    ByteBuffer.wrap(file).putInt(4, Integer.MAX_VALUE).putInt(8, Integer.MAX_VALUE)
+        .putInt(12, Integer.MAX_VALUE);
+    assertThatThrownBy(() -> Idx.readImages("max", new ByteArrayInputStream(file)))
+        .isInstanceOf(IdxFormatException.class).hasMessageContaining("overflow");
+  }
+
+  @Test
+  void aHeaderClaimingMoreThanIsPresentAllocatesOnlyWhatArrives() {
+    // 2^22 x 2^21 x 2^21 (2^64, wrapping to 0) with no payload was accepted at 8822bcc. Under
+    // a cap that allows a claim, the reader must still fail on the missing bytes without
+    // allocating what the header claims.
+    byte[] header = Arrays.copyOf(IdxFiles.images(1, 1, 1), 16);
+    ByteBuffer.wrap(header).putInt(4, 1 << 22).putInt(8, 1 << 21).putInt(12, 1 << 21);
+    assertThatThrownBy(() -> Idx.readImages("empty-body", new ByteArrayInputStream(header)))
+        .isInstanceOf(IdxFormatException.class).hasMessageContaining("overflow");
+    ByteBuffer.wrap(header).putInt(4, 1000).putInt(8, 1000).putInt(12, 1000);
+    long before = Allocation.bytes();
+    assertThatThrownBy(() -> Idx.readImages("claims-1gb", new ByteArrayInputStream(header),
+        Long.MAX_VALUE))
+        .isInstanceOf(IdxFormatException.class)
+        .hasMessage("claims-1gb: truncated: header declares 1000000000 data bytes but only 0"
+            + " follow");
+    assertThat(Allocation.bytes() - before).isLessThan(8L << 20);
+  }
+
+  @Test
+  void gzipPayloadsAreCappedAsTheyAreRead() throws IOException {
+    byte[] raw = IdxFiles.images(40, 28, 28);
+    assertThatThrownBy(() -> Idx.readImages("small-cap.gz",
+        new ByteArrayInputStream(IdxFiles.gzip(raw)), 28 * 28 * 10))
+        .isInstanceOf(IdxFormatException.class)
+        .hasMessage("small-cap.gz: header declares 31360 data bytes, more than the cap of 7840"
+            + " bytes");
+    assertThat(Idx.readImages("fits.gz", new ByteArrayInputStream(IdxFiles.gzip(raw)),
+        28 * 28 * 40).count()).isEqualTo(40);
+  }
+
+  @Test
+  void directoryLoadingWithoutChecksumsNamesTheHostileFile(@TempDir Path dir)
+      throws IOException {
+    byte[] images = IdxFiles.images(2, 2, 2);
+    ByteBuffer.wrap(images).putInt(4, 40769).putInt(8, 1830494838).putInt(12, 247672158);
+    Files.write(dir.resolve(IdxDirectory.TRAIN_IMAGES), images);
+    Files.write(dir.resolve(IdxDirectory.TRAIN_LABELS), IdxFiles.labels(1, 2));
+    Files.write(dir.resolve(IdxDirectory.TEST_IMAGES), IdxFiles.images(2, 2, 2));
+    Files.write(dir.resolve(IdxDirectory.TEST_LABELS), IdxFiles.labels(1, 2));
+    assertThatThrownBy(() -> IdxDirectory.load(dir, "mine", 10))
+        .isInstanceOf(IdxFormatException.class)
+        .hasMessageStartingWith(dir.resolve(IdxDirectory.TRAIN_IMAGES) + ": dimensions");
   }
 
   @Test

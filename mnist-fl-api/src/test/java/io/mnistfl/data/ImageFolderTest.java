@@ -73,6 +73,26 @@ class ImageFolderTest {
   }
 
   @Test
+  void anErrorWhileReadingOnePictureStaysWithThatPicture(@TempDir Path dir) throws IOException {
+    draw(dir.resolve("0/a.png"), "png", new Ellipse2D.Double(25, 20, 70, 120));
+    draw(dir.resolve("1/a.png"), "png", new Line2D.Double(60, 20, 55, 140));
+    draw(dir.resolve("1/b.png"), "png", new Line2D.Double(58, 25, 57, 135));
+    Path bomb = dir.resolve("1/a.png");
+
+    // The caps keep real pictures from reaching an OutOfMemoryError, so one is injected.
+    ImageFolder.Loaded loaded = ImageFolder.load(dir, 10, file -> {
+      if (file.equals(bomb)) {
+        throw new OutOfMemoryError("Java heap space (injected)");
+      }
+      return DigitImages.load(file);
+    });
+
+    assertThat(loaded.images().labels()).containsExactly(0, 1);
+    assertThat(loaded.skipped()).containsExactly(bomb
+        + ": java.lang.OutOfMemoryError: Java heap space (injected)");
+  }
+
+  @Test
   void aFolderThatIsNotLaidOutByClassIsRejectedByName(@TempDir Path dir) throws IOException {
     assertThatThrownBy(() -> ImageFolder.load(dir.resolve("missing"), 10))
         .hasMessage(dir.resolve("missing") + ": no such folder");

@@ -86,4 +86,46 @@ class WeightsCodecTest {
     assertThatThrownBy(() -> new Weights.NamedArray("k", new int[] {2, 3}, new float[5]))
         .hasMessage("k: shape [2, 3] needs 6 values, got 5");
   }
+
+  /** A weights message with one array of {@code shape} and {@code values} values, CRC fixed. */
+  private static byte[] withShape(int[] shape, int values) {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + 2 + 4 + 2 + 1 + 1 + 4 * shape.length
+        + 4 * values + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.putInt(0x574C464D).putShort((short) 1).putInt(1).putShort((short) 1).put((byte) 'w')
+        .put((byte) shape.length);
+    for (int d : shape) {
+      b.putInt(d);
+    }
+    b.position(b.position() + 4 * values);
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(b.array(), 0, b.position());
+    b.putInt((int) crc.getValue());
+    return b.array();
+  }
+
+  @Test
+  void shapeProductsThatOverflowAreRefused() {
+    // Both were found by hand at 8822bcc: the first threw NegativeArraySizeException, the
+    // second (65536^4 wraps to 0) was accepted with no values.
+    assertThatThrownBy(() -> WeightsCodec.decode(withShape(new int[] {2147483647, 2147483646},
+        0)))
+        .isInstanceOf(WeightsFormatException.class)
+        .hasMessage("array 0 (w) declares 4611686011984936962 values but only 0 remain");
+    assertThatThrownBy(() -> WeightsCodec.decode(withShape(new int[] {65536, 65536, 65536,
+        65536}, 0)))
+        .isInstanceOf(WeightsFormatException.class)
+        .hasMessage("array 0: the product of its dimensions overflows");
+  }
+
+  @Test
+  void shapesMustMatchTheValuesPresent() throws Exception {
+    assertThat(WeightsCodec.decode(withShape(new int[] {2, 3}, 6)).arrays().get(0).shape())
+        .containsExactly(2, 3);
+    assertThatThrownBy(() -> WeightsCodec.decode(withShape(new int[] {2, 3}, 5)))
+        .isInstanceOf(WeightsFormatException.class)
+        .hasMessage("array 0 (w) declares 6 values but only 5 remain");
+    assertThatThrownBy(() -> WeightsCodec.decode(withShape(new int[] {2, 3}, 7)))
+        .isInstanceOf(WeightsFormatException.class)
+        .hasMessage("4 unexpected bytes after the arrays");
+  }
 }

@@ -1,6 +1,5 @@
 package io.mnistfl.samples;
 
-import io.mnistfl.model.WeightsFormatException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import picocli.CommandLine;
@@ -46,8 +45,7 @@ public final class Main implements Runnable {
     int status;
     if (e instanceof IllegalArgumentException) {
       status = 2;
-    } else if (e instanceof IOException || e instanceof UncheckedIOException
-        || e instanceof WeightsFormatException) {
+    } else if (e instanceof IOException || e instanceof UncheckedIOException) {
       status = 1;
     } else {
       throw e;

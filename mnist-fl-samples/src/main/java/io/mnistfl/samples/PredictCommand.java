@@ -27,6 +27,21 @@ final class PredictCommand implements Callable<Integer> {
 
   @Mixin ThreadOptions threads;
 
+  /** How one picture file becomes 28×28 pixels; tests inject failures through it. */
+  interface PictureReader {
+    float[] read(Path file) throws IOException;
+  }
+
+  private final PictureReader reader;
+
+  PredictCommand() {
+    this(DigitImages::load);
+  }
+
+  PredictCommand(PictureReader reader) {
+    this.reader = reader;
+  }
+
   @Override
   public Integer call() throws Exception {
     // The model first: a bad --model is one fatal error, not an error line per image.
@@ -36,10 +51,12 @@ final class PredictCommand implements Callable<Integer> {
       List<String> errors = new ArrayList<>();
       for (Path file : files) {
         try {
-          images.add(DigitImages.load(file));
+          images.add(reader.read(file));
           readable.add(file);
-        } catch (IOException | RuntimeException e) {
-          errors.add(file + " ERROR " + e.getMessage());
+        } catch (Exception | Error e) {
+          // Even an Error stays with its file: the others are still predicted.
+          errors.add(file + " ERROR " + (e instanceof IOException && e.getMessage() != null
+              ? e.getMessage() : e.toString()));
         }
       }
       errors.forEach(System.err::println);

@@ -32,6 +32,10 @@ class SamplesCliTest {
   record Outcome(int exit, String out, String err) {}
 
   static Outcome cli(String... args) {
+    return run(Main.commandLine(), args);
+  }
+
+  static Outcome run(picocli.CommandLine command, String... args) {
     PrintStream oldOut = System.out;
     PrintStream oldErr = System.err;
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -39,7 +43,7 @@ class SamplesCliTest {
     try {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exit = Main.commandLine().execute(args);
+      int exit = command.execute(args);
       return new Outcome(exit, out.toString(StandardCharsets.UTF_8),
           err.toString(StandardCharsets.UTF_8));
     } finally {
@@ -119,6 +123,39 @@ class SamplesCliTest {
     System.out.println("predict on rendered handwriting: " + correct + "/" + n);
     // Measured 108/120 (90 %) with this one-epoch model; the bar leaves room for other CPUs.
     assertThat(correct).isGreaterThanOrEqualTo((int) (0.85 * n));
+  }
+
+  @Test
+  @Order(3)
+  void oneFilesErrorEvenAnErrorLosesNoOtherFilesPrediction() throws Exception {
+    DataSource test = StandardDataset.MNIST.load().test();
+    Path images = Files.createDirectories(work.resolve("isolation"));
+    Random random = new Random(5);
+    Path first = Handwriting.render(test, 3, images, random);
+    Path bomb = Handwriting.render(test, 4, images, random);
+    Path last = Handwriting.render(test, 5, images, random);
+    Path header = images.resolve("header-only.png");
+    // A 45-byte PNG declaring 20000 x 20000 pixels: refused by the cap before decoding.
+    Files.write(header, java.util.HexFormat.of().parseHex("89504e470d0a1a0a0000000d494844520000"
+        + "4e2000004e200800000000c61b19e50000000049454e44ae426082"));
+    PredictCommand.PictureReader injected = file -> {
+      if (file.equals(bomb)) {
+        // The caps keep real files from reaching an OutOfMemoryError, so one is injected.
+        throw new OutOfMemoryError("Java heap space (injected)");
+      }
+      return io.mnistfl.data.DigitImages.load(file);
+    };
+    Outcome o = run(new picocli.CommandLine(new PredictCommand(injected)), "--model",
+        run.resolve("model").toString(), first.toString(), bomb.toString(), header.toString(),
+        last.toString());
+
+    assertThat(o.exit()).isEqualTo(1);
+    assertThat(o.err().lines()).containsExactly(
+        bomb + " ERROR java.lang.OutOfMemoryError: Java heap space (injected)",
+        header + " ERROR " + header + ": 20000 x 20000 pixels (400.0 megapixels) is above the"
+            + " cap of 50.0 megapixels; not decoded");
+    assertThat(o.out().lines().map(l -> l.split(" ")[0]))
+        .containsExactly(first.toString(), last.toString());
   }
 
   @Test
