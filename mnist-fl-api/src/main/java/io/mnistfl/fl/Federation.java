@@ -1,165 +1,209 @@
 package io.mnistfl.fl;
 
-import io.mnistfl.metrics.ConfusionMatrix;
+import io.mnistfl.fl.checkpoint.Checkpoint;
+import io.mnistfl.fl.checkpoint.CheckpointStore;
+import io.mnistfl.fl.wire.Messages;
+import io.mnistfl.internal.Require;
 import io.mnistfl.metrics.Metrics;
+import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
+import io.mnistfl.train.Provenance;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.OptionalInt;
-import java.util.Random;
 
 /**
- * The server's round loop: sample clients, send them the global weights through the {@link
- * Transport}, check and aggregate their updates, evaluate the new global weights, repeat until the
- * round limit or the target accuracy. It knows weights and bytes, never models: a client that
- * fails or sends a malformed or wrong-shaped update is left out of that round, and the round goes
- * on with the others. Clients are called {@link FederationSettings#parallelClients() several at a
- * time} if the settings say so, and a client still silent at the {@link
- * FederationSettings#roundTimeout() round timeout} counts as failed; updates are aggregated in the
- * order of the sampled ids either way, so the same seed gives the same history.
+ * The server's round loop. Each round the {@link Strategy} picks the sites and their
+ * instructions, the {@link FitProtocol} runs the training stages over the {@link Transport}, the
+ * strategy aggregates what came back (seeing the round's failures), the new weights are
+ * evaluated on the server's test set if it has one and, if the strategy asks, on the sites' own
+ * data. A site that fails, times out, refuses or sends anything malformed or out of bounds is left
+ * out of that stage with its reason, and the round goes on. It knows weights and bytes, never
+ * models. Build one with {@link #builder(ModelSpec, Transport)}.
  */
 public final class Federation {
-  private final Transport transport;
-  private final Aggregator aggregator;
-  private final GlobalEvaluator evaluator;
-  private final FederationSettings settings;
-  private final FederationListener listener;
+  private final Builder b;
 
-  public Federation(Transport transport, Aggregator aggregator, GlobalEvaluator evaluator,
-      FederationSettings settings, FederationListener listener) {
-    this.transport = transport;
-    this.aggregator = aggregator;
-    this.evaluator = evaluator;
-    this.settings = settings;
-    this.listener = listener;
-  }
-
-  /** Runs from {@code initial} global weights. */
-  public FederationHistory run(Weights initial) {
-    return resume(new FederationHistory(List.of(), OptionalInt.empty(), 0, initial));
+  private Federation(Builder b) {
+    this.b = b;
   }
 
   /**
-   * Goes on from a federation that stopped early, e.g. from the history a {@link
-   * FederationListener#checkpoint checkpoint} saved: round n + 1 onwards from its final weights,
-   * up to the settings' round limit or target. The aggregator takes up the history's {@link
-   * FederationHistory#aggregatorState() state}, and clients are sampled and seeded by round, so
-   * with the same settings the result equals an uninterrupted run ({@link DpFedAvg} included,
-   * given a generator seeded as before). A history that already reached the target or the round
-   * limit comes back unchanged.
+   * A builder for federating {@code spec} over {@code transport}: FedAvg over every site, plain
+   * training, 20 rounds, one site called at a time, a 10-minute deadline per stage.
    */
-  public FederationHistory resume(FederationHistory previous) {
-    try (ClientCalls calls = new ClientCalls(settings.parallelClients(), settings.roundTimeout())) {
-      return run(previous, calls);
-    }
+  public static Builder builder(ModelSpec spec, Transport transport) {
+    return new Builder(spec, transport);
   }
 
-  private FederationHistory run(FederationHistory previous, ClientCalls calls) {
-    Weights global = previous.finalWeights();
-    aggregator.restore(previous.aggregatorState());
-    List<RoundResult> results = new ArrayList<>(previous.rounds());
-    for (int i = 0; i < results.size(); i++) {
-      if (results.get(i).round() != i + 1) {
+  /** The provenance of this run as configured now, with the sites that can be reached. */
+  public Provenance provenance() {
+    Provenance.Builder p = Provenance.builder(b.spec).kind("federated")
+        .settings("strategy", b.strategy.parameters())
+        .sites(b.transport.siteIds()).data(b.dataName, b.dataExamples).backend(b.backend);
+    b.fitProtocol.parameters().forEach((k, v) -> p.setting("protocol." + k, v));
+    b.settings.forEach(p::setting);
+    return p.build();
+  }
+
+  /** Runs from the spec's initial weights. */
+  public FederationHistory run() {
+    return run(FederationHistory.start(b.spec.initialWeights()));
+  }
+
+  /** Runs from {@code initial} weights, e.g. pretrained ones, which must have the spec's layout. */
+  public FederationHistory run(Weights initial) {
+    return run(FederationHistory.start(initial));
+  }
+
+  /**
+   * Goes on from a checkpoint, round n + 1 onwards, as if never stopped: the strategy takes up
+   * the saved state, and sites are sampled and seeded by round. Refused, naming each, when a
+   * setting that determines the result differs from the saved run's, or when a stateful
+   * strategy's state is missing; a different library or backend version only warns, and the
+   * set of reachable sites may change.
+   */
+  public FederationHistory resume(Checkpoint checkpoint) {
+    List<String> conflicts = provenance().conflictsWith(checkpoint.provenance());
+    if (!conflicts.isEmpty()) {
+      throw new IllegalArgumentException("cannot resume " + checkpoint.name() + ": "
+          + String.join("; ", conflicts));
+    }
+    provenance().versionWarnings(checkpoint.provenance()).forEach(b.listener::warning);
+    FederationHistory saved = checkpoint.history();
+    if (!saved.rounds().isEmpty() && b.strategy.keepsState()
+        && saved.strategyState().isEmpty()) {
+      throw new IllegalArgumentException("cannot resume " + checkpoint.name() + ": it lacks the"
+          + " state of " + b.strategy.parameters().getOrDefault("aggregator", "the strategy")
+          + " (its moments), which the next round needs");
+    }
+    return run(saved);
+  }
+
+  private FederationHistory run(FederationHistory previous) {
+    b.spec.initialWeights().requireSameLayout(previous.finalWeights(), "the starting weights");
+    for (int i = 0; i < previous.rounds().size(); i++) {
+      if (previous.rounds().get(i).round() != i + 1) {
         throw new IllegalArgumentException("cannot resume: result " + (i + 1)
-            + " of the history is round " + results.get(i).round());
+            + " of the history is round " + previous.rounds().get(i).round());
       }
     }
+    b.strategy.restore(previous.strategyState());
+    List<RoundResult> results = new ArrayList<>(previous.rounds());
     OptionalInt reached = OptionalInt.empty();
     for (RoundResult r : results) {
       if (reached.isEmpty() && reachesTarget(r)) {
         reached = OptionalInt.of(r.round());
       }
     }
+    Weights global = previous.finalWeights();
     long start = System.nanoTime();
-    for (int round = results.size() + 1; round <= settings.rounds() && reached.isEmpty();
-        round++) {
-      long roundStart = System.nanoTime();
-      RoundConfig config = settings.roundConfig(round);
-      List<String> sampled = sample(round);
-      listener.roundStarted(round, sampled.size());
-      List<String> failures = new ArrayList<>();
-      List<ClientUpdate> updates = fit(calls, global, config, sampled, failures);
-      double trainLoss = weightedTrainLoss(updates);
-      global = updates.isEmpty() ? aggregator.withoutUpdates(global)
-          : aggregator.aggregate(global, updates);
-      Metrics test = evaluator.evaluate(global);
-      Optional<Metrics> federated = settings.federatedEvaluation()
-          ? federatedEvaluation(calls, global, config, sampled, failures) : Optional.empty();
-      RoundResult result = new RoundResult(round, sampled.size(), updates.size(), failures,
-          (System.nanoTime() - roundStart) / 1e9, trainLoss, test, federated);
-      results.add(result);
-      listener.roundFinished(result);
-      if (reachesTarget(result)) {
-        reached = OptionalInt.of(round);
+    int[] round = {0};
+    try (Exchanges exchange = new Exchanges(b.transport, b.parallelism, b.stageTimeout,
+        (stage, done, total) -> b.listener.siteAnswered(round[0], stage, done, total))) {
+      for (round[0] = results.size() + 1; round[0] <= b.rounds && reached.isEmpty();
+          round[0]++) {
+        RoundOutcome outcome = round(round[0], global, exchange);
+        global = outcome.global;
+        results.add(outcome.result);
+        b.listener.roundFinished(outcome.result);
+        if (reachesTarget(outcome.result)) {
+          reached = OptionalInt.of(round[0]);
+        }
+        FederationHistory soFar = new FederationHistory(results, reached,
+            previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global,
+            b.strategy.state());
+        if (b.checkpoints.isPresent()) {
+          try {
+            b.checkpoints.get().save(new Checkpoint(provenance(), soFar));
+          } catch (IOException e) {
+            throw new UncheckedIOException("cannot save the checkpoint of round " + round[0]
+                + ": " + e.getMessage(), e);
+          }
+        }
+        b.listener.checkpoint(soFar);
       }
-      listener.checkpoint(new FederationHistory(results, reached,
-          previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global,
-          aggregator.state()));
     }
     return new FederationHistory(results, reached,
         previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global,
-        aggregator.state());
+        b.strategy.state());
+  }
+
+  private record RoundOutcome(Weights global, RoundResult result) {}
+
+  private RoundOutcome round(int round, Weights global, Exchanges exchange) {
+    long start = System.nanoTime();
+    List<String> available = new ArrayList<>(b.transport.siteIds());
+    available.sort(null);
+    List<SiteInstruction> instructions = b.strategy.configureFit(round, global, available);
+    b.listener.roundStarted(round, instructions.size());
+    RoundContext context = new RoundContext(round, global, b.maxExamplesPerSite);
+    List<SiteFailure> failures = new ArrayList<>();
+    Optional<String> abandoned = Optional.empty();
+    int succeeded = 0;
+    double trainLoss = Double.NaN;
+    Weights next = global;
+    try {
+      FitResults fit = b.fitProtocol.run(context, instructions, exchange);
+      failures.addAll(fit.failures());
+      if (fit instanceof FitResults.Updates u) {
+        succeeded = u.updates().size();
+        trainLoss = weightedTrainLoss(u.updates());
+      } else {
+        succeeded = ((FitResults.Sum) fit).contributors();
+      }
+      next = b.strategy.aggregateFit(round, global, fit);
+      global.requireSameLayout(next, "the strategy's new global weights");
+    } catch (RoundAbandonedException e) {
+      failures.addAll(e.failures());
+      abandoned = Optional.of(e.getMessage());
+    }
+    Weights evaluated = next;
+    Optional<Metrics> test = b.evaluator.map(e -> e.evaluate(evaluated));
+    Optional<Metrics> federated = evaluate(round, next, available, exchange, failures);
+    RoundResult result = new RoundResult(round, instructions.size(), succeeded, failures,
+        (System.nanoTime() - start) / 1e9, trainLoss, test, federated, abandoned);
+    return new RoundOutcome(next, result);
+  }
+
+  private Optional<Metrics> evaluate(int round, Weights weights, List<String> available,
+      Exchanges exchange, List<SiteFailure> failures) {
+    List<SiteInstruction> instructions = b.strategy.configureEvaluate(round, weights, available);
+    if (instructions.isEmpty()) {
+      return Optional.empty();
+    }
+    Map<String, byte[]> requests = new LinkedHashMap<>();
+    for (SiteInstruction i : instructions) {
+      requests.put(i.siteId(), Messages.encodeEvaluate(i.config(), weights));
+    }
+    SiteExchange.Replies replies = exchange.send("evaluate", requests);
+    List<SiteFailure> evaluationFailures = new ArrayList<>(replies.failures());
+    List<ClientEvaluation> evaluations = new ArrayList<>();
+    for (Map.Entry<String, byte[]> answer : replies.answers().entrySet()) {
+      try {
+        ClientEvaluation e = Messages.decodeEvaluation(answer.getValue());
+        Checks.evaluation(answer.getKey(), e, b.spec.numClasses(), b.maxExamplesPerSite);
+        evaluations.add(e);
+      } catch (Exception e) {
+        evaluationFailures.add(new SiteFailure(answer.getKey(), "evaluate: "
+            + Checks.describe(e)));
+      }
+    }
+    failures.addAll(evaluationFailures);
+    return b.strategy.aggregateEvaluate(round, evaluations, evaluationFailures);
   }
 
   private boolean reachesTarget(RoundResult result) {
-    return settings.targetAccuracy().isPresent()
-        && result.test().accuracy() >= settings.targetAccuracy().getAsDouble();
-  }
-
-  /**
-   * Max(minClients, round(C·N)) distinct clients, seeded by round, all when there are fewer; or,
-   * with Poisson sampling, each client with probability C.
-   */
-  List<String> sample(int round) {
-    List<String> ids = new ArrayList<>(transport.clientIds());
-    Collections.sort(ids);
-    Random random = new Random(settings.seed() * 31 + round);
-    if (settings.poissonSampling()) {
-      List<String> chosen = new ArrayList<>();
-      for (String id : ids) {
-        if (random.nextDouble() < settings.fraction()) {
-          chosen.add(id);
-        }
-      }
-      return chosen;
-    }
-    int k = Math.min(ids.size(),
-        Math.max(settings.minClients(), (int) Math.round(settings.fraction() * ids.size())));
-    Collections.shuffle(ids, random);
-    List<String> chosen = new ArrayList<>(ids.subList(0, k));
-    Collections.sort(chosen);
-    return chosen;
-  }
-
-  private List<ClientUpdate> fit(ClientCalls calls, Weights global, RoundConfig config,
-      List<String> sampled, List<String> failures) {
-    byte[] request = Messages.encodeRequest(config, global);
-    ClientCalls.Answers<ClientUpdate> answers = calls.send(sampled, "", id -> {
-      ClientUpdate update = Messages.decodeUpdate(transport.fit(id, request), global);
-      check(global, id, update);
-      return update;
-    }, done -> listener.clientFinished(config.round(), done, sampled.size()));
-    failures.addAll(answers.failures());
-    return answers.present();
-  }
-
-  private static void check(Weights global, String id, ClientUpdate update) {
-    if (!update.clientId().equals(id)) {
-      throw new IllegalArgumentException("answered as " + update.clientId() + ", not " + id);
-    }
-    if (update.numExamples() <= 0) {
-      throw new IllegalArgumentException("reports " + update.numExamples() + " examples");
-    }
-    global.requireSameLayout(update.weights(), "update");
-    for (Weights.NamedArray a : update.weights().arrays()) {
-      for (float v : a.values()) {
-        if (!Float.isFinite(v)) {
-          throw new IllegalArgumentException("update array " + a.name() + " holds " + v);
-        }
-      }
-    }
+    return b.target.isPresent() && result.accuracy().isPresent()
+        && result.accuracy().get() >= b.target.getAsDouble();
   }
 
   private static double weightedTrainLoss(List<ClientUpdate> updates) {
@@ -172,20 +216,128 @@ public final class Federation {
     return n == 0 ? Double.NaN : sum / n;
   }
 
-  private Optional<Metrics> federatedEvaluation(ClientCalls calls, Weights global,
-      RoundConfig config, List<String> sampled, List<String> failures) {
-    byte[] request = Messages.encodeRequest(config, global);
-    ClientCalls.Answers<ClientEvaluation> answers = calls.send(sampled, " (evaluate)",
-        id -> Messages.decodeEvaluation(transport.evaluate(id, request)), done -> {});
-    failures.addAll(answers.failures());
-    ConfusionMatrix total = null;
-    double lossSum = 0;
-    long n = 0;
-    for (ClientEvaluation e : answers.present()) {
-      total = total == null ? e.confusion() : total.plus(e.confusion());
-      lossSum += e.loss() * e.numExamples();
-      n += e.numExamples();
+  /** Builds a {@link Federation}; {@link #build()} checks that the parts fit together. */
+  public static final class Builder {
+    private final ModelSpec spec;
+    private final Transport transport;
+    private Strategy strategy = StandardStrategy.builder().build();
+    private FitProtocol fitProtocol = FitProtocol.plain();
+    private Optional<GlobalEvaluator> evaluator = Optional.empty();
+    private int rounds = 20;
+    private OptionalDouble target = OptionalDouble.empty();
+    private int parallelism = 1;
+    private Duration stageTimeout = Duration.ofMinutes(10);
+    private int maxExamplesPerSite = 10_000_000;
+    private FederationListener listener = FederationListener.NONE;
+    private Optional<CheckpointStore> checkpoints = Optional.empty();
+    private String dataName = "";
+    private long dataExamples;
+    private String backend = "";
+    private final Map<String, String> settings = new LinkedHashMap<>();
+
+    private Builder(ModelSpec spec, Transport transport) {
+      this.spec = Objects.requireNonNull(spec, "spec");
+      this.transport = Objects.requireNonNull(transport, "transport");
     }
-    return total == null ? Optional.empty() : Optional.of(Metrics.of(total, lossSum / n));
+
+    /** The server's decisions (default FedAvg over every site). */
+    public Builder strategy(Strategy value) {
+      this.strategy = Objects.requireNonNull(value, "strategy");
+      return this;
+    }
+
+    /** How training travels (default {@link FitProtocol#plain()}). */
+    public Builder fitProtocol(FitProtocol value) {
+      this.fitProtocol = Objects.requireNonNull(value, "fitProtocol");
+      return this;
+    }
+
+    /** Scores each round's weights on the server's own test set (default: none). */
+    public Builder evaluator(GlobalEvaluator value) {
+      this.evaluator = Optional.of(value);
+      return this;
+    }
+
+    /** Stop after at most {@code count} rounds (default 20). */
+    public Builder rounds(int count) {
+      this.rounds = count;
+      return this;
+    }
+
+    /** Stop after the first round whose accuracy reaches {@code accuracy}. */
+    public Builder target(double accuracy) {
+      this.target = OptionalDouble.of(accuracy);
+      return this;
+    }
+
+    /** Call up to {@code count} sites at once (default 1). */
+    public Builder parallelism(int count) {
+      this.parallelism = count;
+      return this;
+    }
+
+    /**
+     * Wait at most {@code timeout} for the sites' answers in each stage of a round; a site
+     * still silent then is left out and its call interrupted (default 10 minutes).
+     */
+    public Builder stageTimeout(Duration timeout) {
+      this.stageTimeout = Objects.requireNonNull(timeout, "stageTimeout");
+      return this;
+    }
+
+    /** The largest example count a site may report (default 10 million). */
+    public Builder maxExamplesPerSite(int value) {
+      this.maxExamplesPerSite = value;
+      return this;
+    }
+
+    /** Progress callbacks. */
+    public Builder listener(FederationListener value) {
+      this.listener = Objects.requireNonNull(value, "listener");
+      return this;
+    }
+
+    /** Save a checkpoint after every round, and let {@link #resume} take it up. */
+    public Builder checkpoints(CheckpointStore store) {
+      this.checkpoints = Optional.of(store);
+      return this;
+    }
+
+    /** The training data's name and the examples the server knows of, for provenance. */
+    public Builder data(String name, long examples) {
+      this.dataName = Objects.requireNonNull(name, "name");
+      this.dataExamples = examples;
+      return this;
+    }
+
+    /** The backend and its version, for provenance. */
+    public Builder backend(String value) {
+      this.backend = Objects.requireNonNull(value, "backend");
+      return this;
+    }
+
+    /**
+     * A further setting that determines the result (e.g. {@code data.partition}), recorded in
+     * the provenance and compared on resume.
+     */
+    public Builder setting(String name, Object value) {
+      settings.put(name, String.valueOf(value));
+      return this;
+    }
+
+    /** The federation; fails naming the first setting out of range or parts that do not fit. */
+    public Federation build() {
+      Require.atLeastOne("rounds", rounds);
+      Require.atLeastOne("parallelism", parallelism);
+      Require.positive("stageTimeout", stageTimeout);
+      Require.atLeastOne("maxExamplesPerSite", maxExamplesPerSite);
+      target.ifPresent(t -> Require.inUnitInterval("target", t));
+      if (fitProtocol.yieldsSums() && !strategy.aggregatesSums()) {
+        throw new IllegalArgumentException(fitProtocol + " gives the server only the sum of the"
+            + " updates, but " + strategy.parameters().getOrDefault("aggregator",
+            strategy.toString()) + " needs each site's update");
+      }
+      return new Federation(this);
+    }
   }
 }

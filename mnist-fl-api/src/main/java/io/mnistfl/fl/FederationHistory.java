@@ -5,26 +5,25 @@ import java.util.List;
 import java.util.OptionalInt;
 
 /**
- * A federation's full record.
+ * A federation's record, and all it needs to go on.
  *
  * @param rounds every round's result
- * @param roundsToTarget the first round whose test accuracy reached the target, if any
+ * @param roundsToTarget the first round whose accuracy reached the target, if any
  * @param totalSeconds wall time of all rounds
  * @param finalWeights the global weights after the last round
- * @param aggregatorState the aggregator's {@link Aggregator#state() state} after the last round,
- *     for {@link Federation#resume}; empty for an aggregator that keeps none
+ * @param strategyState the strategy's {@link Strategy#state() state} after the last round
  */
 public record FederationHistory(List<RoundResult> rounds, OptionalInt roundsToTarget,
-    double totalSeconds, Weights finalWeights, List<double[]> aggregatorState) {
+    double totalSeconds, Weights finalWeights, List<double[]> strategyState) {
 
+  /** Copies the lists. */
   public FederationHistory {
     rounds = List.copyOf(rounds);
-    aggregatorState = List.copyOf(aggregatorState);
+    strategyState = List.copyOf(strategyState);
   }
 
-  /** A history without aggregator state. */
-  public FederationHistory(List<RoundResult> rounds, OptionalInt roundsToTarget,
-      double totalSeconds, Weights finalWeights) {
-    this(rounds, roundsToTarget, totalSeconds, finalWeights, List.of());
+  /** Nothing run yet, from {@code initial} weights. */
+  public static FederationHistory start(Weights initial) {
+    return new FederationHistory(List.of(), OptionalInt.empty(), 0, initial, List.of());
   }
 }

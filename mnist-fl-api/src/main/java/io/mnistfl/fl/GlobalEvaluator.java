@@ -3,8 +3,9 @@ package io.mnistfl.fl;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.Weights;
 
-/** Measures global weights on the server's held-out test set (the backend supplies it). */
+/** Measures global weights on the server's own test set (the backend supplies it). */
 @FunctionalInterface
 public interface GlobalEvaluator {
+  /** The metrics of {@code weights}. */
   Metrics evaluate(Weights weights);
 }

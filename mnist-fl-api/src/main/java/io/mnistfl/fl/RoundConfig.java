@@ -1,31 +1,45 @@
 package io.mnistfl.fl;
 
+import io.mnistfl.internal.Require;
+import io.mnistfl.train.LocalTraining;
+import java.util.Objects;
+import java.util.OptionalDouble;
+
 /**
- * What the server asks of each client in a round.
+ * What the server asks of one site in a round: the site trains as {@code training} says and sends
+ * its update back as {@code updateEncoding} says.
  *
  * @param round 1-based round number
- * @param localEpochs E: passes over the client's data
- * @param batchSize B: local batch size
- * @param learningRate local learning rate
- * @param proximalMu FedProx's μ (0 = plain FedAvg local training)
- * @param seed seed for the client's shuffling (and rounding) this round
- * @param updateEncoding how the client sends its update back
+ * @param training local training: epochs, batch size, learning rate, FedProx μ and the seed of
+ *     the site's shuffling (and of any random rounding of its update)
+ * @param updateEncoding how the site sends its update back
+ * @param clipNorm where present, the site clips its update (new weights − global) to this L2
+ *     norm before sending it, and the server weighs every site the same: DP-FedAvg under secure
+ *     aggregation, where the server cannot clip what it cannot see
  */
-public record RoundConfig(int round, int localEpochs, int batchSize, double learningRate,
-    double proximalMu, long seed, UpdateEncoding updateEncoding) {
+public record RoundConfig(int round, LocalTraining training, UpdateEncoding updateEncoding,
+    OptionalDouble clipNorm) {
 
-  /** A config asking for {@link UpdateEncoding#FULL full} updates. */
-  public RoundConfig(int round, int localEpochs, int batchSize, double learningRate,
-      double proximalMu, long seed) {
-    this(round, localEpochs, batchSize, learningRate, proximalMu, seed, UpdateEncoding.FULL);
-  }
-
+  /** Checks the round and the clip norm. */
   public RoundConfig {
     Require.atLeastOne("round", round);
-    Require.atLeastOne("localEpochs", localEpochs);
-    Require.atLeastOne("batchSize", batchSize);
-    Require.positive("learningRate", learningRate);
-    Require.nonNegative("proximalMu", proximalMu);
-    java.util.Objects.requireNonNull(updateEncoding, "updateEncoding");
+    Objects.requireNonNull(training, "training");
+    Objects.requireNonNull(updateEncoding, "updateEncoding");
+    clipNorm.ifPresent(c -> Require.positive("clipNorm", c));
+  }
+
+  /** Round {@code round}: train as {@code training} says, send full weights, no clipping. */
+  public static RoundConfig of(int round, LocalTraining training) {
+    return new RoundConfig(round, training, UpdateEncoding.FULL, OptionalDouble.empty());
+  }
+
+  /** This config with the update sent as {@code value}. */
+  public RoundConfig withUpdateEncoding(UpdateEncoding value) {
+    return new RoundConfig(round, training, value, clipNorm);
+  }
+
+  /** This config with the site clipping its update to L2 norm {@code value}. */
+  public RoundConfig withClipNorm(double value) {
+    return new RoundConfig(round, training, updateEncoding, OptionalDouble.of(value));
   }
 }

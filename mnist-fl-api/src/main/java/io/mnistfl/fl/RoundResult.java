@@ -8,27 +8,43 @@ import java.util.Optional;
  * One round's outcome.
  *
  * @param round 1-based round
- * @param sampled clients asked to train
- * @param succeeded clients whose update was used
- * @param failures one line per client that failed: id and reason
+ * @param sampled sites asked to train
+ * @param succeeded sites whose update went into the aggregate
+ * @param failures the sites left out of any stage, with their reasons
  * @param seconds wall time of the round, evaluation included
- * @param clientTrainLoss example-weighted mean of the clients' local training losses; NaN when
- *     no update arrived
- * @param test global model on the server's test set
- * @param federated clients' own held-out data, aggregated, when federated evaluation is on
+ * @param clientTrainLoss example-weighted mean of the sites' local training losses; NaN when no
+ *     update arrived or only their sum did
+ * @param test the global model on the server's test set, if it has one
+ * @param federated the sites' own held-out data, aggregated, when federated evaluation is on
+ * @param abandoned why the round produced no aggregate (the global weights stayed), if it did not
  */
-public record RoundResult(int round, int sampled, int succeeded, List<String> failures,
-    double seconds, double clientTrainLoss, Metrics test, Optional<Metrics> federated) {
+public record RoundResult(int round, int sampled, int succeeded, List<SiteFailure> failures,
+    double seconds, double clientTrainLoss, Optional<Metrics> test, Optional<Metrics> federated,
+    Optional<String> abandoned) {
 
+  /** Copies the failures. */
   public RoundResult {
     failures = List.copyOf(failures);
   }
 
+  /** The accuracy a target is measured by: the server's test set's, else the sites' own. */
+  public Optional<Double> accuracy() {
+    return test.or(() -> federated).map(Metrics::accuracy);
+  }
+
   /** The per-round console line. */
   public String format() {
-    return String.format("round %d - %d/%d clients - %.1fs - loss %.4f - accuracy %.4f"
-            + " - precision %.4f - recall %.4f - f1 %.4f%s", round, succeeded, sampled, seconds,
-        test.loss(), test.accuracy(), test.macro().precision(), test.macro().recall(),
-        test.macro().f1(), failures.isEmpty() ? "" : " - failed: " + failures);
+    StringBuilder line = new StringBuilder(String.format("round %d - %d/%d sites - %.1fs", round,
+        succeeded, sampled, seconds));
+    test.ifPresent(t -> line.append(String.format(" - loss %.4f - accuracy %.4f - precision %.4f"
+        + " - recall %.4f - f1 %.4f", t.loss(), t.accuracy(), t.macro().precision(),
+        t.macro().recall(), t.macro().f1())));
+    federated.ifPresent(f -> line.append(String.format(" - federated accuracy %.4f",
+        f.accuracy())));
+    abandoned.ifPresent(reason -> line.append(" - abandoned: ").append(reason));
+    if (!failures.isEmpty()) {
+      line.append(" - failed: ").append(failures);
+    }
+    return line.toString();
   }
 }

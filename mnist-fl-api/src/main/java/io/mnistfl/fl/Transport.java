@@ -4,21 +4,22 @@ import java.io.IOException;
 import java.util.List;
 
 /**
- * How the server reaches clients: bytes in, bytes out, so a host application can carry them over
- * HTTP, gRPC or a message queue. Requests and responses are {@link Messages} encodings; a
- * transport only moves them. Any exception fails that one client for that round.
+ * How the server reaches sites: bytes in, bytes out, so that a host application can carry them
+ * over gRPC, HTTP or a message queue. Requests and answers are {@link io.mnistfl.fl.wire.Messages}
+ * encodings, produced and read by the round loop and by {@link ClientRuntime} on the site; a
+ * transport only moves them. An exception fails that one site for that stage of the round.
+ * Calls may come from several threads at once, and a call still running at the stage's deadline
+ * is interrupted.
  */
 public interface Transport extends AutoCloseable {
 
-  /** The clients that can be sampled now. */
-  List<String> clientIds();
+  /** The sites that can be sampled now. */
+  List<String> siteIds();
 
-  /** Delivers an encoded fit request to a client and returns its encoded {@link ClientUpdate}. */
-  byte[] fit(String clientId, byte[] request) throws IOException;
+  /** Delivers one request to a site and returns its answer. */
+  byte[] exchange(String siteId, byte[] request) throws IOException, InterruptedException;
 
-  /** Delivers an encoded evaluate request and returns the encoded {@link ClientEvaluation}. */
-  byte[] evaluate(String clientId, byte[] request) throws IOException;
-
+  /** Releases what the transport holds; the default holds nothing. */
   @Override
   default void close() {}
 }

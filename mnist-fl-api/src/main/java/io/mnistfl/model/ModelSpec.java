@@ -182,28 +182,20 @@ public record ModelSpec(
   }
 
   /**
-   * Initial weights from {@link #seed()}: kernels by their initializer, biases and β zero, γ and
-   * moving variance one.
+   * Initial weights from {@link #seed()}: kernels by their layer's initializer, biases and β
+   * zero, γ and moving variance one.
    */
   public Weights initialWeights() {
     SplittableRandom random = new SplittableRandom(seed);
     List<Weights.NamedArray> arrays = new ArrayList<>();
-    int layerIndex = -1;
-    String lastLayer = "";
     for (ParameterShape p : parameters()) {
-      String layer = p.name().substring(0, p.name().indexOf('/'));
-      if (!layer.equals(lastLayer)) {
-        layerIndex = Integer.parseInt(layer.substring(layer.lastIndexOf('_') + 1));
-        lastLayer = layer;
-      }
       float[] values = new float[p.size()];
-      String role = p.name().substring(p.name().indexOf('/') + 1);
-      switch (role) {
-        case "kernel" -> initializerOf(layers.get(layerIndex))
+      switch (p.role()) {
+        case KERNEL -> layers.get(p.layer()).kernelInitializer()
             .fill(values, p.fanIn(), p.fanOut(), random.split());
-        case "gamma", "moving_variance" -> java.util.Arrays.fill(values, 1f);
-        default -> {
-          // bias, beta and moving_mean start at zero
+        case GAMMA, MOVING_VARIANCE -> java.util.Arrays.fill(values, 1f);
+        case BIAS, BETA, MOVING_MEAN -> {
+          // start at zero
         }
       }
       arrays.add(new Weights.NamedArray(p.name(), p.shape(), values));
@@ -211,82 +203,30 @@ public record ModelSpec(
     return new Weights(arrays);
   }
 
-  private static Initializer initializerOf(Layer layer) {
-    if (layer instanceof Conv2D c) {
-      return c.initializer();
-    }
-    return ((Dense) layer).initializer();
+  /** The variables of layer {@code index}, in the order of {@link #parameters()}. */
+  public List<ParameterShape> parametersOf(int index) {
+    return parameters().stream().filter(p -> p.layer() == index).toList();
   }
 
   private static List<ParameterShape> inferParameters(
       int height, int width, int numClasses, List<Layer> layers) {
     require(!layers.isEmpty(), "a model needs at least one layer");
     List<ParameterShape> params = new ArrayList<>();
-    int h = height;
-    int w = width;
-    int c = 1;
-    int features = -1; // > 0 once flattened
+    Layer.Dims dims = Layer.Dims.image(height, width, 1);
     for (int i = 0; i < layers.size(); i++) {
       Layer layer = Objects.requireNonNull(layers.get(i), "layer " + i);
-      String where = "layer " + i + " (" + layer + ")";
-      if (layer instanceof Conv2D conv) {
-        require(features < 0, where + ": a convolution cannot follow Flatten");
-        require(conv.filters() > 0, where + ": filters must be > 0");
-        require(conv.kernelSize() > 0, where + ": kernel size must be > 0");
-        Objects.requireNonNull(conv.padding(), where + ": padding");
-        Objects.requireNonNull(conv.initializer(), where + ": initializer");
-        if (conv.padding() == Padding.VALID) {
-          require(conv.kernelSize() <= h && conv.kernelSize() <= w,
-              where + ": kernel " + conv.kernelSize() + " is larger than its input " + h + "x"
-                  + w);
-          h = h - conv.kernelSize() + 1;
-          w = w - conv.kernelSize() + 1;
-        }
-        int k = conv.kernelSize();
-        String n = "conv2d_" + i;
-        params.add(new ParameterShape(n + "/kernel", new int[] {k, k, c, conv.filters()}, true,
-            k * k * c, k * k * conv.filters()));
-        params.add(new ParameterShape(n + "/bias", new int[] {conv.filters()}, true, 0, 0));
-        c = conv.filters();
-      } else if (layer instanceof MaxPool pool) {
-        require(features < 0, where + ": pooling cannot follow Flatten");
-        require(pool.size() >= 1, where + ": pool size must be >= 1");
-        require(pool.size() <= h && pool.size() <= w,
-            where + ": pool " + pool.size() + " is larger than its input " + h + "x" + w);
-        h /= pool.size();
-        w /= pool.size();
-      } else if (layer instanceof Flatten) {
-        require(features < 0, where + ": already flat");
-        features = h * w * c;
-      } else if (layer instanceof Dense dense) {
-        require(features > 0, where + ": a dense layer needs Flatten before it");
-        require(dense.units() > 0, where + ": units must be > 0");
-        Objects.requireNonNull(dense.initializer(), where + ": initializer");
-        String n = "dense_" + i;
-        params.add(new ParameterShape(n + "/kernel", new int[] {features, dense.units()}, true,
-            features, dense.units()));
-        params.add(new ParameterShape(n + "/bias", new int[] {dense.units()}, true, 0, 0));
-        features = dense.units();
-      } else if (layer instanceof Activation a) {
-        Objects.requireNonNull(a.function(), where + ": function");
-      } else if (layer instanceof BatchNorm bn) {
-        require(bn.momentum() >= 0 && bn.momentum() < 1,
-            where + ": momentum must be in [0, 1), was " + bn.momentum());
-        require(bn.epsilon() > 0, where + ": epsilon must be > 0, was " + bn.epsilon());
-        int channels = features > 0 ? features : c;
-        String n = "batchnorm_" + i;
-        params.add(new ParameterShape(n + "/gamma", new int[] {channels}, true, 0, 0));
-        params.add(new ParameterShape(n + "/beta", new int[] {channels}, true, 0, 0));
-        params.add(new ParameterShape(n + "/moving_mean", new int[] {channels}, false, 0, 0));
-        params.add(
-            new ParameterShape(n + "/moving_variance", new int[] {channels}, false, 0, 0));
-      } else if (layer instanceof Dropout d) {
-        require(d.rate() >= 0 && d.rate() < 1,
-          where + ": dropout rate must be in [0, 1), was " + d.rate());
+      Layer.Dims out;
+      try {
+        out = layer.output(dims);
+      } catch (IllegalArgumentException | NullPointerException e) {
+        throw new IllegalArgumentException("invalid ModelSpec: layer " + i + " (" + layer + "): "
+            + e.getMessage(), e);
       }
+      params.addAll(layer.parameters(i, dims));
+      dims = out;
     }
     Layer last = layers.get(layers.size() - 1);
-    require(last instanceof Dense d && d.units() == numClasses,
+    require(last instanceof Layer.Dense d && d.units() == numClasses,
         "the last layer must be Dense with " + numClasses
             + " units (the logits; softmax is implied), was " + last);
     return List.copyOf(params);

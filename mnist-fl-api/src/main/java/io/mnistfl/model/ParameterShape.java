@@ -3,24 +3,61 @@ package io.mnistfl.model;
 import java.util.Arrays;
 
 /**
- * One named variable a {@link ModelSpec} implies, e.g. {@code conv2d_0/kernel} of shape {@code
- * [3, 3, 1, 32]} (kernels are height × width × in × out; dense kernels in × out).
+ * One variable a {@link ModelSpec} implies, e.g. {@code conv2d_0/kernel} of shape {@code [3, 3,
+ * 1, 32]} (kernels are height × width × in × out; dense kernels in × out). Its name is made here
+ * and only here, from its layer's kind and index and its role.
  *
- * @param name unique name, {@code <layer>_<index>/<role>}
+ * @param name unique name, {@code <layer kind>_<layer index>/<role>}
  * @param shape dimensions
- * @param trainable false for batch-norm moving statistics, which are updated by averaging
+ * @param layer index of the layer it belongs to
+ * @param role what it is in that layer
  * @param fanIn inputs per output unit (for initializers); 0 where not a kernel
  * @param fanOut outputs per input unit (for initializers); 0 where not a kernel
  */
-public record ParameterShape(String name, int[] shape, boolean trainable, int fanIn, int fanOut) {
+public record ParameterShape(String name, int[] shape, int layer, Role role, int fanIn,
+    int fanOut) {
 
+  /** What a variable is in its layer. */
+  public enum Role {
+    /** A convolution's or dense layer's weights. */
+    KERNEL,
+    /** A bias, added after the kernel. */
+    BIAS,
+    /** Batch normalization's scale. */
+    GAMMA,
+    /** Batch normalization's offset. */
+    BETA,
+    /** Batch normalization's moving mean, updated by averaging, not by gradients. */
+    MOVING_MEAN,
+    /** Batch normalization's moving variance, updated by averaging, not by gradients. */
+    MOVING_VARIANCE;
+
+    /** Whether gradients train it. */
+    public boolean trainable() {
+      return this != MOVING_MEAN && this != MOVING_VARIANCE;
+    }
+  }
+
+  /** Copies the shape. */
   public ParameterShape {
     shape = shape.clone();
+  }
+
+  /** A variable of layer {@code index} of kind {@code kind} (e.g. {@code conv2d}). */
+  static ParameterShape of(String kind, int index, Role role, int[] shape, int fanIn,
+      int fanOut) {
+    return new ParameterShape(kind + "_" + index + "/" + role.name().toLowerCase(), shape, index,
+        role, fanIn, fanOut);
   }
 
   @Override
   public int[] shape() {
     return shape.clone();
+  }
+
+  /** Whether gradients train it (false for batch-norm moving statistics). */
+  public boolean trainable() {
+    return role.trainable();
   }
 
   /** Number of scalars. */
@@ -37,7 +74,8 @@ public record ParameterShape(String name, int[] shape, boolean trainable, int fa
     return o instanceof ParameterShape p
         && p.name.equals(name)
         && Arrays.equals(p.shape, shape)
-        && p.trainable == trainable
+        && p.layer == layer
+        && p.role == role
         && p.fanIn == fanIn
         && p.fanOut == fanOut;
   }
@@ -49,6 +87,6 @@ public record ParameterShape(String name, int[] shape, boolean trainable, int fa
 
   @Override
   public String toString() {
-    return name + Arrays.toString(shape) + (trainable ? "" : " (not trained)");
+    return name + Arrays.toString(shape) + (trainable() ? "" : " (not trained)");
   }
 }

@@ -62,6 +62,15 @@ public final class Json {
     }
   }
 
+  /** Whether {@code file} holds a JSON object with a top-level field {@code name}. */
+  public static boolean hasField(Path file, String name) throws IOException {
+    try {
+      return MAPPER.readTree(file.toFile()).has(name);
+    } catch (IOException e) {
+      throw new IOException(file + ": not valid JSON (" + e.getMessage() + ")", e);
+    }
+  }
+
   /** {@code value} as indented JSON. */
   public static String toJson(Object value) {
     try {

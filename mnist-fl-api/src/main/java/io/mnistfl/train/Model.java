@@ -23,7 +23,7 @@ public interface Model extends AutoCloseable {
    * @return one result per epoch
    */
   List<EpochResult> fit(
-      DataSource train, DataSource validation, FitOptions options, TrainingListener listener);
+      DataSource train, DataSource validation, LocalTraining training, TrainingListener listener);
 
   /** Loss, accuracy, precision, recall, F1 and confusion matrix on {@code data}. */
   Metrics evaluate(DataSource data);

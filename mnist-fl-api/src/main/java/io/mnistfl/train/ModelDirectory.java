@@ -6,7 +6,13 @@ import io.mnistfl.model.WeightsCodec;
 import io.mnistfl.model.WeightsFormatException;
 import java.io.IOException;
 import java.nio.file.Files;
+import io.mnistfl.metrics.Metrics;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /**
  * The on-disk layout of a saved model, the same for every backend: {@code spec.json} (the {@link
@@ -22,12 +28,31 @@ public record ModelDirectory(ModelSpec spec, Weights weights, TrainingRecord rec
   static final String WEIGHTS = "weights.bin";
   static final String RECORD = "training.json";
 
-  /** Writes the three files into {@code dir}, creating it; each file appears whole or not. */
+  /**
+   * Writes the three files into {@code dir}, as a whole: into a fresh sibling folder first, which
+   * then takes the place of any earlier model, so that a reader sees the old model or the new
+   * one, never a mix.
+   */
   public void write(Path dir) throws IOException {
-    Files.createDirectories(dir);
-    Json.write(dir.resolve(SPEC), spec);
-    Json.writeAtomically(dir.resolve(WEIGHTS), WeightsCodec.encode(weights));
-    Json.write(dir.resolve(RECORD), record);
+    Path absolute = dir.toAbsolutePath();
+    Files.createDirectories(absolute.getParent());
+    Path fresh = absolute.resolveSibling(absolute.getFileName() + ".new-" + System.nanoTime());
+    Files.createDirectory(fresh);
+    Json.write(fresh.resolve(SPEC), spec);
+    Json.writeAtomically(fresh.resolve(WEIGHTS), WeightsCodec.encode(weights));
+    Json.write(fresh.resolve(RECORD), record);
+    Path old = absolute.resolveSibling(absolute.getFileName() + ".old-" + System.nanoTime());
+    if (Files.exists(absolute)) {
+      Files.move(absolute, old, StandardCopyOption.ATOMIC_MOVE);
+    }
+    Files.move(fresh, absolute, StandardCopyOption.ATOMIC_MOVE);
+    if (Files.exists(old)) {
+      try (Stream<Path> files = Files.walk(old)) {
+        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
+    }
   }
 
   /**
@@ -46,9 +71,27 @@ public record ModelDirectory(ModelSpec spec, Weights weights, TrainingRecord rec
     try {
       weights = WeightsCodec.decode(Files.readAllBytes(dir.resolve(WEIGHTS)));
     } catch (WeightsFormatException e) {
-      throw new IOException(dir.resolve(WEIGHTS) + ": " + e.getMessage(), e);
+      throw new WeightsFormatException(dir.resolve(WEIGHTS) + ": " + e.getMessage());
     }
-    TrainingRecord record = Json.read(dir.resolve(RECORD), TrainingRecord.class);
-    return new ModelDirectory(spec, weights, record);
+    return new ModelDirectory(spec, weights, readRecord(dir.resolve(RECORD), spec));
+  }
+
+  /**
+   * The record, or for a model saved before records held a {@link Provenance} (version 0.1.0
+   * until the provenance record), one that says so and keeps its epochs and test metrics.
+   */
+  private static TrainingRecord readRecord(Path file, ModelSpec spec) throws IOException {
+    if (Json.hasField(file, "provenance")) {
+      return Json.read(file, TrainingRecord.class);
+    }
+    LegacyRecord old = Json.read(file, LegacyRecord.class);
+    return new TrainingRecord(Provenance.builder(spec).kind("saved before provenance records")
+        .data(old.trainData() == null ? "" : old.trainData(), old.trainExamples()).build(),
+        old.history(), old.test(), old.wallSeconds());
+  }
+
+  /** The fields of a training record before provenance records. */
+  private record LegacyRecord(String trainData, int trainExamples, List<EpochResult> history,
+      Optional<Metrics> test, double wallSeconds) {
   }
 }

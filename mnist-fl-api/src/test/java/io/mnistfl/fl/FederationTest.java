@@ -1,60 +1,47 @@
 package io.mnistfl.fl;
 
+import static io.mnistfl.fl.Toys.EVALUATOR;
+import static io.mnistfl.fl.Toys.SPEC;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mnistfl.fl.Toys.Toward;
+import io.mnistfl.fl.aggregate.Aggregator;
+import io.mnistfl.fl.aggregate.FedAdam;
+import io.mnistfl.fl.aggregate.FedAvg;
+import io.mnistfl.fl.aggregate.FedMedian;
+import io.mnistfl.fl.sim.GaussianAttacker;
+import io.mnistfl.fl.sim.InProcessTransport;
+import io.mnistfl.fl.wire.Messages;
 import io.mnistfl.metrics.ConfusionMatrix;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.Weights;
+import io.mnistfl.train.LocalTraining;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 
-/** The round loop with arithmetic clients: failures, sampling, determinism. */
+/** The round loop with arithmetic sites: failures, checks, sampling, stages, determinism. */
 class FederationTest {
 
-  /** Moves every weight towards its target by half; reports its own size. */
-  private record Toward(String id, int numExamples, float target) implements Client {
-    @Override
-    public ClientUpdate fit(Weights global, RoundConfig config) {
-      float[] v = global.arrays().get(0).values().clone();
-      for (int i = 0; i < v.length; i++) {
-        v[i] += (target - v[i]) / 2;
-      }
-      return new ClientUpdate(id, new Weights(List.of(new Weights.NamedArray("w", new int[] {2},
-          v))), numExamples, target, 0);
-    }
-
-    @Override
-    public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
-      return new ClientEvaluation(id, numExamples, 0.5,
-          ConfusionMatrix.of(2, new int[] {0, 1}, new int[] {0, 0}));
-    }
+  static Federation.Builder federation(Transport transport, Strategy strategy) {
+    return Federation.builder(SPEC, transport).strategy(strategy).evaluator(EVALUATOR);
   }
 
-  /** Test "accuracy" = 1 − |w₀ − 4| / 4, so reaching weight 4 means accuracy 1. */
-  private static final GlobalEvaluator EVALUATOR = weights -> {
-    double w = weights.arrays().get(0).values()[0];
-    int correct = (int) Math.round(100 * Math.max(0, 1 - Math.abs(w - 4) / 4));
-    int[] actual = new int[100];
-    int[] predicted = new int[100];
-    for (int i = correct; i < 100; i++) {
-      predicted[i] = 1;
-    }
-    return Metrics.of(2, actual, predicted, 1 - correct / 100.0);
-  };
-
-  private static Weights start() {
-    return new Weights(List.of(new Weights.NamedArray("w", new int[] {2}, new float[] {0, 0})));
+  static Federation.Builder federation(List<? extends Client> clients, Aggregator aggregator) {
+    return federation(new InProcessTransport(clients),
+        StandardStrategy.builder().aggregator(aggregator).build());
   }
 
-  /** A transport that breaks chosen clients in chosen ways. */
+  /** A transport that breaks chosen sites in chosen ways. */
   private static final class Faulty implements Transport {
     private final InProcessTransport inner;
 
@@ -63,42 +50,34 @@ class FederationTest {
     }
 
     @Override
-    public List<String> clientIds() {
-      return inner.clientIds();
+    public List<String> siteIds() {
+      return inner.siteIds();
     }
 
     @Override
-    public byte[] fit(String id, byte[] request) throws IOException {
+    public byte[] exchange(String id, byte[] request) throws IOException {
       switch (id) {
         case "down" -> throw new IOException("connection refused");
         case "flipped" -> {
-          byte[] answer = inner.fit(id, request);
+          byte[] answer = inner.exchange(id, request);
           answer[answer.length / 2] ^= 0x40;
           return answer;
         }
+        case "impostor" -> {
+          return inner.exchange("good-1", request);
+        }
         default -> {
-          return inner.fit(id, request);
+          return inner.exchange(id, request);
         }
       }
     }
-
-    @Override
-    public byte[] evaluate(String id, byte[] request) throws IOException {
-      return inner.evaluate(id, request);
-    }
   }
 
-  /** Answers with a differently shaped array. */
-  private record WrongShape(String id) implements Client {
-    @Override
-    public int numExamples() {
-      return 5;
-    }
-
+  /** Answers with whatever update it is given. */
+  private record Fixed(String id, int numExamples, Weights weights) implements Client {
     @Override
     public ClientUpdate fit(Weights global, RoundConfig config) {
-      return new ClientUpdate(id, new Weights(List.of(new Weights.NamedArray("w", new int[] {3},
-          new float[3]))), 5, 0, 0);
+      return new ClientUpdate(id, weights, numExamples, 0, 0);
     }
 
     @Override
@@ -108,243 +87,297 @@ class FederationTest {
   }
 
   @Test
-  void badClientsAreLeftOutAndTheRoundCompletes() {
+  void badSitesAreLeftOutWithTheirReasonAndTheRoundCompletes() {
+    Weights wrongShape = new Weights(List.of(new Weights.NamedArray("w", new int[] {3},
+        new float[3])));
+    float[] nan = {Float.NaN, 0};
+    Weights notFinite = new Weights(List.of(
+        new Weights.NamedArray("dense_1/kernel", new int[] {1, 2}, nan),
+        new Weights.NamedArray("dense_1/bias", new int[] {2}, new float[2])));
     List<Client> clients = new ArrayList<>(List.of(new Toward("good-1", 1, 4),
-        new Toward("good-2", 3, 4), new Toward("down", 1, 100), new Toward("flipped", 1, 100)));
-    clients.add(new WrongShape("shape"));
-    Federation f = new Federation(new Faulty(clients), new FedAvg(), EVALUATOR,
-        FederationSettings.defaults().withRounds(1), FederationListener.NONE);
-
-    FederationHistory h = f.run(start());
+        new Toward("good-2", 3, 4), new Toward("down", 1, 100), new Toward("flipped", 1, 100),
+        new Toward("impostor", 1, 100), new Toward("inflated", 5000, 100)));
+    clients.add(new Fixed("shape", 5, wrongShape));
+    clients.add(new Fixed("nan", 5, notFinite));
+    FederationHistory h = federation(new Faulty(clients),
+        StandardStrategy.builder().build()).rounds(1).maxExamplesPerSite(1000).build()
+        .run(Toys.zeros());
 
     RoundResult r = h.rounds().get(0);
-    assertThat(r.sampled()).isEqualTo(5);
+    assertThat(r.sampled()).isEqualTo(8);
     assertThat(r.succeeded()).isEqualTo(2);
-    assertThat(r.failures()).hasSize(3);
-    assertThat(r.failures()).anyMatch(s -> s.startsWith("down: connection refused"));
-    assertThat(r.failures()).anyMatch(s -> s.startsWith("flipped: update checksum mismatch"));
-    assertThat(r.failures()).anyMatch(s -> s.startsWith("shape: update: array 0 is w[3]"));
-    // Only the good clients count: both move halfway to 4.
-    assertThat(h.finalWeights().arrays().get(0).values()).containsExactly(2f, 2f);
+    assertThat(r.failures()).extracting(SiteFailure::toString).containsExactlyInAnyOrder(
+        "down: connection refused",
+        "flipped: update checksum mismatch (corrupted in transit)",
+        "impostor: answered as good-1, not impostor",
+        "inflated: reports 5000 examples, outside 1..1000",
+        "shape: update: 1 arrays, expected 2",
+        "nan: update array dense_1/kernel holds NaN");
+    // Only the good sites count: both move halfway to 4.
+    assertThat(Toys.all(h.finalWeights())).containsExactly(2f, 2f, 2f, 2f);
+  }
+
+  @Test
+  void theStrategySeesTheRoundsFailuresAndDecidesTheWeights() {
+    List<FitResults> seen = new ArrayList<>();
+    Strategy recording = new Strategy() {
+      @Override
+      public List<SiteInstruction> configureFit(int round, Weights global,
+          List<String> available) {
+        RoundConfig c = RoundConfig.of(round, new LocalTraining(1, 1, 0.1, 0, round));
+        return available.stream().map(id -> new SiteInstruction(id, c)).toList();
+      }
+
+      @Override
+      public Weights aggregateFit(int round, Weights global, FitResults results) {
+        seen.add(results);
+        return ((FitResults.Updates) results).updates().get(0).weights();
+      }
+
+      @Override
+      public Map<String, String> parameters() {
+        return Map.of("name", "recording");
+      }
+    };
+    List<Client> clients = List.of(new Toward("down", 1, 9), new Toward("good-1", 1, 4));
+    FederationHistory h = federation(new Faulty(clients), recording).rounds(2).build()
+        .run(Toys.zeros());
+    assertThat(seen).hasSize(2).allSatisfy(results -> assertThat(results.failures())
+        .containsExactly(new SiteFailure("down", "connection refused")));
+    assertThat(Toys.first(h.finalWeights())).isEqualTo(3f);
   }
 
   @Test
   void stopsAtTheTargetAndKeepsHistory() {
     List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 1, 4));
-    Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,
-        FederationSettings.defaults().withRounds(50).withTarget(0.97), FederationListener.NONE);
-    FederationHistory h = f.run(start());
+    FederationHistory h = federation(clients, new FedAvg()).rounds(50).target(0.97).build()
+        .run(Toys.zeros());
     // w after k rounds: 4 − 4/2^k, accuracy 1 − 1/2^k in whole percent: round 4 gives 0.94,
     // round 5 gives round(96.875) % = 0.97.
     assertThat(h.roundsToTarget()).hasValue(5);
     assertThat(h.rounds()).hasSize(5);
-    assertThat(h.rounds().get(3).test().accuracy()).isEqualTo(0.94);
-    assertThat(h.rounds().get(4).test().accuracy()).isEqualTo(0.97);
+    assertThat(h.rounds().get(3).test().orElseThrow().accuracy()).isEqualTo(0.94);
+    assertThat(h.rounds().get(4).test().orElseThrow().accuracy()).isEqualTo(0.97);
+  }
+
+  @Test
+  void aServerWithoutATestSetRunsOnFederatedEvaluation() {
+    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 3, 4));
+    FederationHistory h = Federation.builder(SPEC, new InProcessTransport(clients))
+        .strategy(StandardStrategy.builder().federatedEvaluation(true).build()).rounds(2)
+        .target(0.5).build().run(Toys.zeros());
+    RoundResult r = h.rounds().get(0);
+    assertThat(r.test()).isEmpty();
+    Metrics federated = r.federated().orElseThrow();
+    assertThat(federated.count()).isEqualTo(4);
+    assertThat(federated.accuracy()).isEqualTo(0.5);
+    assertThat(federated.loss()).isEqualTo(0.5);
+    assertThat(h.roundsToTarget()).hasValue(1);
+    assertThat(r.format()).contains("federated accuracy 0.5000").doesNotContain(" - loss");
+  }
+
+  /** Evaluates with a confusion matrix of its own making. */
+  private record Evaluating(String id, int numExamples, ConfusionMatrix confusion)
+      implements Client {
+    @Override
+    public ClientUpdate fit(Weights global, RoundConfig config) {
+      return new Toward(id, numExamples, 4).fit(global, config);
+    }
+
+    @Override
+    public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
+      return new ClientEvaluation(id, numExamples, 0.3, confusion);
+    }
+  }
+
+  @Test
+  void malformedEvaluationsAreRefusedAndTheOthersStillCount() {
+    // At 8822bcc a 3-class matrix crashed the server, or, sorting first, made its accuracy
+    // 0.995 where the honest sites' was 0.908.
+    ConfusionMatrix honest = ConfusionMatrix.fromCounts(new long[][] {{40, 10}, {0, 50}});
+    List<Client> clients = List.of(
+        new Evaluating("a-three-classes", 1000, ConfusionMatrix.fromCounts(
+            new long[][] {{1000, 0, 0}, {0, 0, 0}, {0, 0, 0}})),
+        new Evaluating("b-miscounted", 100, ConfusionMatrix.fromCounts(
+            new long[][] {{1000, 0}, {0, 0}})),
+        new Evaluating("c-negative", 100, ConfusionMatrix.fromCounts(
+            new long[][] {{150, -50}, {0, 0}})),
+        new Evaluating("d-honest", 100, honest),
+        new Evaluating("e-honest", 100, honest));
+    RoundResult r = federation(new InProcessTransport(clients),
+        StandardStrategy.builder().federatedEvaluation(true).build()).rounds(1).build()
+        .run(Toys.zeros()).rounds().get(0);
+    assertThat(r.federated().orElseThrow().accuracy()).isEqualTo(0.9);
+    assertThat(r.federated().orElseThrow().count()).isEqualTo(200);
+    assertThat(r.failures()).extracting(SiteFailure::toString).containsExactly(
+        "a-three-classes: evaluate: a 3-class confusion matrix, the model has 2 classes",
+        "b-miscounted: evaluate: its confusion matrix counts 1000 examples, it reports 100",
+        "c-negative: evaluate: negative count -50 in its confusion matrix");
+  }
+
+  @Test
+  void aSiteRefusesWorkBeyondItsLimitsWhateverTheServerAsks() {
+    Strategy greedy = StandardStrategy.builder()
+        .localTraining(new LocalTraining(99, 10, 0.1, 0, 0)).build();
+    ClientRuntime careful = ClientRuntime.of(new Toward("careful", 10, 4),
+        new SiteLimits(20, 1000, 64));
+    RoundResult r = federation(InProcessTransport.ofRuntimes(List.of(careful)), greedy)
+        .rounds(1).build().run(Toys.zeros()).rounds().get(0);
+    assertThat(r.succeeded()).isZero();
+    assertThat(r.failures()).extracting(SiteFailure::toString).containsExactly(
+        "careful: site careful refuses: asked for 99 local epochs, the site's limit is 20");
+    SiteLimits limits = new SiteLimits(20, 1000, 64);
+    assertThat(limits.violation(RoundConfig.of(1, new LocalTraining(5, 10, 0.1, 0, 0)), 300))
+        .isEqualTo("asked for 5 epochs of 300 examples, above the site's limit of 1000"
+            + " examples a round");
+    assertThat(limits.violation(RoundConfig.of(1, new LocalTraining(1, 128, 0.1, 0, 0)), 300))
+        .isEqualTo("asked for batches of 128, the site's limit is 64");
+    assertThat(limits.violation(RoundConfig.of(1, new LocalTraining(3, 64, 0.1, 0, 0)), 300))
+        .isEmpty();
+  }
+
+  @Test
+  void aMultiStageProtocolRunsOverTheSameTransportAsPlainTraining() {
+    // Stage 1 asks each site for its example count, stage 2 for the count plus the round: two
+    // exchanges per round through the transport, each site answering through its runtime.
+    ClientRuntime.StageHandler counting = new ClientRuntime.StageHandler() {
+      @Override
+      public boolean handles(String kind) {
+        return kind.startsWith("TST");
+      }
+
+      @Override
+      public byte[] handle(byte[] request, Client client, SiteLimits limits) {
+        int add = request[3] == '1' ? 0 : request[4];
+        return new byte[] {(byte) (client.numExamples() + add)};
+      }
+    };
+    List<String> stages = new ArrayList<>();
+    FitProtocol twoStages = new FitProtocol() {
+      @Override
+      public FitResults run(RoundContext round, List<SiteInstruction> instructions,
+          SiteExchange exchange) {
+        Map<String, byte[]> first = new java.util.LinkedHashMap<>();
+        Map<String, byte[]> second = new java.util.LinkedHashMap<>();
+        for (SiteInstruction i : instructions) {
+          first.put(i.siteId(), "TST1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          second.put(i.siteId(), new byte[] {'T', 'S', 'T', '2', (byte) round.round()});
+        }
+        int sum = 0;
+        for (byte[] b : exchange.send("one", first).answers().values()) {
+          sum += b[0];
+        }
+        stages.add("one");
+        for (byte[] b : exchange.send("two", second).answers().values()) {
+          sum += b[0];
+        }
+        stages.add("two");
+        Weights delta = io.mnistfl.fl.aggregate.WeightMath.scaled(Toys.zeros(), 0);
+        float[] v = delta.arrays().get(1).values();
+        v[0] = sum;
+        return new FitResults.Sum(delta, 1, instructions.size(), List.of());
+      }
+
+      @Override
+      public boolean yieldsSums() {
+        return true;
+      }
+    };
+    List<ClientRuntime> sites = List.of(
+        ClientRuntime.of(new Toward("a", 3, 0)).withStages(counting),
+        ClientRuntime.of(new Toward("b", 4, 0)).withStages(counting));
+    FederationHistory h = federation(InProcessTransport.ofRuntimes(sites),
+        StandardStrategy.builder().build()).fitProtocol(twoStages).rounds(2).build()
+        .run(Toys.zeros());
+    assertThat(stages).containsExactly("one", "two", "one", "two");
+    // Round 1 adds (3 + 4) + (4 + 5) = 16 to bias 0, round 2 adds (3 + 4) + (5 + 6) = 18.
+    assertThat(Toys.all(h.finalWeights())[2]).isEqualTo(34f);
+    // A protocol that yields sums refuses a strategy that needs each update.
+    assertThatThrownBy(() -> federation(InProcessTransport.ofRuntimes(sites),
+        StandardStrategy.builder().aggregator(new FedMedian()).build()).fitProtocol(twoStages)
+        .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("FedMedian needs each site's update");
+  }
+
+  @Test
+  void anAbandonedRoundKeepsTheWeightsAndSaysWhy() {
+    FitProtocol failing = (round, instructions, exchange) -> {
+      throw new RoundAbandonedException("only 1 of 3 sites survived, the threshold is 2",
+          List.of(new SiteFailure("b", "gone")));
+    };
+    RoundResult r = federation(Toys.four(), new FedAvg()).fitProtocol(failing).rounds(1)
+        .build().run(Toys.zeros()).rounds().get(0);
+    assertThat(r.abandoned()).hasValue("only 1 of 3 sites survived, the threshold is 2");
+    assertThat(r.succeeded()).isZero();
+    assertThat(r.format()).contains("abandoned: only 1 of 3 sites survived");
+    assertThat(r.test().orElseThrow().accuracy()).isEqualTo(0.0);
   }
 
   @Test
   void aSeededGaussianAttackerIsOutvotedByTheMedian() {
     GaussianAttacker attacker = new GaussianAttacker(new Toward("x", 1000, 4), 100);
-    RoundConfig round1 = FederationSettings.defaults().roundConfig(1);
-    Weights noise = attacker.fit(start(), round1).weights();
-    assertThat(noise).isEqualTo(attacker.fit(start(), round1).weights())
-        .isNotEqualTo(attacker.fit(start(), FederationSettings.defaults().roundConfig(2))
-            .weights());
+    StandardStrategy s = StandardStrategy.builder().build();
+    Weights noise = attacker.fit(Toys.zeros(), s.roundConfig(1)).weights();
+    assertThat(noise).isEqualTo(attacker.fit(Toys.zeros(), s.roundConfig(1)).weights())
+        .isNotEqualTo(attacker.fit(Toys.zeros(), s.roundConfig(2)).weights());
     assertThat(attacker.numExamples()).isEqualTo(1000);
     List<Client> clients = List.of(new Toward("a", 1, 4), attacker, new Toward("b", 1, 4));
-    FederationHistory median = new Federation(new InProcessTransport(clients), new FedMedian(),
-        EVALUATOR, FederationSettings.defaults().withRounds(20).withTarget(0.97),
-        FederationListener.NONE).run(start());
-    // Both honest clients move to 2, 3, 3.5, …: the median of (honest, honest, noise) is theirs.
+    FederationHistory median = federation(clients, new FedMedian()).rounds(20).target(0.97)
+        .build().run(Toys.zeros());
+    // Both honest sites move to 2, 3, 3.5, …: the median of (honest, honest, noise) is theirs.
     assertThat(median.roundsToTarget()).hasValue(5);
-    FederationHistory mean = new Federation(new InProcessTransport(clients), new FedAvg(),
-        EVALUATOR, FederationSettings.defaults().withRounds(20).withTarget(0.97),
-        FederationListener.NONE).run(start());
+    FederationHistory mean = federation(clients, new FedAvg()).rounds(20).target(0.97).build()
+        .run(Toys.zeros());
     assertThat(mean.roundsToTarget()).isEmpty();
   }
 
   @Test
-  void resumingFromACheckpointEqualsAnUninterruptedRun() {
-    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 2, 8),
-        new Toward("c", 3, -2), new Toward("d", 4, 1));
-    FederationSettings six = FederationSettings.defaults().withRounds(6).withSampling(0.5, 1);
-    FederationHistory whole = new Federation(new InProcessTransport(clients), new FedAvg(),
-        EVALUATOR, six, FederationListener.NONE).run(start());
-
-    List<FederationHistory> checkpoints = new ArrayList<>();
-    FederationListener saving = new FederationListener() {
-      @Override
-      public void checkpoint(FederationHistory soFar) {
-        checkpoints.add(soFar);
-      }
-    };
-    new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR, six.withRounds(3),
-        saving).run(start());
-    assertThat(checkpoints).extracting(h -> h.rounds().size()).containsExactly(1, 2, 3);
-    FederationHistory resumed = new Federation(new InProcessTransport(clients), new FedAvg(),
-        EVALUATOR, six, FederationListener.NONE).resume(checkpoints.get(2));
-
-    assertThat(resumed.rounds()).extracting(RoundResult::round).containsExactly(1, 2, 3, 4, 5, 6);
-    assertThat(resumed.finalWeights()).isEqualTo(whole.finalWeights());
-    assertThat(resumed.rounds()).extracting(r -> r.test().accuracy())
-        .isEqualTo(whole.rounds().stream().map(r -> r.test().accuracy()).toList());
-    // Rounds 4 to 6 sample other clients than rounds 1 to 3 would, so restarting the round
-    // count on resume would not give the same result.
-    Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR, six,
-        FederationListener.NONE);
-    assertThat(List.of(f.sample(4), f.sample(5), f.sample(6)))
-        .isNotEqualTo(List.of(f.sample(1), f.sample(2), f.sample(3)));
-    // A history that is already complete comes back as it was.
-    FederationHistory again = new Federation(new InProcessTransport(clients), new FedAvg(),
-        EVALUATOR, six, FederationListener.NONE).resume(resumed);
-    assertThat(again.rounds()).isEqualTo(resumed.rounds());
-  }
-
-  @Test
-  void aResumedServerOptimizerTakesUpItsMomentsFromTheCheckpoint() {
-    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 2, 8),
-        new Toward("c", 3, -2));
-    FederationSettings six = FederationSettings.defaults().withRounds(6);
-    FederationHistory whole = new Federation(new InProcessTransport(clients),
-        Aggregator.named("fedadam"), EVALUATOR, six, FederationListener.NONE).run(start());
-    FederationHistory half = new Federation(new InProcessTransport(clients),
-        Aggregator.named("fedadam"), EVALUATOR, six.withRounds(3), FederationListener.NONE)
-        .run(start());
-    assertThat(half.aggregatorState()).hasSize(2);
-
-    FederationHistory resumed = new Federation(new InProcessTransport(clients),
-        Aggregator.named("fedadam"), EVALUATOR, six, FederationListener.NONE).resume(half);
-    assertThat(resumed.finalWeights()).isEqualTo(whole.finalWeights());
-    assertThat(resumed.aggregatorState()).hasSize(2);
-    // Without the moments, FedAdam would start afresh and end elsewhere.
-    FederationHistory forgetful = new Federation(new InProcessTransport(clients),
-        Aggregator.named("fedadam"), EVALUATOR, six, FederationListener.NONE)
-        .resume(new FederationHistory(half.rounds(), half.roundsToTarget(), half.totalSeconds(),
-            half.finalWeights()));
-    assertThat(forgetful.finalWeights()).isNotEqualTo(whole.finalWeights());
-  }
-
-  @Test
-  void aResumedDpFederationGoesOnWithTheSameNoise() {
-    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 2, 8),
-        new Toward("c", 3, -2));
-    FederationSettings six = FederationSettings.defaults().withRounds(6).withPoissonSampling(0.5);
-    java.util.function.Supplier<Aggregator> dp =
-        () -> new DpFedAvg(1, 0.5, new java.util.Random(9)).withExpectedClients(1.5);
-    FederationHistory whole = new Federation(new InProcessTransport(clients), dp.get(),
-        EVALUATOR, six, FederationListener.NONE).run(start());
-    FederationHistory half = new Federation(new InProcessTransport(clients), dp.get(),
-        EVALUATOR, six.withRounds(3), FederationListener.NONE).run(start());
-    // Every round, empty or not, draws one Gaussian per parameter: 3 rounds × 2.
-    assertThat(half.aggregatorState()).singleElement()
-        .satisfies(count -> assertThat(count).containsExactly(6.0));
-
-    FederationHistory resumed = new Federation(new InProcessTransport(clients), dp.get(),
-        EVALUATOR, six, FederationListener.NONE).resume(half);
-    assertThat(resumed.finalWeights()).isEqualTo(whole.finalWeights());
-    assertThatThrownBy(() -> dp.get().restore(List.of(new double[] {1, 2})))
-        .hasMessageContaining("keeps one count of draws");
-  }
-
-  @Test
-  void samplesAFractionSeededAndAtLeastTheMinimum() {
-    List<Client> clients = new ArrayList<>();
+  void samplingIsSeededByRoundAndHonoursTheMinimum() {
+    List<String> ids = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
-      clients.add(new Toward(String.format("c%02d", i), 1, 4));
+      ids.add(String.format("c%02d", i));
     }
-    FederationSettings s = FederationSettings.defaults().withSampling(0.1, 1);
-    Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR, s,
-        FederationListener.NONE);
-    assertThat(f.sample(1)).hasSize(5).doesNotHaveDuplicates();
-    assertThat(f.sample(1)).isEqualTo(f.sample(1));
-    assertThat(f.sample(1)).isNotEqualTo(f.sample(2));
-    Federation atLeast = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,
-        s.withSampling(0.01, 8), FederationListener.NONE);
-    assertThat(atLeast.sample(1)).hasSize(8);
-  }
-
-  @Test
-  void poissonSamplingDrawsEachClientIndependently() {
-    List<Client> clients = new ArrayList<>();
-    for (int i = 0; i < 50; i++) {
-      clients.add(new Toward(String.format("c%02d", i), 1, 4));
-    }
-    FederationSettings s = FederationSettings.defaults().withPoissonSampling(0.2);
-    Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR, s,
-        FederationListener.NONE);
+    StandardStrategy s = StandardStrategy.builder().sampling(Sampling.fraction(0.1, 1)).build();
+    List<String> round1 = ids(s.configureFit(1, Toys.zeros(), ids));
+    assertThat(round1).hasSize(5).doesNotHaveDuplicates().isSorted();
+    assertThat(ids(s.configureFit(1, Toys.zeros(), ids))).isEqualTo(round1);
+    assertThat(ids(s.configureFit(2, Toys.zeros(), ids))).isNotEqualTo(round1);
+    StandardStrategy atLeast = StandardStrategy.builder().sampling(Sampling.fraction(0.01, 8))
+        .build();
+    assertThat(atLeast.configureFit(1, Toys.zeros(), ids)).hasSize(8);
+    Sampling poisson = Sampling.poisson(0.2);
     java.util.Set<Integer> sizes = new java.util.HashSet<>();
     int total = 0;
     for (int round = 1; round <= 200; round++) {
-      List<String> chosen = f.sample(round);
+      List<String> chosen = poisson.sample(ids, new java.util.Random(round));
       assertThat(chosen).doesNotHaveDuplicates().isSorted();
       sizes.add(chosen.size());
       total += chosen.size();
     }
-    // 10 expected per round; the mean of 200 rounds has a standard deviation of 0.2
+    // 10 expected per round; the mean of 200 rounds has a standard deviation of 0.2.
     assertThat(total / 200.0).isBetween(9.0, 11.0);
     assertThat(sizes).hasSizeGreaterThan(5);
-    assertThat(f.sample(3)).isEqualTo(f.sample(3));
-    Federation all = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,
-        s.withPoissonSampling(1), FederationListener.NONE);
-    assertThat(all.sample(1)).hasSize(50);
-    assertThat(s.poissonSampling()).isTrue();
-    assertThat(s.withSampling(0.2, 1).poissonSampling()).isFalse();
   }
 
-  @Test
-  void aRoundWithoutUpdatesStillGoesThroughTheAggregator() {
-    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 1, 4));
-    Aggregator addsOne = new Aggregator() {
-      @Override
-      public Weights aggregate(Weights global, List<ClientUpdate> updates) {
-        throw new AssertionError("no client was sampled");
-      }
-
-      @Override
-      public Weights withoutUpdates(Weights global) {
-        float[] v = global.arrays().get(0).values().clone();
-        v[0] += 1;
-        return new Weights(List.of(new Weights.NamedArray("w", new int[] {2}, v)));
-      }
-    };
-    Federation f = new Federation(new InProcessTransport(clients), addsOne, EVALUATOR,
-        FederationSettings.defaults().withRounds(3).withPoissonSampling(1e-9),
-        FederationListener.NONE);
-
-    FederationHistory h = f.run(start());
-
-    assertThat(h.rounds()).extracting(RoundResult::sampled).containsExactly(0, 0, 0);
-    assertThat(h.finalWeights().arrays().get(0).values()).containsExactly(3f, 0f);
-    assertThat(h.rounds().get(0).clientTrainLoss()).isNaN();
+  private static List<String> ids(List<SiteInstruction> instructions) {
+    return instructions.stream().map(SiteInstruction::siteId).toList();
   }
 
   @Test
   void quantizedUpdatesFederateToWithinAStepOfFullOnes() {
     List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 3, -2));
-    FederationSettings s = FederationSettings.defaults().withRounds(3);
-    Weights full = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR, s,
-        FederationListener.NONE).run(start()).finalWeights();
-    Weights quantized = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,
-        s.withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT), FederationListener.NONE)
-        .run(start()).finalWeights();
-    // Each client's update has equal values, so min = max and quantizing loses nothing.
-    assertThat(quantized.arrays().get(0).values())
-        .containsExactly(full.arrays().get(0).values(), org.assertj.core.api.Assertions.within(
-            1e-6f));
-    assertThat(s.withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT).roundConfig(2)
-        .updateEncoding()).isEqualTo(UpdateEncoding.QUANTIZED_8BIT);
-  }
-
-  @Test
-  void federatedEvaluationSumsClientConfusionMatrices() {
-    List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 3, 4));
-    Federation f = new Federation(new InProcessTransport(clients), new FedAvg(), EVALUATOR,
-        FederationSettings.defaults().withRounds(1).withFederatedEvaluation(true),
-        FederationListener.NONE);
-    Metrics federated = f.run(start()).rounds().get(0).federated().orElseThrow();
-    assertThat(federated.count()).isEqualTo(4);
-    assertThat(federated.accuracy()).isEqualTo(0.5);
-    assertThat(federated.loss()).isEqualTo(0.5);
+    Weights full = federation(clients, new FedAvg()).rounds(3).build().run(Toys.zeros())
+        .finalWeights();
+    StandardStrategy quantizing = StandardStrategy.builder()
+        .updateEncoding(UpdateEncoding.QUANTIZED_8BIT).build();
+    Weights quantized = federation(new InProcessTransport(clients), quantizing).rounds(3).build()
+        .run(Toys.zeros()).finalWeights();
+    // Each site's update has equal values, so min = max and quantizing loses nothing.
+    assertThat(Toys.all(quantized)).containsExactly(Toys.all(full),
+        org.assertj.core.api.Assertions.within(1e-6f));
+    assertThat(quantizing.roundConfig(2).updateEncoding())
+        .isEqualTo(UpdateEncoding.QUANTIZED_8BIT);
   }
 
   @Test
@@ -353,17 +386,16 @@ class FederationTest {
     for (int i = 0; i < 10; i++) {
       clients.add(new Toward("c" + i, i + 1, i));
     }
-    FederationSettings s = FederationSettings.defaults().withRounds(5).withSampling(0.3, 1);
-    Weights a = new Federation(new InProcessTransport(clients), new FedAdam(0.1, 0.9, 0.99, 1e-3),
-        EVALUATOR, s, FederationListener.NONE).run(start()).finalWeights();
-    Weights b = new Federation(new InProcessTransport(clients), new FedAdam(0.1, 0.9, 0.99, 1e-3),
-        EVALUATOR, s, FederationListener.NONE).run(start()).finalWeights();
-    assertThat(a).isEqualTo(b);
+    java.util.function.Supplier<Federation> f = () -> federation(new InProcessTransport(clients),
+        StandardStrategy.builder().aggregator(new FedAdam(0.1, 0.9, 0.99, 1e-3))
+            .sampling(Sampling.fraction(0.3, 1)).build()).rounds(5).build();
+    assertThat(f.get().run(Toys.zeros()).finalWeights())
+        .isEqualTo(f.get().run(Toys.zeros()).finalWeights());
   }
 
   @Test
-  void clientsReceiveTheDecayedLearningRateOfEachRound() {
-    List<Double> seen = new ArrayList<>();
+  void sitesReceiveTheDecayedLearningRateOfEachRoundThroughTheWire() {
+    List<LocalTraining> seen = new ArrayList<>();
     Client recording = new Client() {
       @Override
       public String id() {
@@ -377,7 +409,7 @@ class FederationTest {
 
       @Override
       public ClientUpdate fit(Weights global, RoundConfig config) {
-        seen.add(config.learningRate());
+        seen.add(config.training());
         return new Toward("r", 1, 4).fit(global, config);
       }
 
@@ -386,17 +418,24 @@ class FederationTest {
         throw new UnsupportedOperationException();
       }
     };
-    FederationSettings s = FederationSettings.defaults().withRounds(3)
-        .withLocalTraining(1, 10, 0.2, 0).withLearningRateDecay(0.5);
-    new Federation(new InProcessTransport(List.of(recording)), new FedAvg(), EVALUATOR, s,
-        FederationListener.NONE).run(start());
-    // Through the byte format: 0.2, 0.2·0.5, 0.2·0.5².
-    assertThat(seen).containsExactly(0.2, 0.1, 0.05);
+    StandardStrategy s = StandardStrategy.builder()
+        .localTraining(new LocalTraining(2, 10, 0.2, 0.01, 0)).learningRateDecay(0.5).seed(7)
+        .build();
+    federation(new InProcessTransport(List.of(recording)), s).rounds(3).build()
+        .run(Toys.zeros());
+    assertThat(seen).extracting(LocalTraining::learningRate).containsExactly(0.2, 0.1, 0.05);
+    assertThat(seen).extracting(LocalTraining::seed)
+        .containsExactly(7_000_021L + 1, 7_000_021L + 2, 7_000_021L + 3);
+    assertThat(seen).allSatisfy(t -> {
+      assertThat(t.epochs()).isEqualTo(2);
+      assertThat(t.batchSize()).isEqualTo(10);
+      assertThat(t.proximalMu()).isEqualTo(0.01);
+    });
   }
 
   /**
-   * Holds every answering client's call until all of them have been called, then answers in the
-   * reverse of the sampled order; a client named "stuck" never answers.
+   * Holds every answering site's call until all of them have been called, then answers in the
+   * reverse of the sampled order; a site named "stuck" never answers.
    */
   private static final class Slow implements Transport {
     private final InProcessTransport inner;
@@ -405,17 +444,20 @@ class FederationTest {
 
     Slow(List<Client> clients, int answering) {
       inner = new InProcessTransport(clients);
-      ids = inner.clientIds();
+      ids = inner.siteIds();
       together = new CyclicBarrier(answering);
     }
 
     @Override
-    public List<String> clientIds() {
+    public List<String> siteIds() {
       return ids;
     }
 
     @Override
-    public byte[] fit(String id, byte[] request) throws IOException {
+    public byte[] exchange(String id, byte[] request) throws IOException {
+      if (!Messages.FIT.equals(io.mnistfl.fl.wire.Frame.kind(request).orElse(""))) {
+        return inner.exchange(id, request);
+      }
       try {
         if (id.equals("stuck")) {
           Thread.sleep(60_000);
@@ -425,12 +467,7 @@ class FederationTest {
       } catch (InterruptedException | BrokenBarrierException | TimeoutException e) {
         throw new IOException("not called concurrently: " + e);
       }
-      return inner.fit(id, request);
-    }
-
-    @Override
-    public byte[] evaluate(String id, byte[] request) throws IOException {
-      return inner.evaluate(id, request);
+      return inner.exchange(id, request);
     }
   }
 
@@ -443,22 +480,22 @@ class FederationTest {
   }
 
   @Test
-  void parallelClientsOverlapAndAggregateInSampledOrder() {
-    FederationSettings s = FederationSettings.defaults().withRounds(3).withSampling(1, 1);
-    FederationHistory sequential = new Federation(new InProcessTransport(unequalClients()),
-        new FedAdam(0.1, 0.9, 0.99, 1e-3), EVALUATOR, s, FederationListener.NONE).run(start());
+  void parallelSitesOverlapAndAggregateInSampledOrder() {
+    java.util.function.Supplier<Strategy> adam = () -> StandardStrategy.builder()
+        .aggregator(new FedAdam(0.1, 0.9, 0.99, 1e-3)).build();
+    FederationHistory sequential = federation(new InProcessTransport(unequalClients()),
+        adam.get()).rounds(3).build().run(Toys.zeros());
     List<Integer> progress = new ArrayList<>();
     FederationListener listener = new FederationListener() {
       @Override
-      public void clientFinished(int round, int done, int sampled) {
+      public void siteAnswered(int round, String stage, int done, int total) {
         progress.add(done);
       }
     };
     // Each round's six calls must all be in flight before any returns, and they return in
     // reverse order.
-    FederationHistory parallel = new Federation(new Slow(unequalClients(), 6),
-        new FedAdam(0.1, 0.9, 0.99, 1e-3), EVALUATOR, s.withParallelClients(6), listener)
-        .run(start());
+    FederationHistory parallel = federation(new Slow(unequalClients(), 6), adam.get())
+        .rounds(3).parallelism(6).listener(listener).build().run(Toys.zeros());
     assertThat(parallel.rounds()).allSatisfy(r -> assertThat(r.failures()).isEmpty());
     // Bit-identical to one-at-a-time: arrival order does not change the aggregate.
     assertThat(parallel.finalWeights()).isEqualTo(sequential.finalWeights());
@@ -466,56 +503,62 @@ class FederationTest {
   }
 
   @Test
-  void aClientSilentPastTheRoundTimeoutIsLeftOutAndTheRoundGoesOn() {
+  void aSiteSilentPastTheStageDeadlineIsLeftOutAndTheRoundGoesOn() {
     List<Client> clients = new ArrayList<>(List.of(new Toward("a", 1, 4), new Toward("b", 1, 4)));
     clients.add(new Toward("stuck", 1, 100));
-    FederationSettings s = FederationSettings.defaults().withRounds(2).withParallelClients(3)
-        .withRoundTimeout(Duration.ofMillis(1500));
-    FederationHistory h = new Federation(new Slow(clients, 2), new FedAvg(),
-        EVALUATOR, s, FederationListener.NONE).run(start());
+    FederationHistory h = federation(new Slow(clients, 2), StandardStrategy.builder().build())
+        .rounds(2).parallelism(3).stageTimeout(Duration.ofMillis(1500)).build()
+        .run(Toys.zeros());
     for (RoundResult r : h.rounds()) {
       assertThat(r.succeeded()).isEqualTo(2);
-      assertThat(r.failures()).containsExactly("stuck: no answer within 1.5 s");
+      assertThat(r.failures()).extracting(SiteFailure::toString)
+          .containsExactly("stuck: no answer within 1.5 s");
       assertThat(r.seconds()).isLessThan(30);
     }
     // Only a and b count: halfway to 4, twice.
-    assertThat(h.finalWeights().arrays().get(0).values()).containsExactly(3f, 3f);
+    assertThat(Toys.first(h.finalWeights())).isEqualTo(3f);
   }
 
   @Test
   void eachBadSettingIsRejectedByName() {
-    FederationSettings d = FederationSettings.defaults();
-    assertThatThrownBy(() -> d.withLearningRateDecay(1.5))
+    assertThatThrownBy(() -> StandardStrategy.builder().learningRateDecay(1.5).build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("learningRateDecay must be in (0, 1], was 1.5");
-    assertThatThrownBy(() -> d.withLocalTraining(5, 0, 0.1, 0))
+    assertThatThrownBy(() -> new LocalTraining(5, 0, 0.1, 0, 0))
         .hasMessage("batchSize must be >= 1, was 0");
-    assertThatThrownBy(() -> d.withLocalTraining(5, 10, -0.1, 0))
+    assertThatThrownBy(() -> new LocalTraining(5, 10, -0.1, 0, 0))
         .hasMessage("learningRate must be > 0, was -0.1");
-    assertThatThrownBy(() -> d.withLocalTraining(5, 10, 0.1, -1))
+    assertThatThrownBy(() -> new LocalTraining(5, 10, 0.1, -1, 0))
         .hasMessage("proximalMu must be >= 0, was -1.0");
-    assertThatThrownBy(() -> d.withLocalTraining(5, 10, Double.NaN, 0))
+    assertThatThrownBy(() -> new LocalTraining(5, 10, Double.NaN, 0, 0))
         .hasMessage("learningRate must be > 0, was NaN");
-    assertThatThrownBy(() -> d.withTarget(99))
-        .hasMessage("targetAccuracy must be in (0, 1], was 99.0");
-    assertThatThrownBy(() -> d.withSampling(0, 1))
+    InProcessTransport none = new InProcessTransport(List.of());
+    assertThatThrownBy(() -> Federation.builder(SPEC, none).target(99).build())
+        .hasMessage("target must be in (0, 1], was 99.0");
+    assertThatThrownBy(() -> Sampling.fraction(0, 1))
         .hasMessage("fraction must be in (0, 1], was 0.0");
-    assertThatThrownBy(() -> d.withRounds(0)).hasMessage("rounds must be >= 1, was 0");
-    assertThatThrownBy(() -> d.withParallelClients(0))
-        .hasMessage("parallelClients must be >= 1, was 0");
-    assertThatThrownBy(() -> d.withRoundTimeout(Duration.ZERO))
-        .hasMessage("roundTimeout must be > 0, was PT0S");
+    assertThatThrownBy(() -> Federation.builder(SPEC, none).rounds(0).build())
+        .hasMessage("rounds must be >= 1, was 0");
+    assertThatThrownBy(() -> Federation.builder(SPEC, none).parallelism(0).build())
+        .hasMessage("parallelism must be >= 1, was 0");
+    assertThatThrownBy(() -> Federation.builder(SPEC, none).stageTimeout(Duration.ZERO).build())
+        .hasMessage("stageTimeout must be > 0, was PT0S");
+    assertThatThrownBy(() -> Federation.builder(SPEC, none).build().run(
+        io.mnistfl.model.ModelSpec.baseline().initialWeights()))
+        .hasMessageStartingWith("the starting weights: 6 arrays, expected 2");
   }
 
   @Test
-  void settingsAreValuesAndEachWithChangesOnlyItsOwnFields() {
-    FederationSettings a = FederationSettings.defaults().withRounds(7).withTarget(0.9);
-    FederationSettings b = FederationSettings.defaults().withTarget(0.9).withRounds(7);
-    assertThat(a).isEqualTo(b).hasSameHashCodeAs(b).isNotEqualTo(a.withSeed(1));
-    assertThat(a.rounds()).isEqualTo(7);
-    assertThat(a.targetAccuracy()).hasValue(0.9);
-    assertThat(a.batchSize()).isEqualTo(FederationSettings.defaults().batchSize());
-    assertThat(a.withSeed(1).seed()).isEqualTo(1);
-    assertThat(a.withSeed(1).rounds()).isEqualTo(7);
+  void localTrainingIsAValueAndEachWithChangesOnlyItsOwnField() {
+    LocalTraining a = new LocalTraining(1, 32, 0.01, 0, 0).withEpochs(5).withSeed(3);
+    assertThat(a).isEqualTo(new LocalTraining(5, 32, 0.01, 0, 3))
+        .hasSameHashCodeAs(new LocalTraining(5, 32, 0.01, 0, 3));
+    assertThat(a.withBatchSize(8)).isEqualTo(new LocalTraining(5, 8, 0.01, 0, 3));
+    assertThat(a.withLearningRate(0.5)).isEqualTo(new LocalTraining(5, 32, 0.5, 0, 3));
+    assertThat(a.withProximalMu(0.1)).isEqualTo(new LocalTraining(5, 32, 0.01, 0.1, 3));
+    assertThat(LocalTraining.of(io.mnistfl.model.ModelSpec.baseline()))
+        .isEqualTo(new LocalTraining(1, 32, 0.01, 0, 0));
+    assertThat(Optional.of(RoundConfig.of(2, a).withClipNorm(1.5).clipNorm().getAsDouble()))
+        .hasValue(1.5);
   }
 }

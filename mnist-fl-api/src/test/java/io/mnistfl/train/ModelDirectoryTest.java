@@ -1,6 +1,7 @@
 package io.mnistfl.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mnistfl.model.ModelSpec;
 import java.nio.file.Files;
@@ -10,36 +11,50 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The saved-model layout: what is written is read back, and older records still read. */
+/** The saved-model layout: what is written is read back whole, and replaced whole. */
 class ModelDirectoryTest {
 
-  private static TrainingRecord record(Optional<String> federation) {
-    return new TrainingRecord(ModelSpec.baseline(), "mnist/train", 60_000, 0, 15, List.of(),
-        Optional.empty(), 123.5, "2026-11-24T00:00:00Z", "tensorflow-java 1.1.0", federation);
+  private static TrainingRecord record(String data) {
+    return new TrainingRecord(Provenance.builder(ModelSpec.baseline()).setting("training.epochs",
+        15).data(data, 54_000).backend("tensorflow-java 1.1.0").build(), List.of(),
+        Optional.empty(), 123.5);
   }
 
   @Test
   void readsBackWhatItWrote(@TempDir Path dir) throws Exception {
     ModelSpec spec = ModelSpec.baseline();
-    ModelDirectory saved = new ModelDirectory(spec, spec.initialWeights(),
-        record(Optional.of("10 clients (iid), C=1.00, E=1, B=32, FedAvg, 15 rounds")));
-    saved.write(dir);
-    ModelDirectory read = ModelDirectory.read(dir);
+    ModelDirectory saved = new ModelDirectory(spec, spec.initialWeights(), record("mnist/train"));
+    saved.write(dir.resolve("model"));
+    ModelDirectory read = ModelDirectory.read(dir.resolve("model"));
     assertThat(read.spec()).isEqualTo(spec);
     assertThat(read.weights()).isEqualTo(saved.weights());
     assertThat(read.record()).isEqualTo(saved.record());
+    assertThat(read.record().provenance().settings()).containsEntry("training.epochs", "15");
+    assertThat(read.record().provenance().library()).startsWith("mnist-fl 0.");
   }
 
   @Test
-  void aRecordSavedBeforeFederatedModelsReadsAsCentralTraining(@TempDir Path dir)
+  void aNewModelReplacesTheOldOneWholeAndLeavesNothingBehind(@TempDir Path dir)
       throws Exception {
     ModelSpec spec = ModelSpec.baseline();
-    new ModelDirectory(spec, spec.initialWeights(), record(Optional.empty())).write(dir);
-    Path file = dir.resolve(ModelDirectory.RECORD);
-    String json = Files.readString(file);
-    String old = json.replaceAll(",\\s*\"federation\"\\s*:\\s*null", "");
-    assertThat(old).isNotEqualTo(json).doesNotContain("federation");
-    Files.writeString(file, old);
-    assertThat(ModelDirectory.read(dir).record()).isEqualTo(record(Optional.empty()));
+    new ModelDirectory(spec, spec.initialWeights(), record("first")).write(dir.resolve("model"));
+    ModelSpec other = spec.withSeed(7);
+    new ModelDirectory(other, other.initialWeights(), record("second"))
+        .write(dir.resolve("model"));
+    ModelDirectory read = ModelDirectory.read(dir.resolve("model"));
+    assertThat(read.record().provenance().data()).isEqualTo("second");
+    assertThat(read.weights()).isEqualTo(other.initialWeights());
+    try (var entries = Files.list(dir)) {
+      assertThat(entries.map(p -> p.getFileName().toString())).containsExactly("model");
+    }
+  }
+
+  @Test
+  void aMissingPartIsNamed(@TempDir Path dir) throws Exception {
+    ModelSpec spec = ModelSpec.baseline();
+    new ModelDirectory(spec, spec.initialWeights(), record("x")).write(dir);
+    Files.delete(dir.resolve(ModelDirectory.WEIGHTS));
+    assertThatThrownBy(() -> ModelDirectory.read(dir))
+        .hasMessage(dir + " is not a saved model: weights.bin is missing");
   }
 }

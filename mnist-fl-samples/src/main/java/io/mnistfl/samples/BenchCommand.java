@@ -7,7 +7,7 @@ import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
 import io.mnistfl.tf.TfModel;
 import io.mnistfl.train.EpochResult;
-import io.mnistfl.train.FitOptions;
+import io.mnistfl.train.LocalTraining;
 import io.mnistfl.train.TrainingListener;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -52,7 +52,7 @@ final class BenchCommand implements Callable<Integer> {
     for (int batch : batchSizes) {
       ModelSpec spec = ModelSpec.baseline().toBuilder().batchSize(batch).build();
       try (TfModel model = TfModel.create(spec, threads.tfOptions())) {
-        EpochResult epoch = model.fit(train, none, FitOptions.epochs(1).withSeed(42),
+        EpochResult epoch = model.fit(train, none, LocalTraining.of(spec).withSeed(42),
             TrainingListener.NONE).get(0);
         long evalStart = System.nanoTime();
         double accuracy = model.evaluate(mnist.test()).accuracy();
@@ -119,7 +119,7 @@ final class BenchCommand implements Callable<Integer> {
     try (TfModel model = TfModel.create(spec, threads.tfOptions())) {
       DataSource none = train.subset(new int[0]);
       for (int e = 1; e <= rssEpochs; e++) {
-        model.fit(train, none, FitOptions.epochs(1).withSeed(e), TrainingListener.NONE);
+        model.fit(train, none, LocalTraining.of(spec).withSeed(e), TrainingListener.NONE);
         System.out.printf("INFO rss epoch=%d rss_mb=%d%n", e, rssMegabytes());
       }
     }

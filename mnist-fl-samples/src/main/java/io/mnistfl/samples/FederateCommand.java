@@ -1,36 +1,36 @@
 package io.mnistfl.samples;
 
 import io.mnistfl.data.TrainTestData;
-import io.mnistfl.fl.Aggregator;
 import io.mnistfl.fl.Client;
 import io.mnistfl.fl.ClientUpdate;
-import io.mnistfl.fl.DpFedAvg;
 import io.mnistfl.fl.Federation;
 import io.mnistfl.fl.FederationHistory;
 import io.mnistfl.fl.FederationListener;
-import io.mnistfl.fl.FederationSettings;
-import io.mnistfl.fl.GaussianAttacker;
-import io.mnistfl.fl.InProcessTransport;
-import io.mnistfl.fl.Messages;
-import io.mnistfl.fl.PrivacyAccountant;
 import io.mnistfl.fl.RoundConfig;
 import io.mnistfl.fl.RoundResult;
-import io.mnistfl.fl.Transport;
+import io.mnistfl.fl.Sampling;
+import io.mnistfl.fl.StandardStrategy;
+import io.mnistfl.fl.Strategy;
 import io.mnistfl.fl.UpdateEncoding;
-import io.mnistfl.fl.http.HttpTransport;
-import io.mnistfl.fl.http.SharedKey;
+import io.mnistfl.fl.aggregate.Aggregator;
+import io.mnistfl.fl.checkpoint.Checkpoint;
+import io.mnistfl.fl.checkpoint.CheckpointStore;
+import io.mnistfl.fl.privacy.DpFedAvg;
+import io.mnistfl.fl.privacy.PrivacyAccountant;
+import io.mnistfl.fl.sim.GaussianAttacker;
+import io.mnistfl.fl.sim.InProcessTransport;
+import io.mnistfl.fl.wire.Messages;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfModel;
+import io.mnistfl.train.LocalTraining;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -43,11 +43,11 @@ import picocli.CommandLine.Option;
 
 /** Federated learning on MNIST, simulated or with remote clients; metrics and plots per round. */
 @Command(name = "federate", mixinStandardHelpOptions = true,
-    description = "Federated learning: clients (simulated here, or remote with --remote) train on"
-        + " partitions of MNIST's training set, the server aggregates and evaluates the global"
-        + " model on the test set each round."
-        + " Writes the final global model (model/, for evaluate and predict), history.csv,"
-        + " history.json and PNG plots of accuracy, precision, recall, F1 and loss per round.")
+    description = "Federated learning: simulated clients train on partitions of MNIST's training"
+        + " set, the server aggregates and evaluates the global model on the test set each"
+        + " round. Writes a checkpoint after every round (checkpoints/), the global model"
+        + " (model/, for evaluate and predict), history.csv, history.json and PNG plots of"
+        + " accuracy, precision, recall, F1 and loss per round.")
 final class FederateCommand implements Callable<Integer> {
   @Option(names = "--fraction", defaultValue = "1.0",
       description = "C: share of clients sampled per round (default: ${DEFAULT-VALUE}).")
@@ -132,95 +132,84 @@ final class FederateCommand implements Callable<Integer> {
   long seed;
 
   @Option(names = "--resume",
-      description = "Go on from the model and history an earlier run with the same options saved"
-          + " in --out after its last finished round (it saves after every round); a larger"
-          + " --rounds extends it.")
+      description = "Go on from the newest checkpoint in --out/checkpoints (one is saved after"
+          + " every round) as if never stopped; the options must be those of the saved run, but"
+          + " a larger --rounds extends it. A damaged newest checkpoint is refused, naming the"
+          + " part; take an older one with --resume-from.")
   boolean resume;
+
+  @Option(names = "--resume-from", paramLabel = "NAME",
+      description = "Resume from this older checkpoint, e.g. round-000007 (see --out/checkpoints).")
+  Optional<String> resumeFrom;
 
   @Option(names = "--out", paramLabel = "DIR",
       description = "Output directory (default: runs/federated-<model>).")
   Optional<Path> out;
 
-  @Option(names = "--remote", paramLabel = "ID=URI,...",
-      description = "Federate clients served by `mnist-fl.jar client` over HTTP instead of"
-          + " simulating them, e.g. a=http://10.0.0.7:8471,b=http://10.0.0.8:8471; --clients,"
-          + " --partition and the held-out share are then the clients' own.")
-  Optional<String> remote;
-
   @Option(names = "--parallel-clients", paramLabel = "N",
-      description = "Call up to N sampled clients at once (default: all with --remote, else 1).")
+      description = "Call up to N sampled clients at once (default: 1).")
   Optional<Integer> parallelClients;
 
-  @Option(names = "--round-timeout", paramLabel = "SECONDS",
-      description = "Leave out clients that have not answered SECONDS after a round (or its"
-          + " federated evaluation) began"
-          + " (default: wait).")
-  Optional<Double> roundTimeout;
+  @Option(names = "--round-timeout", paramLabel = "SECONDS", defaultValue = "600",
+      description = "Leave out clients that have not answered SECONDS after a stage of a round"
+          + " began (default: ${DEFAULT-VALUE}).")
+  double roundTimeout;
 
   @Mixin PartitionOptions parts;
   @Mixin DataOptions data;
   @Mixin ThreadOptions threads;
-  @Mixin KeyOption key;
 
   @Override
   public Integer call() throws Exception {
     ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
-    Optional<Map<String, URI>> remoteClients = remote.map(HttpTransport::parseClients);
-    checkOptions(remoteClients.isPresent());
-    Optional<SharedKey> sharedKey = key.load();
-    FederationSettings settings = settings(spec, remoteClients.map(Map::size));
-    FederationFiles files = new FederationFiles(out.orElse(Path.of("runs", "federated-" + model)));
-    Optional<FederationFiles.Checkpoint> checkpoint =
-        resume ? Optional.of(files.read()) : Optional.empty();
-    int done = checkpoint.map(c -> c.history().rounds().size()).orElse(0);
-    int clientCount = remoteClients.map(Map::size).orElse(parts.clients);
-    Aggregator server = dpClip.isPresent()
-        // Seeded noise reproduces the simulation (a deployment would draw from SecureRandom);
-        // a resumed run skips the draws its checkpoint counted and goes on with the same noise.
-        ? new DpFedAvg(dpClip.get(), dpNoise, new Random(seed))
-            .withExpectedClients(fraction * clientCount)
-        : Aggregator.named(aggregator.orElse("fedavg"));
-    String setup = String.format("%s, C=%.2f, E=%d, B=%d, lr=%s%s, mu=%s, %s, seed %d",
-        remoteClients.map(c -> c.size() + " remote clients " + c.keySet())
-            .orElse(parts + (byzantine > 0 ? " of which " + byzantine + " attackers" : "")),
-        fraction, localEpochs, batchSize, settings.learningRate(),
-        learningRateDecay == 1 ? "" : " (×" + learningRateDecay + " per round)", mu, server,
-        seed) + (quantizeUpdates ? ", 8-bit updates" : "");
-    checkpoint.ifPresent(c -> c.requireSameRun(files.dir(), spec, setup));
+    checkOptions();
+    Path dir = out.orElse(Path.of("runs", "federated-" + model));
+    FederationFiles files = new FederationFiles(dir);
+    CheckpointStore store = new CheckpointStore(dir.resolve("checkpoints"), 3);
+    Optional<Checkpoint> checkpoint = Optional.empty();
+    if (resumeFrom.isPresent()) {
+      checkpoint = Optional.of(store.load(resumeFrom.get()));
+    } else if (resume) {
+      checkpoint = Optional.of(store.latest().orElseThrow(() -> new IOException(
+          "cannot resume: " + store.dir() + " holds no checkpoint")));
+    } else {
+      files.clearCheckpoints(store);
+    }
+    Strategy strategy = strategy(spec);
     TrainTestData mnist = data.load();
-    System.out.printf("federation: %s, model %s, %d rounds%s%s%n", setup, spec.name(), rounds,
+    int done = checkpoint.map(c -> c.history().rounds().size()).orElse(0);
+    System.out.printf("federation: %s%s, model %s, %d rounds%s%s%n", parts,
+        byzantine > 0 ? " of which " + byzantine + " attackers" : "", spec.name(), rounds,
         target.map(t -> ", target " + t).orElse(""),
-        done > 0 ? ", resuming after round " + done + " from " + files.dir() : "");
+        done > 0 ? ", resuming after round " + done + " from " + store.dir() : "");
+    System.out.println("strategy: " + strategy.parameters());
     if (quantizeUpdates) {
       printUpdateSizes(spec.initialWeights());
     }
 
     try (TfModel shared = TfModel.create(spec, threads.tfOptions())) {
-      if (checkpoint.isPresent()) {
-        shared.setWeights(checkpoint.get().history().finalWeights());
-        checkpoint.get().requireWeightsOfLastRound(files.dir(),
-            shared.evaluate(mnist.test()).accuracy());
-      }
-      List<Client> simulated =
-          remoteClients.isPresent() ? List.of() : simulatedClients(shared, mnist);
-      // The server knows simulated clients' data; remote clients keep theirs to themselves.
+      List<Client> simulated = simulatedClients(shared, mnist);
       int examples = simulated.stream().mapToInt(Client::numExamples).sum();
-      String trainData = remoteClients.isPresent()
-          ? "the remote clients' own data (not seen by the server)" : mnist.train().name();
       FederationHistory history;
-      try (Transport transport = remoteClients.isPresent()
-          ? http(remoteClients.get(), settings, sharedKey)
-          : new InProcessTransport(simulated)) {
-        Federation federation = new Federation(transport, server, weights -> {
-          // Simulated clients train on this model too, and a timed-out one may still be at it.
-          synchronized (shared) {
-            shared.setWeights(weights);
-            return shared.evaluate(mnist.test());
-          }
-        }, settings, new RoundProgress(soFar -> files.save(spec, setup, trainData, examples,
-            soFar)));
-        history = checkpoint.isPresent() ? federation.resume(checkpoint.get().history())
-            : federation.run(spec.initialWeights());
+      try (InProcessTransport transport = new InProcessTransport(simulated)) {
+        Federation.Builder builder = Federation.builder(spec, transport).strategy(strategy)
+            .evaluator(weights -> {
+              // Simulated clients train on this model too, and a late one may still be at it.
+              synchronized (shared) {
+                shared.setWeights(weights);
+                return shared.evaluate(mnist.test());
+              }
+            })
+            .rounds(rounds).parallelism(parallelClients.orElse(1))
+            .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
+            .checkpoints(store).data(mnist.train().name(), examples).backend(TfModel.BACKEND)
+            .setting("data.partition", parts.partition).setting("data.clients", parts.clients)
+            .setting("data.heldOut", federatedEval).setting("byzantine", byzantine);
+        target.ifPresent(builder::target);
+        RoundProgress progress = new RoundProgress();
+        Federation federation = builder.listener(progress).build();
+        progress.files = soFar -> files.save(spec, federation.provenance(), soFar);
+        history = checkpoint.isPresent() ? federation.resume(checkpoint.get()) : federation.run();
       }
       System.out.printf("%s; %d rounds in %.1fs (%.1fs per round), peak RSS %d MB%n",
           history.roundsToTarget().isPresent()
@@ -229,41 +218,40 @@ final class FederateCommand implements Callable<Integer> {
           history.rounds().size(), history.totalSeconds(),
           history.totalSeconds() / history.rounds().size(), BenchCommand.rssMegabytes());
       if (dpClip.isPresent()) {
-        reportPrivacy(history, clientCount);
+        reportPrivacy(history, parts.clients);
       }
       files.plot(history);
-      System.out.printf("saved: %s (model/, history.csv, history.json,"
-          + " accuracy/precision/recall/f1/loss.png)%n", files.dir());
+      System.out.printf("saved: %s (model/, checkpoints/, history.csv, history.json,"
+          + " accuracy/precision/recall/f1/loss.png)%n", dir);
     }
     return 0;
   }
 
-  private FederationSettings settings(ModelSpec spec, Optional<Integer> remoteClients) {
-    FederationSettings settings = FederationSettings.defaults().withRounds(rounds)
-        .withSampling(fraction, minClients)
-        .withLocalTraining(localEpochs, batchSize,
-            learningRate.orElse(spec.optimizer().learningRate()), mu)
-        .withLearningRateDecay(learningRateDecay)
-        .withFederatedEvaluation(federatedEval > 0).withSeed(seed)
-        // Remote clients train on their own machines, so all of them at once by default.
-        .withParallelClients(parallelClients.orElse(remoteClients.orElse(1)))
-        .withUpdateEncoding(quantizeUpdates ? UpdateEncoding.QUANTIZED_8BIT : UpdateEncoding.FULL);
-    if (dpClip.isPresent()) {
-      settings = settings.withPoissonSampling(fraction);
+  /** The strategy the options describe: FedAvg's family, wrapped by DP-FedAvg with --dp-clip. */
+  private Strategy strategy(ModelSpec spec) {
+    LocalTraining training = LocalTraining.of(spec).withEpochs(localEpochs)
+        .withBatchSize(batchSize).withLearningRate(learningRate.orElse(
+            spec.optimizer().learningRate())).withProximalMu(mu);
+    StandardStrategy.Builder standard = StandardStrategy.builder()
+        .aggregator(Aggregator.named(aggregator.orElse("fedavg")))
+        .sampling(dpClip.isPresent() ? Sampling.all() : Sampling.fraction(fraction, minClients))
+        .localTraining(training).learningRateDecay(learningRateDecay)
+        .updateEncoding(quantizeUpdates ? UpdateEncoding.QUANTIZED_8BIT : UpdateEncoding.FULL)
+        .federatedEvaluation(federatedEval > 0).seed(seed);
+    if (dpClip.isEmpty()) {
+      return standard.build();
     }
-    if (target.isPresent()) {
-      settings = settings.withTarget(target.get());
-    }
-    if (roundTimeout.isPresent()) {
-      settings = settings.withRoundTimeout(Duration.ofMillis(Math.round(roundTimeout.get() * 1e3)));
-    }
-    return settings;
+    // Seeded noise reproduces the simulation (a deployment would draw from SecureRandom); a
+    // resumed run skips the draws its checkpoint counted and goes on with the same noise.
+    return DpFedAvg.wrap(standard.build()).clipNorm(dpClip.get()).noiseMultiplier(dpNoise)
+        .samplingProbability(fraction).seed(seed).noise(new Random(seed)).build();
   }
 
   private static void printUpdateSizes(Weights weights) {
     ClientUpdate update = new ClientUpdate("size", weights, 1, 0, 0);
-    Messages.Request request = new Messages.Request(
-        new RoundConfig(1, 1, 1, 0.1, 0, 0, UpdateEncoding.QUANTIZED_8BIT), weights);
+    RoundConfig config = RoundConfig.of(1, new LocalTraining(1, 1, 0.1, 0, 0))
+        .withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT);
+    Messages.Request request = new Messages.Request(false, config, weights);
     System.out.printf("updates: 8-bit quantized, %.2f MB per client (%.2f MB in full)%n",
         Messages.encode(update, request).length / 1e6, Messages.encode(update).length / 1e6);
   }
@@ -278,19 +266,12 @@ final class FederateCommand implements Callable<Integer> {
         dpDelta, history.rounds().size(), clients, fraction, dpNoise);
   }
 
-  private static HttpTransport http(Map<String, URI> clients, FederationSettings settings,
-      Optional<SharedKey> key) {
-    HttpTransport http =
-        new HttpTransport(clients, settings.roundTimeout().orElse(Duration.ofHours(1)));
-    return key.isPresent() ? http.signedWith(key.get()) : http;
-  }
-
   /** Fails on a bad or contradictory option before any data is loaded. */
-  private void checkOptions(boolean remoteClients) {
+  private void checkOptions() {
     parts.partitioning();
-    if (dpClip.isPresent() && aggregator.isPresent()) {
-      throw new IllegalArgumentException("--dp-clip runs DP-FedAvg, which is its own"
-          + " aggregator; leave out --aggregator " + aggregator.get());
+    if (dpClip.isPresent() && aggregator.isPresent() && !aggregator.get().equals("fedavg")) {
+      throw new IllegalArgumentException("--dp-clip runs DP-FedAvg, which averages; leave out"
+          + " --aggregator " + aggregator.get());
     }
     if (dpClip.isPresent() && minClients != 1) {
       throw new IllegalArgumentException("--dp-clip samples each client with probability C,"
@@ -303,13 +284,11 @@ final class FederateCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--byzantine must be in [0, " + parts.clients
           + "] (the number of clients), was " + byzantine);
     }
-    if (key.file.isPresent() && !remoteClients) {
-      throw new IllegalArgumentException("--key-file signs the HTTP calls to --remote clients;"
-          + " simulated clients need none");
+    if (target.isPresent() && !(target.get() > 0 && target.get() <= 1)) {
+      throw new IllegalArgumentException("--target must be in (0, 1], was " + target.get());
     }
-    if (byzantine > 0 && remoteClients) {
-      throw new IllegalArgumentException("--byzantine simulates attackers among simulated"
-          + " clients; it cannot be combined with --remote");
+    if (!(roundTimeout > 0)) {
+      throw new IllegalArgumentException("--round-timeout must be > 0, was " + roundTimeout);
     }
   }
 
@@ -323,31 +302,32 @@ final class FederateCommand implements Callable<Integer> {
     return clients;
   }
 
-  /** Saves a checkpoint of the federation so far. */
-  private interface CheckpointWriter {
+  /** Saves what other tools read of the federation so far. */
+  private interface FilesWriter {
     void save(FederationHistory soFar) throws IOException;
   }
 
   /**
-   * A progress bar over the round's clients on a terminal, then the round's line; a checkpoint
-   * after every round.
+   * A progress bar over the round's clients on a terminal, then the round's line; the model and
+   * history files after every round.
    */
   private static final class RoundProgress implements FederationListener {
     private final boolean terminal = System.console() != null;
-    private final CheckpointWriter checkpoints;
+    private FilesWriter files = soFar -> {};
     private ProgressBar bar;
-
-    RoundProgress(CheckpointWriter checkpoints) {
-      this.checkpoints = checkpoints;
-    }
 
     @Override
     public void checkpoint(FederationHistory soFar) {
       try {
-        checkpoints.save(soFar);
+        files.save(soFar);
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot save the checkpoint: " + e.getMessage(), e);
+        throw new UncheckedIOException("cannot save the model: " + e.getMessage(), e);
       }
+    }
+
+    @Override
+    public void warning(String message) {
+      System.err.println("warning: " + message);
     }
 
     @Override
@@ -359,8 +339,8 @@ final class FederateCommand implements Callable<Integer> {
     }
 
     @Override
-    public void clientFinished(int round, int done, int sampled) {
-      if (bar != null) {
+    public void siteAnswered(int round, String stage, int done, int total) {
+      if (bar != null && stage.equals("fit")) {
         bar.stepTo(done);
       }
     }

@@ -18,7 +18,6 @@ import picocli.CommandLine.ParseResult;
       EvaluateCommand.class,
       PredictCommand.class,
       FederateCommand.class,
-      ClientCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })

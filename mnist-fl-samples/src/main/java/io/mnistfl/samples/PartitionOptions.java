@@ -1,7 +1,7 @@
 package io.mnistfl.samples;
 
 import io.mnistfl.data.DataSource;
-import io.mnistfl.fl.Partitioning;
+import io.mnistfl.fl.sim.Partitioning;
 import java.util.List;
 import picocli.CommandLine.Option;
 

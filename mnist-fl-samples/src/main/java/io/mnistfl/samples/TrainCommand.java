@@ -9,12 +9,12 @@ import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfModel;
 import io.mnistfl.tf.TfOptions;
 import io.mnistfl.train.EpochResult;
-import io.mnistfl.train.FitOptions;
+import io.mnistfl.train.LocalTraining;
+import io.mnistfl.train.Provenance;
 import io.mnistfl.train.Json;
 import io.mnistfl.train.TrainingRecord;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -83,9 +83,9 @@ final class TrainCommand implements Callable<Integer> {
     int epochCount = epochs.orElse(DEFAULT_EPOCHS.get(model));
     Path dir = out.orElse(Path.of("runs", model));
     // Every option is checked before the data set is loaded.
-    FitOptions options = FitOptions.epochs(epochCount).withSeed(seed);
+    LocalTraining training = LocalTraining.of(spec).withEpochs(epochCount).withSeed(seed);
     if (learningRate.isPresent()) {
-      options = options.withLearningRate(learningRate.get());
+      training = training.withLearningRate(learningRate.get());
     }
     TfOptions tfOptions = threads.tfOptions();
     TrainTestData mnist = data.load();
@@ -99,16 +99,22 @@ final class TrainCommand implements Callable<Integer> {
 
     try (TfModel tf = TfModel.create(spec, tfOptions)) {
       long start = System.nanoTime();
-      List<EpochResult> history = tf.fit(split.train(), split.validation(), options,
+      List<EpochResult> history = tf.fit(split.train(), split.validation(), training,
           new ConsoleProgress());
       double wall = (System.nanoTime() - start) / 1e9;
       Metrics test = tf.evaluate(mnist.test());
       System.out.printf("test: %s%n%s", test.summary(), test.report());
       System.out.printf("training wall time %.1fs (%d epochs)%n", wall, epochCount);
 
-      TrainingRecord record = new TrainingRecord(spec, mnist.train().name(), split.train().size(),
-          split.validation().size(), epochCount, history, Optional.of(test), wall,
-          Instant.now().toString(), TfModel.BACKEND, Optional.empty());
+      Provenance provenance = Provenance.builder(spec)
+          .setting("training.epochs", training.epochs())
+          .setting("training.batchSize", training.batchSize())
+          .setting("training.learningRate", training.learningRate())
+          .setting("training.seed", training.seed())
+          .setting("data.validationExamples", split.validation().size())
+          .setting("data.limit", limit.map(String::valueOf).orElse("none"))
+          .data(mnist.train().name(), split.train().size()).backend(TfModel.BACKEND).build();
+      TrainingRecord record = new TrainingRecord(provenance, history, Optional.of(test), wall);
       tf.save(dir.resolve("model"), record);
       Files.createDirectories(dir);
       Json.write(dir.resolve("metrics.json"), test);

@@ -37,6 +37,7 @@ final class ModelGraph implements AutoCloseable {
   final Placeholder<TInt32> labels;
   final Placeholder<TFloat32> learningRate;
   final Placeholder<TFloat32> proximalMu;
+  final Operand<TInt64> dropoutSeed;
   final TrainHead singleHead;
   final Optional<TrainHead> replicatedHead;
   final Operand<TFloat32> probabilities;
@@ -61,6 +62,8 @@ final class ModelGraph implements AutoCloseable {
           Placeholder.shape(Shape.scalar()));
       proximalMu = tf.withName("proximal_mu").placeholder(TFloat32.class,
           Placeholder.shape(Shape.scalar()));
+      dropoutSeed = tf.withName("dropout_seed").placeholderWithDefault(
+          tf.constant(new long[] {0, 0}), Shape.of(2));
 
       // Batch statistics are per batch: splitting it would change what batch norm computes.
       boolean batchNorm = spec.layers().stream().anyMatch(Layer.BatchNorm.class::isInstance);
@@ -103,7 +106,7 @@ final class ModelGraph implements AutoCloseable {
       assignAll = tf.withControlDependencies(assigns).withName("assign_all").noOp();
       snapshotAnchor = tf.withControlDependencies(snapshots).withName("snapshot_anchor").noOp();
 
-      Network network = new Network(spec, byName);
+      Network network = new Network(spec, byName, dropoutSeed);
       GraphOptimizer optimizer = GraphOptimizer.of(tf, spec.optimizer(), trainable);
       TrainHeadBuilder heads = new TrainHeadBuilder(network, optimizer, trainable, anchors);
       singleHead = heads.build(tf.withSubScope("train"), 1);

@@ -2,6 +2,7 @@ package io.mnistfl.tf;
 
 import io.mnistfl.model.Layer;
 import io.mnistfl.model.ModelSpec;
+import io.mnistfl.model.ParameterShape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,23 +14,33 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.op.nn.FusedBatchNorm;
-import org.tensorflow.op.random.RandomUniform;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
 
 /**
  * The forward pass of a {@link ModelSpec}'s layers over shared variables. Built twice per graph:
  * once for training (batch statistics, dropout, moving-average updates) and once for inference.
+ * Every layer kind is built by one method of a {@link Layer.Visitor}, and every variable is found
+ * through the spec's {@link ParameterShape}s, whose names are made in one place.
  */
 final class Network {
   private static final List<Long> UNIT_STRIDES = List.of(1L, 1L, 1L, 1L);
 
   private final ModelSpec spec;
   private final Map<String, List<Variable<TFloat32>>> variables;
+  private final Operand<TInt64> dropoutSeed;
 
-  /** @param variables each parameter's variables: one, or row blocks of a large dense kernel */
-  Network(ModelSpec spec, Map<String, List<Variable<TFloat32>>> variables) {
+  /**
+   * @param variables each parameter's variables by name: one, or row blocks of a large dense
+   *     kernel
+   * @param dropoutSeed the stateless seed pair of a training step's dropout masks, fed per step
+   *     so that a step's masks depend on the fit's seed and the step only
+   */
+  Network(ModelSpec spec, Map<String, List<Variable<TFloat32>>> variables,
+      Operand<TInt64> dropoutSeed) {
     this.spec = spec;
     this.variables = variables;
+    this.dropoutSeed = dropoutSeed;
   }
 
   /** The logits of a training or inference pass, and (training) the moving-average updates. */
@@ -47,75 +58,107 @@ final class Network {
    * costs less than one per part plus summing the parts' kernel gradients.
    */
   Pass build(Ops tf, List<Operand<TFloat32>> parts, boolean training) {
-    List<Operand<TFloat32>> xs = new ArrayList<>(parts);
-    List<Op> updates = new ArrayList<>();
+    Builder builder = new Builder(tf, parts, training);
     List<Layer> layers = spec.layers();
-    int features = -1;
-    boolean rawInput = true;
-    for (int i = 0; i < layers.size(); i++) {
-      Layer layer = layers.get(i);
-      if (layer instanceof Layer.Dense dense) {
-        String n = "dense_" + i;
-        xs = new ArrayList<>(List.of(tf.nn.biasAdd(product(tf, xs, shards(n + "/kernel")),
-            var(n + "/bias"))));
-        features = dense.units();
-        rawInput = false;
-        continue;
-      }
-      boolean reluThenPool = layer instanceof Layer.Activation a
-          && a.function() == Layer.Function.RELU && i + 1 < layers.size()
-          && layers.get(i + 1) instanceof Layer.MaxPool;
-      if (layer instanceof Layer.Flatten) {
-        features = flatSize(i);
-      }
-      for (int r = 0; r < xs.size(); r++) {
-        Ops part = xs.size() > 1 ? tf.withSubScope("replica_" + r) : tf;
-        Operand<TFloat32> x = xs.get(r);
-        if (reluThenPool) {
-          // relu(maxpool(x)) = maxpool(relu(x)) as relu is monotonic: pooling first makes the
-          // relu and its gradient work on a quarter of the values. Same result, same gradients.
-          x = part.nn.relu(maxPool(part, x, ((Layer.MaxPool) layers.get(i + 1)).size()));
-        } else {
-          x = layer(part, layer, i, x, features, training, r, updates, rawInput);
-        }
-        xs.set(r, x);
-      }
-      if (layer instanceof Layer.Conv2D || layer instanceof Layer.BatchNorm) {
-        rawInput = false;
-      }
-      if (reluThenPool) {
-        i++;
-      }
+    for (builder.index = 0; builder.index < layers.size(); builder.index++) {
+      builder.parts = layers.get(builder.index).accept(builder);
     }
-    return new Pass(xs.get(0), updates);
+    return new Pass(builder.parts.get(0), builder.updates);
   }
 
-  /** @param rawInput whether {@code x} is computed from the images without any variable */
-  private Operand<TFloat32> layer(Ops tf, Layer layer, int i, Operand<TFloat32> x, int features,
-      boolean training, int replica, List<Op> updates, boolean rawInput) {
-    if (layer instanceof Layer.Conv2D conv) {
-      String n = "conv2d_" + i;
-      Variable<TFloat32> kernel = var(n + "/kernel");
-      Variable<TFloat32> bias = var(n + "/bias");
-      String padding = conv.padding().name();
-      return rawInput && kernel.shape().get(2) == 1 ? patchConv(tf, x, kernel, bias, padding)
-          : tf.nn.biasAdd(tf.nn.conv2d(x, kernel, UNIT_STRIDES, padding), bias);
-    } else if (layer instanceof Layer.MaxPool pool) {
-      return maxPool(tf, x, pool.size());
-    } else if (layer instanceof Layer.Flatten) {
-      return tf.reshape(x, tf.constant(new int[] {-1, features}));
-    } else if (layer instanceof Layer.Activation a) {
-      return switch (a.function()) {
-        case RELU -> tf.nn.relu(x);
-        case TANH -> tf.math.tanh(x);
-        case SIGMOID -> tf.math.sigmoid(x);
-      };
-    } else if (layer instanceof Layer.BatchNorm bn) {
-      return batchNorm(tf, x, "batchnorm_" + i, bn, features, training, updates);
-    } else if (layer instanceof Layer.Dropout d) {
-      return training && d.rate() > 0 ? dropout(tf, x, d.rate(), i, replica) : x;
+  /** Builds each layer kind over the batch's parts, layer by layer. */
+  private final class Builder implements Layer.Visitor<List<Operand<TFloat32>>> {
+    private final Ops tf;
+    private final boolean training;
+    private final List<Op> updates = new ArrayList<>();
+    private List<Operand<TFloat32>> parts;
+    private int index;
+    /** Whether the parts are still the images, computed without any variable. */
+    private boolean rawInput = true;
+
+    Builder(Ops tf, List<Operand<TFloat32>> parts, boolean training) {
+      this.tf = tf;
+      this.parts = new ArrayList<>(parts);
+      this.training = training;
     }
-    throw new IllegalStateException("no TensorFlow builder for " + layer);
+
+    /** Applies {@code op} to every part, each in its own scope when there are several. */
+    private List<Operand<TFloat32>> each(PartOp op) {
+      List<Operand<TFloat32>> out = new ArrayList<>(parts.size());
+      for (int r = 0; r < parts.size(); r++) {
+        Ops part = parts.size() > 1 ? tf.withSubScope("replica_" + r) : tf;
+        out.add(op.apply(part, parts.get(r), r));
+      }
+      return out;
+    }
+
+    @Override
+    public List<Operand<TFloat32>> conv2d(Layer.Conv2D conv) {
+      Variable<TFloat32> kernel = variable(index, ParameterShape.Role.KERNEL);
+      Variable<TFloat32> bias = variable(index, ParameterShape.Role.BIAS);
+      String padding = conv.padding().name();
+      boolean patches = rawInput && kernel.shape().get(2) == 1;
+      rawInput = false;
+      return each((t, x, r) -> patches ? patchConv(t, x, kernel, bias, padding)
+          : t.nn.biasAdd(t.nn.conv2d(x, kernel, UNIT_STRIDES, padding), bias));
+    }
+
+    @Override
+    public List<Operand<TFloat32>> maxPool(Layer.MaxPool pool) {
+      return each((t, x, r) -> Network.maxPool(t, x, pool.size()));
+    }
+
+    @Override
+    public List<Operand<TFloat32>> flatten(Layer.Flatten flatten) {
+      int features = flatSize(index);
+      return each((t, x, r) -> t.reshape(x, t.constant(new int[] {-1, features})));
+    }
+
+    @Override
+    public List<Operand<TFloat32>> dense(Layer.Dense dense) {
+      rawInput = false;
+      return new ArrayList<>(List.of(tf.nn.biasAdd(product(tf, parts,
+          shards(index, ParameterShape.Role.KERNEL)),
+          variable(index, ParameterShape.Role.BIAS))));
+    }
+
+    @Override
+    public List<Operand<TFloat32>> activation(Layer.Activation a) {
+      List<Layer> layers = spec.layers();
+      if (a.function() == Layer.Function.RELU && index + 1 < layers.size()
+          && layers.get(index + 1) instanceof Layer.MaxPool pool) {
+        // relu(maxpool(x)) = maxpool(relu(x)) as relu is monotonic: pooling first makes the
+        // relu and its gradient work on a quarter of the values. Same result, same gradients.
+        index++;
+        return each((t, x, r) -> t.nn.relu(Network.maxPool(t, x, pool.size())));
+      }
+      return each((t, x, r) -> switch (a.function()) {
+        case RELU -> t.nn.relu(x);
+        case TANH -> t.math.tanh(x);
+        case SIGMOID -> t.math.sigmoid(x);
+      });
+    }
+
+    @Override
+    public List<Operand<TFloat32>> batchNorm(Layer.BatchNorm bn) {
+      rawInput = false;
+      int features = spec.parametersOf(index).get(0).shape()[0];
+      boolean flat = isFlat(index);
+      return each((t, x, r) -> Network.this.batchNorm(t, x, index, bn, flat ? features : -1,
+          training, updates));
+    }
+
+    @Override
+    public List<Operand<TFloat32>> dropout(Layer.Dropout d) {
+      int layer = index;
+      return training && d.rate() > 0 ? each((t, x, r) -> Network.this.dropout(t, x, d.rate(),
+          layer, r)) : parts;
+    }
+  }
+
+  /** One layer's op on one part of the batch. */
+  private interface PartOp {
+    Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x, int replica);
   }
 
   /**
@@ -201,18 +244,24 @@ final class Network {
     return products.size() == 1 ? products.get(0) : tf.math.addN(products);
   }
 
-  private List<Variable<TFloat32>> shards(String name) {
-    List<Variable<TFloat32>> v = variables.get(name);
-    if (v == null) {
-      throw new IllegalStateException("graph has no variable " + name);
+  private List<Variable<TFloat32>> shards(int layer, ParameterShape.Role role) {
+    for (ParameterShape p : spec.parametersOf(layer)) {
+      if (p.role() == role) {
+        List<Variable<TFloat32>> v = variables.get(p.name());
+        if (v == null) {
+          throw new IllegalStateException("graph has no variable " + p.name());
+        }
+        return v;
+      }
     }
-    return v;
+    throw new IllegalStateException("layer " + layer + " has no " + role);
   }
 
-  private Variable<TFloat32> var(String name) {
-    List<Variable<TFloat32>> v = shards(name);
+  private Variable<TFloat32> variable(int layer, ParameterShape.Role role) {
+    List<Variable<TFloat32>> v = shards(layer, role);
     if (v.size() != 1) {
-      throw new IllegalStateException(name + " is held in " + v.size() + " blocks");
+      throw new IllegalStateException("layer " + layer + "'s " + role + " is held in "
+          + v.size() + " blocks");
     }
     return v.get(0);
   }
@@ -222,24 +271,29 @@ final class Network {
     // The first dense layer after Flatten has kernel [features, units]; validation guarantees one.
     for (int j = flattenIndex + 1; j < spec.layers().size(); j++) {
       if (spec.layers().get(j) instanceof Layer.Dense) {
-        return (int) shards("dense_" + j + "/kernel").stream()
-            .mapToLong(block -> block.shape().get(0)).sum();
+        return spec.parametersOf(j).get(0).shape()[0];
       }
     }
     throw new IllegalStateException(
         "Flatten at layer " + flattenIndex + " has no dense layer after it");
   }
 
-  private Operand<TFloat32> batchNorm(Ops tf, Operand<TFloat32> x, String n, Layer.BatchNorm bn,
+  /** Whether layer {@code index} sees a flat vector: a Flatten comes before it. */
+  private boolean isFlat(int index) {
+    return spec.layers().subList(0, index).stream().anyMatch(Layer.Flatten.class::isInstance);
+  }
+
+  /** @param features the vector length for a flat input, else -1 */
+  private Operand<TFloat32> batchNorm(Ops tf, Operand<TFloat32> x, int layer, Layer.BatchNorm bn,
       int features, boolean training, List<Op> updates) {
     boolean flat = features > 0;
     Operand<TFloat32> input = flat ? tf.reshape(x, tf.constant(new int[] {-1, 1, 1, features})) : x;
-    Variable<TFloat32> movingMean = var(n + "/moving_mean");
-    Variable<TFloat32> movingVariance = var(n + "/moving_variance");
-    FusedBatchNorm<TFloat32, TFloat32> norm = tf.nn.fusedBatchNorm(input, var(n + "/gamma"),
-        var(n + "/beta"), movingMean, movingVariance,
-        FusedBatchNorm.epsilon((float) bn.epsilon()), FusedBatchNorm.isTraining(training),
-        FusedBatchNorm.dataFormat("NHWC"));
+    Variable<TFloat32> movingMean = variable(layer, ParameterShape.Role.MOVING_MEAN);
+    Variable<TFloat32> movingVariance = variable(layer, ParameterShape.Role.MOVING_VARIANCE);
+    FusedBatchNorm<TFloat32, TFloat32> norm = tf.nn.fusedBatchNorm(input,
+        variable(layer, ParameterShape.Role.GAMMA), variable(layer, ParameterShape.Role.BETA),
+        movingMean, movingVariance, FusedBatchNorm.epsilon((float) bn.epsilon()),
+        FusedBatchNorm.isTraining(training), FusedBatchNorm.dataFormat("NHWC"));
     if (training) {
       Operand<TFloat32> keep = tf.constant((float) bn.momentum());
       Operand<TFloat32> take = tf.constant((float) (1 - bn.momentum()));
@@ -252,12 +306,18 @@ final class Network {
     return flat ? tf.reshape(y, tf.constant(new int[] {-1, features})) : y;
   }
 
-  /** Inverted dropout: {@code floor(keep + U[0,1)) · x / keep}, seeded per layer and replica. */
+  /**
+   * Inverted dropout: {@code floor(keep + U[0,1)) · x / keep}. The uniform values are stateless,
+   * from the step's fed seed pair offset by layer and replica, so a step's masks depend only on
+   * the fit's seed and the step, never on what the graph ran before: the same for any worker.
+   */
   private Operand<TFloat32> dropout(Ops tf, Operand<TFloat32> x, double rate, int layerIndex,
       int replica) {
     float keep = (float) (1 - rate);
-    Operand<TFloat32> uniform = tf.random.randomUniform(tf.shape(x), TFloat32.class,
-        RandomUniform.seed(spec.seed()), RandomUniform.seed2(replica * 10_000L + layerIndex + 1));
+    Operand<TInt64> seed = tf.math.add(dropoutSeed,
+        tf.constant(new long[] {0, replica * 10_000L + layerIndex + 1}));
+    Operand<TFloat32> uniform = tf.random.statelessRandomUniform(tf.stopGradient(tf.shape(x)),
+        seed, TFloat32.class);
     Operand<TFloat32> mask = tf.math.floor(tf.math.add(uniform, tf.constant(keep)));
     return tf.math.mul(x, tf.math.mul(mask, tf.constant(1f / keep)));
   }

@@ -8,13 +8,10 @@ import io.mnistfl.fl.RoundConfig;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.Weights;
 import io.mnistfl.train.EpochResult;
-import io.mnistfl.train.FitOptions;
 import io.mnistfl.train.TrainingListener;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.OptionalDouble;
-import java.util.OptionalInt;
 
 /**
  * A {@link Client} that trains a {@link TfModel} on its local data. Simulated clients share one
@@ -85,11 +82,9 @@ public final class TfClient implements Client {
 
   @Override
   public ClientUpdate fit(Weights global, RoundConfig config) {
-    FitOptions options = new FitOptions(config.localEpochs(), OptionalInt.of(config.batchSize()),
-        OptionalDouble.of(config.learningRate()), config.proximalMu(), config.seed());
     synchronized (model) {
       model.setWeights(global);
-      List<EpochResult> epochs = model.fit(train, heldOut.subset(new int[0]), options,
+      List<EpochResult> epochs = model.fit(train, heldOut.subset(new int[0]), config.training(),
           TrainingListener.NONE);
       EpochResult last = epochs.get(epochs.size() - 1);
       return new ClientUpdate(id, model.weights(), train.size(), last.loss(), last.accuracy());

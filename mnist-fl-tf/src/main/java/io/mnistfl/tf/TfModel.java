@@ -8,7 +8,7 @@ import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.ParameterShape;
 import io.mnistfl.model.Weights;
 import io.mnistfl.train.EpochResult;
-import io.mnistfl.train.FitOptions;
+import io.mnistfl.train.LocalTraining;
 import io.mnistfl.train.Model;
 import io.mnistfl.train.ModelDirectory;
 import io.mnistfl.train.TrainingListener;
@@ -92,21 +92,22 @@ public final class TfModel implements Model {
   }
 
   @Override
-  public List<EpochResult> fit(DataSource train, DataSource validation, FitOptions options,
+  public List<EpochResult> fit(DataSource train, DataSource validation, LocalTraining training,
       TrainingListener listener) {
     checkOpen();
     checkCompatible(train);
     if (train.size() == 0) {
       throw new IllegalArgumentException("training data " + train.name() + " is empty");
     }
-    int batchSize = options.batchSize().orElse(spec.batchSize());
-    double baseRate = options.learningRate().orElse(spec.optimizer().learningRate());
-    if (options.proximalMu() > 0) {
+    int batchSize = training.batchSize();
+    double baseRate = training.learningRate();
+    if (training.proximalMu() > 0) {
       g.session.run(g.snapshotAnchor);
     }
-    Random shuffle = new Random(spec.seed() ^ options.seed() * 0x9E3779B97F4A7C15L);
+    long seed = spec.seed() ^ training.seed() * 0x9E3779B97F4A7C15L;
+    Random shuffle = new Random(seed);
     List<EpochResult> results = new ArrayList<>();
-    for (int epoch = 1; epoch <= options.epochs(); epoch++) {
+    for (int epoch = 1; epoch <= training.epochs(); epoch++) {
       double rate = baseRate * Math.pow(spec.learningRateDecay(), epoch - 1);
       int[] order = Shuffle.permutation(train.size(), shuffle);
       BatchProducer batches = new BatchProducer(train, order, batchSize, spec.augmentation(),
@@ -115,17 +116,18 @@ public final class TfModel implements Model {
       double lossSum = 0;
       double correct = 0;
       int steps = batches.steps();
-      listener.epochStarted(epoch, options.epochs(), steps);
+      listener.epochStarted(epoch, training.epochs(), steps);
       Future<BatchProducer.Batch> next = batches.prepare(0);
-      Optional<TFloat32> mu = options.proximalMu() > 0
-          ? Optional.of(TFloat32.scalarOf((float) options.proximalMu())) : Optional.empty();
+      Optional<TFloat32> mu = training.proximalMu() > 0
+          ? Optional.of(TFloat32.scalarOf((float) training.proximalMu())) : Optional.empty();
       try (TFloat32 lr = TFloat32.scalarOf((float) rate)) {
         for (int step = 0; step < steps; step++) {
           BatchProducer.Batch batch = await(next);
           if (step + 1 < steps) {
             next = batches.prepare(step + 1);
           }
-          float[] out = trainStep(batch, lr, mu);
+          // Offsets for layers and replicas stay below 2^20, so step seeds never collide.
+          float[] out = trainStep(batch, lr, mu, seed, ((long) epoch << 32 | step) << 20);
           lossSum += out[0] * batch.size();
           correct += out[1];
           int seen = Math.min(order.length, (step + 1) * batchSize);
@@ -142,7 +144,7 @@ public final class TfModel implements Model {
         valLoss = m.loss();
         valAccuracy = m.accuracy();
       }
-      EpochResult result = new EpochResult(epoch, options.epochs(), seconds,
+      EpochResult result = new EpochResult(epoch, training.epochs(), seconds,
           lossSum / train.size(), correct / train.size(), valLoss, valAccuracy, rate);
       results.add(result);
       listener.epochFinished(result);
@@ -150,14 +152,16 @@ public final class TfModel implements Model {
     return results;
   }
 
-  private float[] trainStep(BatchProducer.Batch batch, TFloat32 lr, Optional<TFloat32> mu) {
+  private float[] trainStep(BatchProducer.Batch batch, TFloat32 lr, Optional<TFloat32> mu,
+      long seed, long stepSeed) {
     ModelGraph.TrainHead head = g.head(batch.size());
     try (TFloat32 x = TFloat32.tensorOf(imageShape(batch.size()),
             DataBuffers.of(batch.images(), true, false));
         TInt32 y = TInt32.tensorOf(Shape.of(batch.size()),
             DataBuffers.of(batch.labels(), true, false));
+        TInt64 dropoutSeed = TInt64.vectorOf(seed, stepSeed);
         Result r = feedStep(head, g.session.runner().feed(g.images, x).feed(g.labels, y)
-                .feed(g.learningRate, lr), mu)
+                .feed(g.learningRate, lr).feed(g.dropoutSeed, dropoutSeed), mu)
             .fetch(head.meanLoss()).fetch(head.correct()).run()) {
       return new float[] {((TFloat32) r.get(0)).getFloat(), ((TFloat32) r.get(1)).getFloat()};
     }

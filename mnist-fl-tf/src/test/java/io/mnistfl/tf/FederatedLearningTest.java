@@ -4,24 +4,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mnistfl.data.DataSource;
 import io.mnistfl.data.TrainTestData;
-import io.mnistfl.fl.Aggregator;
 import io.mnistfl.fl.Client;
-import io.mnistfl.fl.FedAvg;
-import io.mnistfl.fl.FedMedian;
 import io.mnistfl.fl.Federation;
-import io.mnistfl.fl.FederationListener;
-import io.mnistfl.fl.FederationSettings;
-import io.mnistfl.fl.GaussianAttacker;
-import io.mnistfl.fl.InProcessTransport;
-import io.mnistfl.fl.Partitioning;
 import io.mnistfl.fl.RoundResult;
+import io.mnistfl.fl.StandardStrategy;
+import io.mnistfl.fl.aggregate.Aggregator;
+import io.mnistfl.fl.aggregate.FedAvg;
+import io.mnistfl.fl.aggregate.FedMedian;
+import io.mnistfl.fl.sim.GaussianAttacker;
+import io.mnistfl.fl.sim.InProcessTransport;
+import io.mnistfl.fl.sim.Partitioning;
 import io.mnistfl.model.ModelSpec;
+import io.mnistfl.train.LocalTraining;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
-/** Four TensorFlow clients on a real MNIST subset: the global model must learn round by round. */
+/** TensorFlow clients on a real MNIST subset: the global model must learn round by round. */
 class FederatedLearningTest {
 
   private static final TrainTestData MNIST = MnistFixture.mnist();
@@ -34,13 +34,14 @@ class FederatedLearningTest {
     List<int[]> parts = new Partitioning.Iid().split(POOL.labels(), 10, 4, 7);
     try (TfModel shared = TfModel.create(ModelSpec.baseline())) {
       List<RoundResult> rounds = federate(shared, TfClient.simulate(shared, POOL, parts, 0.1),
-          new FedAvg(), FederationSettings.defaults().withRounds(4).withFederatedEvaluation(true));
+          StandardStrategy.builder().federatedEvaluation(true).build(), 4);
 
       assertThat(rounds).hasSize(4).allMatch(r -> r.succeeded() == 4 && r.failures().isEmpty());
-      double first = rounds.get(0).test().accuracy();
-      double last = rounds.get(3).test().accuracy();
+      double first = rounds.get(0).test().orElseThrow().accuracy();
+      double last = rounds.get(3).test().orElseThrow().accuracy();
       assertThat(last).isGreaterThan(first).isGreaterThan(0.9);
-      assertThat(rounds.get(3).test().loss()).isLessThan(rounds.get(0).test().loss());
+      assertThat(rounds.get(3).test().orElseThrow().loss())
+          .isLessThan(rounds.get(0).test().orElseThrow().loss());
       // Federated evaluation covers the 4 × 200 held-out examples.
       assertThat(rounds.get(3).federated().orElseThrow().count()).isEqualTo(800);
       assertThat(rounds.get(3).federated().orElseThrow().accuracy()).isGreaterThan(0.85);
@@ -50,28 +51,33 @@ class FederatedLearningTest {
   @Test
   void theMedianLearnsWhereOneGaussianAttackerWrecksFedAvg() {
     List<int[]> parts = new Partitioning.Iid().split(POOL.labels(), 10, 5, 7);
-    FederationSettings settings =
-        FederationSettings.defaults().withRounds(4).withLocalTraining(2, 32, 0.01, 0);
     try (TfModel shared = TfModel.create(ModelSpec.baseline())) {
       List<Client> clients = new ArrayList<>(TfClient.simulate(shared, POOL, parts, 0));
       clients.set(2, new GaussianAttacker(clients.get(2), 1.0));
-      List<RoundResult> fedAvg = federate(shared, clients, new FedAvg(), settings);
-      List<RoundResult> median = federate(shared, clients, new FedMedian(), settings);
+      List<RoundResult> fedAvg = federate(shared, clients, twoEpochs(new FedAvg()), 4);
+      List<RoundResult> median = federate(shared, clients, twoEpochs(new FedMedian()), 4);
       assertThat(fedAvg).allMatch(r -> r.succeeded() == 5);
-      assertThat(fedAvg.get(3).test().accuracy()).isLessThan(0.5);
-      assertThat(median.get(3).test().accuracy()).isGreaterThan(0.9);
+      assertThat(fedAvg.get(3).test().orElseThrow().accuracy()).isLessThan(0.5);
+      assertThat(median.get(3).test().orElseThrow().accuracy()).isGreaterThan(0.9);
     }
+  }
+
+  private static StandardStrategy twoEpochs(Aggregator aggregator) {
+    return StandardStrategy.builder().aggregator(aggregator)
+        .localTraining(new LocalTraining(2, 32, 0.01, 0, 0)).build();
   }
 
   /** Runs a federation of {@code clients} from the preset's initial weights. */
   private static List<RoundResult> federate(TfModel shared, List<? extends Client> clients,
-      Aggregator aggregator, FederationSettings settings) {
+      StandardStrategy strategy, int rounds) {
     try (InProcessTransport transport = new InProcessTransport(clients)) {
-      Federation federation = new Federation(transport, aggregator, weights -> {
-        shared.setWeights(weights);
-        return shared.evaluate(TEST);
-      }, settings, FederationListener.NONE);
-      return federation.run(ModelSpec.baseline().initialWeights()).rounds();
+      return Federation.builder(ModelSpec.baseline(), transport).strategy(strategy)
+          .evaluator(weights -> {
+            synchronized (shared) {
+              shared.setWeights(weights);
+              return shared.evaluate(TEST);
+            }
+          }).rounds(rounds).build().run().rounds();
     }
   }
 }

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.mnistfl.data.DataSource;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
-import io.mnistfl.train.FitOptions;
+import io.mnistfl.train.LocalTraining;
 import io.mnistfl.train.TrainingListener;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -18,7 +18,7 @@ class ReplicatedTrainingTest {
   private static Weights train(TfOptions options, int examples) {
     DataSource data = MnistFixture.mnist().train().subset(IntStream.range(0, examples).toArray());
     try (TfModel model = TfModel.create(ModelSpec.baseline(), options)) {
-      model.fit(data, NONE, FitOptions.epochs(1).withSeed(3), TrainingListener.NONE);
+      model.fit(data, NONE, LocalTraining.of(model.spec()).withEpochs(1).withSeed(3), TrainingListener.NONE);
       return model.weights();
     }
   }

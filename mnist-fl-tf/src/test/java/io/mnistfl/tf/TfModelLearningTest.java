@@ -7,7 +7,7 @@ import io.mnistfl.data.TrainTestData;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.train.EpochResult;
-import io.mnistfl.train.FitOptions;
+import io.mnistfl.train.LocalTraining;
 import io.mnistfl.train.TrainingListener;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -23,7 +23,7 @@ class TfModelLearningTest {
     try (TfModel model = TfModel.create(ModelSpec.baseline())) {
       Metrics before = model.evaluate(mnist.test());
       List<EpochResult> history =
-          model.fit(train, train.subset(new int[0]), FitOptions.epochs(1), TrainingListener.NONE);
+          model.fit(train, train.subset(new int[0]), LocalTraining.of(model.spec()).withEpochs(1), TrainingListener.NONE);
       Metrics after = model.evaluate(mnist.test());
 
       assertThat(history).hasSize(1);

@@ -9,8 +9,9 @@ import io.mnistfl.model.Initializer;
 import io.mnistfl.model.Layer;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
-import io.mnistfl.train.FitOptions;
+import io.mnistfl.train.LocalTraining;
 import io.mnistfl.train.TrainingListener;
+import io.mnistfl.train.Provenance;
 import io.mnistfl.train.TrainingRecord;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,7 +45,7 @@ class TfModelStateTest {
   void weightsRoundTripBitExactlyAndCarryTheModel() {
     try (TfModel a = TfModel.create(ModelSpec.baseline());
         TfModel b = TfModel.create(ModelSpec.baseline().withSeed(99))) {
-      a.fit(trainSlice(640), NONE, FitOptions.epochs(1), TrainingListener.NONE);
+      a.fit(trainSlice(640), NONE, LocalTraining.of(a.spec()).withEpochs(1), TrainingListener.NONE);
       Weights trained = a.weights();
       assertThat(trained).isNotEqualTo(ModelSpec.baseline().initialWeights());
       a.setWeights(trained);
@@ -78,11 +79,12 @@ class TfModelStateTest {
     float[] images = pixels(testSlice(300));
     float[] expected;
     try (TfModel model = TfModel.create(ModelSpec.regularized())) {
-      model.fit(trainSlice(1024), NONE, FitOptions.epochs(1), TrainingListener.NONE);
+      model.fit(trainSlice(1024), NONE, LocalTraining.of(model.spec()).withEpochs(1), TrainingListener.NONE);
       expected = model.predict(images, 300);
       Metrics m = model.evaluate(testSlice(300));
-      model.save(dir, new TrainingRecord(model.spec(), "mnist/train", 1024, 0, 1, List.of(),
-          Optional.of(m), 1.0, "2026-01-01T00:00:00Z", TfModel.BACKEND, Optional.empty()));
+      model.save(dir, new TrainingRecord(Provenance.builder(model.spec())
+          .data("mnist/train", 1024).backend(TfModel.BACKEND).build(), List.of(),
+          Optional.of(m), 1.0));
     }
     try (TfModel loaded = TfModel.load(dir)) {
       assertThat(loaded.spec()).isEqualTo(ModelSpec.regularized());
@@ -101,7 +103,7 @@ class TfModelStateTest {
     List<Weights> runs = new ArrayList<>();
     for (int run = 0; run < 2; run++) {
       try (TfModel model = TfModel.create(ModelSpec.regularized())) {
-        model.fit(trainSlice(640), NONE, FitOptions.epochs(1).withSeed(5), TrainingListener.NONE);
+        model.fit(trainSlice(640), NONE, LocalTraining.of(model.spec()).withEpochs(1).withSeed(5), TrainingListener.NONE);
         runs.add(model.weights());
       }
     }
@@ -113,7 +115,7 @@ class TfModelStateTest {
     try (TfModel model = TfModel.create(ModelSpec.regularized())) {
       Weights before = model.weights();
       // 160 steps: enough for momentum-0.99 moving averages to forget their initial 0 / 1.
-      model.fit(trainSlice(2560), NONE, FitOptions.epochs(4), TrainingListener.NONE);
+      model.fit(trainSlice(2560), NONE, LocalTraining.of(model.spec()).withEpochs(4), TrainingListener.NONE);
       Weights after = model.weights();
       String mean = "batchnorm_1/moving_mean";
       assertThat(after.get(mean).orElseThrow()).isNotEqualTo(before.get(mean).orElseThrow());
@@ -134,7 +136,7 @@ class TfModelStateTest {
   private static double drift(double mu) {
     try (TfModel model = TfModel.create(ModelSpec.baseline())) {
       Weights start = model.weights();
-      model.fit(trainSlice(960), NONE, FitOptions.epochs(1).withProximalMu(mu),
+      model.fit(trainSlice(960), NONE, LocalTraining.of(model.spec()).withEpochs(1).withProximalMu(mu),
           TrainingListener.NONE);
       float[] a = start.get("dense_4/kernel").orElseThrow().values();
       float[] b = model.weights().get("dense_4/kernel").orElseThrow().values();

@@ -1,0 +1,41 @@
+package io.mnistfl.fl;
+
+import io.mnistfl.fl.wire.Messages;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The one-stage protocol: send each instruction, decode and check each update. */
+final class PlainFit implements FitProtocol {
+
+  @Override
+  public FitResults run(RoundContext round, List<SiteInstruction> instructions,
+      SiteExchange exchange) {
+    Map<RoundConfig, byte[]> encoded = new HashMap<>();
+    Map<String, byte[]> requests = new LinkedHashMap<>();
+    for (SiteInstruction i : instructions) {
+      requests.put(i.siteId(), encoded.computeIfAbsent(i.config(),
+          c -> Messages.encodeFit(c, round.global())));
+    }
+    SiteExchange.Replies replies = exchange.send("fit", requests);
+    List<SiteFailure> failures = new ArrayList<>(replies.failures());
+    List<ClientUpdate> updates = new ArrayList<>();
+    for (Map.Entry<String, byte[]> answer : replies.answers().entrySet()) {
+      try {
+        ClientUpdate u = Messages.decodeUpdate(answer.getValue(), round.global());
+        Checks.update(round, answer.getKey(), u);
+        updates.add(u);
+      } catch (Exception e) {
+        failures.add(new SiteFailure(answer.getKey(), Checks.describe(e)));
+      }
+    }
+    return new FitResults.Updates(updates, failures);
+  }
+
+  @Override
+  public String toString() {
+    return "plain";
+  }
+}

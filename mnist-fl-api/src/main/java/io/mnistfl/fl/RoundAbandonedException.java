@@ -1,0 +1,25 @@
+package io.mnistfl.fl;
+
+import java.util.List;
+
+/**
+ * A round that cannot produce an aggregate, e.g. secure aggregation with too few surviving
+ * sites: the round loop keeps the global weights unchanged and records the reason on the round.
+ */
+public final class RoundAbandonedException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  /** The sites that failed on the way. */
+  private final transient List<SiteFailure> failures;
+
+  /** A round abandoned for {@code reason}, after {@code failures}. */
+  public RoundAbandonedException(String reason, List<SiteFailure> failures) {
+    super(reason);
+    this.failures = List.copyOf(failures);
+  }
+
+  /** The sites that failed on the way. */
+  public List<SiteFailure> failures() {
+    return failures;
+  }
+}

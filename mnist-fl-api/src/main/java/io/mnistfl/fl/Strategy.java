@@ -1,0 +1,86 @@
+package io.mnistfl.fl;
+
+import io.mnistfl.metrics.Metrics;
+import io.mnistfl.model.Weights;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The server's decisions in each round, shaped like Flower's {@code Strategy}: which sites train
+ * and what each is asked ({@link #configureFit}), how their results become the next global
+ * weights ({@link #aggregateFit}, which also sees the round's failures), and the same two for
+ * federated evaluation. {@link Federation} runs the rounds and moves the bytes; a strategy never
+ * touches a transport. {@link StandardStrategy} covers the FedAvg family; {@link
+ * io.mnistfl.fl.privacy.DpFedAvg} wraps a strategy with differential privacy.
+ */
+public interface Strategy {
+
+  /**
+   * The sites that train in {@code round} and what each is asked.
+   *
+   * @param global the weights they start from
+   * @param available the sites that can be reached now, sorted
+   */
+  List<SiteInstruction> configureFit(int round, Weights global, List<String> available);
+
+  /**
+   * The next global weights from what the round's training returned. Called every round, also
+   * when no update arrived (then, unless the strategy must act anyway, {@code global}).
+   */
+  Weights aggregateFit(int round, Weights global, FitResults results);
+
+  /** The sites that evaluate {@code weights} on their own held-out data; none by default. */
+  default List<SiteInstruction> configureEvaluate(int round, Weights weights,
+      List<String> available) {
+    return List.of();
+  }
+
+  /**
+   * The federated metrics from the sites' checked evaluations, if any.
+   *
+   * @param failures the sites whose evaluation was lost or refused
+   */
+  default Optional<Metrics> aggregateEvaluate(int round, List<ClientEvaluation> results,
+      List<SiteFailure> failures) {
+    return Optional.empty();
+  }
+
+  /**
+   * Whether {@link #aggregateFit} accepts a {@link FitResults.Sum}: true for strategies that
+   * only need the mean update, which secure aggregation and differential privacy require.
+   */
+  default boolean aggregatesSums() {
+    return false;
+  }
+
+  /**
+   * Whether the strategy carries state from round to round (a server optimizer's moments), so
+   * that a checkpoint without it cannot be resumed.
+   */
+  default boolean keepsState() {
+    return false;
+  }
+
+  /** A copy of the state carried into the next round; empty for a strategy that keeps none. */
+  default List<double[]> state() {
+    return List.of();
+  }
+
+  /**
+   * Takes up a {@link #state()} saved by a strategy of the same kind and parameters; an empty
+   * one starts afresh.
+   */
+  default void restore(List<double[]> state) {
+    if (!state.isEmpty()) {
+      throw new IllegalArgumentException(this + " keeps no state, but was given " + state.size()
+          + (state.size() == 1 ? " array" : " arrays"));
+    }
+  }
+
+  /**
+   * Every parameter that determines the result, by name, for the run's provenance: a resumed
+   * run must have the same.
+   */
+  Map<String, String> parameters();
+}

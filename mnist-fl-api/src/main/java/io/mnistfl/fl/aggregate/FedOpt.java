@@ -1,0 +1,103 @@
+package io.mnistfl.fl.aggregate;
+
+import io.mnistfl.internal.Require;
+import io.mnistfl.fl.ClientUpdate;
+import io.mnistfl.model.Weights;
+import java.util.List;
+
+/**
+ * Adaptive server optimizers (Reddi et al. 2021, Algorithm 2). The pseudo-gradient is Δ = weighted
+ * average − global; {@code m ← β₁·m + (1 − β₁)·Δ}; {@code v} is updated by the subclass from Δ²;
+ * {@code global ← global + η·m / (√v + τ)}. {@code m} starts at 0 and {@code v} at τ², as in the
+ * paper; no bias correction.
+ */
+public abstract class FedOpt implements Aggregator {
+  /** Server learning rate η. */
+  protected final double eta;
+  /** First-moment decay β₁. */
+  protected final double beta1;
+  /** Adaptivity τ. */
+  protected final double tau;
+  private double[][] m;
+  private double[][] v;
+
+  /**
+   * @param eta server learning rate η, {@code > 0}
+   * @param beta1 first-moment decay β₁, in [0, 1)
+   * @param tau adaptivity τ, {@code > 0}
+   */
+  protected FedOpt(double eta, double beta1, double tau) {
+    Require.positive("eta", eta);
+    Require.decayRate("beta1", beta1);
+    Require.positive("tau", tau);
+    this.eta = eta;
+    this.beta1 = beta1;
+    this.tau = tau;
+  }
+
+  /** The new second moment from the old one and the squared pseudo-gradient Δ². */
+  protected abstract double secondMoment(double v, double deltaSquared);
+
+  /** The first moments, then the second moments. */
+  @Override
+  public final List<double[]> state() {
+    return m == null ? List.of() : WeightMath.copyState(m, v);
+  }
+
+  @Override
+  public final void restore(List<double[]> state) {
+    if (state.isEmpty()) {
+      m = null;
+      v = null;
+    } else {
+      double[][][] moments = WeightMath.splitState(state, 2, toString());
+      m = moments[0];
+      v = moments[1];
+    }
+  }
+
+  @Override
+  public final Weights aggregate(Weights global, List<ClientUpdate> updates) {
+    return step(global, WeightMath.minus(WeightMath.weightedAverage(global, updates), global));
+  }
+
+  @Override
+  public final boolean aggregatesMeans() {
+    return true;
+  }
+
+  @Override
+  public final Weights aggregateMean(Weights global, Weights meanDelta) {
+    global.requireSameLayout(meanDelta, "mean delta");
+    return step(global, WeightMath.toDouble(meanDelta));
+  }
+
+  @Override
+  public final boolean keepsState() {
+    return true;
+  }
+
+  private Weights step(Weights global, double[][] delta) {
+    if (m == null) {
+      m = WeightMath.zerosLike(global);
+      v = WeightMath.zerosLike(global);
+      for (double[] row : v) {
+        java.util.Arrays.fill(row, tau * tau);
+      }
+    }
+    WeightMath.requireFits(m, global, toString());
+    WeightMath.requireFits(v, global, toString());
+    double[][] next = new double[delta.length][];
+    for (int a = 0; a < delta.length; a++) {
+      float[] w = global.arrays().get(a).values();
+      next[a] = new double[w.length];
+      for (int i = 0; i < w.length; i++) {
+        double d = delta[a][i];
+        m[a][i] = beta1 * m[a][i] + (1 - beta1) * d;
+        v[a][i] = secondMoment(v[a][i], d * d);
+        next[a][i] = w[i] + eta * m[a][i] / (Math.sqrt(v[a][i]) + tau);
+      }
+    }
+    return WeightMath.withValues(global, next);
+  }
+}

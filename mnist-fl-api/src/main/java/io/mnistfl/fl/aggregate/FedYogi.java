@@ -1,0 +1,24 @@
+package io.mnistfl.fl.aggregate;
+
+import io.mnistfl.internal.Require;
+
+/** FedYogi: {@code v ← v − (1 − β₂)·Δ²·sign(v − Δ²)}. */
+public final class FedYogi extends FedOpt {
+  private final double beta2;
+
+  public FedYogi(double eta, double beta1, double beta2, double tau) {
+    super(eta, beta1, tau);
+    Require.decayRate("beta2", beta2);
+    this.beta2 = beta2;
+  }
+
+  @Override
+  protected double secondMoment(double v, double deltaSquared) {
+    return v - (1 - beta2) * deltaSquared * Math.signum(v - deltaSquared);
+  }
+
+  @Override
+  public String toString() {
+    return "FedYogi(eta=" + eta + ", beta1=" + beta1 + ", beta2=" + beta2 + ", tau=" + tau + ")";
+  }
+}
