@@ -15,6 +15,16 @@ class MessagesFuzzTest {
       .conv(2, 3, io.mnistfl.model.Layer.Padding.VALID).flatten().logits(
           io.mnistfl.model.Initializer.GLOROT_UNIFORM).build().initialWeights();
 
+  static {
+    // One-time costs (Jackson's mapper, ~30 MB of class loading) are not an input's to pay.
+    try {
+      Messages.decodeRequest(Messages.encodeFit(io.mnistfl.fl.RoundConfig.of(1,
+          new io.mnistfl.train.LocalTraining(1, 1, 0.1, 0, 0)), GLOBAL));
+    } catch (MessageFormatException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   @FuzzTest
   void decode(byte[] bytes) {
     long cap = 6L * bytes.length;
