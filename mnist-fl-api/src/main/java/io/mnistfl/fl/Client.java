@@ -4,7 +4,8 @@ import io.mnistfl.model.Weights;
 
 /**
  * A federated participant: trains on data that never leaves it. The server never calls a client
- * directly but through a {@link Transport}; {@link InProcessTransport} connects local ones.
+ * directly but through a {@link Transport}; {@link io.mnistfl.fl.sim.InProcessTransport} connects
+ * local ones.
  */
 public interface Client {
 

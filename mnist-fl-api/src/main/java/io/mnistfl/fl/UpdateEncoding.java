@@ -1,8 +1,8 @@
 package io.mnistfl.fl;
 
 /**
- * How clients send their updates back ({@link FederationSettings#withUpdateEncoding}, carried to
- * them in each {@link RoundConfig}).
+ * How sites send their updates back ({@link StandardStrategy.Builder#updateEncoding}, carried
+ * to them in each {@link RoundConfig}).
  */
 public enum UpdateEncoding {
   /** The new weights as 32-bit floats, exactly. */

@@ -1,0 +1,32 @@
+/**
+ * mnist-fl's API, pure Java: data sets and readers ({@code io.mnistfl.data}), model specs and
+ * weights ({@code model}), metrics, training records and provenance ({@code train}), and
+ * federated learning: the round loop and its SPI ({@code fl}), aggregators, differential
+ * privacy, simulation, the wire format and checkpoints. A backend such as {@code io.mnistfl.tf}
+ * implements {@link io.mnistfl.train.Model}.
+ */
+module io.mnistfl.api {
+  requires transitive java.desktop;
+  requires com.fasterxml.jackson.annotation;
+  requires com.fasterxml.jackson.databind;
+  requires com.fasterxml.jackson.datatype.jdk8;
+  requires org.apache.commons.compress;
+
+  exports io.mnistfl.data;
+  exports io.mnistfl.metrics;
+  exports io.mnistfl.model;
+  exports io.mnistfl.train;
+  exports io.mnistfl.fl;
+  exports io.mnistfl.fl.aggregate;
+  exports io.mnistfl.fl.checkpoint;
+  exports io.mnistfl.fl.privacy;
+  exports io.mnistfl.fl.sim;
+  exports io.mnistfl.fl.wire;
+
+  // JSON: specs, metrics, records, histories and checkpoints are read and written by Jackson.
+  opens io.mnistfl.model to com.fasterxml.jackson.databind;
+  opens io.mnistfl.metrics to com.fasterxml.jackson.databind;
+  opens io.mnistfl.train to com.fasterxml.jackson.databind;
+  opens io.mnistfl.fl to com.fasterxml.jackson.databind;
+  opens io.mnistfl.fl.checkpoint to com.fasterxml.jackson.databind;
+}
