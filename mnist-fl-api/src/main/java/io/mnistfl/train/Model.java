@@ -36,6 +36,28 @@ public interface Model extends AutoCloseable {
    */
   float[] predict(float[] pixels, int count);
 
+  /**
+   * The most probable class of each of {@code count} images stored one after another in {@code
+   * pixels}: the argmax of {@link #predict}.
+   *
+   * @param pixels {@code count × height × width} values in {@code [0, 1]}
+   * @param count how many images
+   * @return one class per image
+   */
+  default int[] classify(float[] pixels, int count) {
+    float[] probabilities = predict(pixels, count);
+    int classes = spec().numClasses();
+    int[] best = new int[count];
+    for (int i = 0; i < count; i++) {
+      for (int c = 1; c < classes; c++) {
+        if (probabilities[i * classes + c] > probabilities[i * classes + best[i]]) {
+          best[i] = c;
+        }
+      }
+    }
+    return best;
+  }
+
   /** A copy of every variable. */
   Weights weights();
 

@@ -2,6 +2,7 @@ package io.mnistfl.samples;
 
 import io.mnistfl.data.StandardDataset;
 import io.mnistfl.data.TrainTestData;
+import io.mnistfl.tf.TfModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -18,7 +19,9 @@ final class DataOptions {
           + " when missing. Default: ~/.cache/mnist-fl/<dataset> ($MNIST_FL_CACHE overrides).")
   Optional<Path> dir;
 
+  /** The data set; first checks TensorFlow's natives, so a missing one fails before the data. */
   TrainTestData load() throws IOException {
+    TfModel.requireNatives();
     StandardDataset set = StandardDataset.fromId(dataset);
     Path where = dir.orElse(StandardDataset.defaultCacheRoot().resolve(set.id()));
     long start = System.nanoTime();

@@ -3,7 +3,10 @@ package io.mnistfl.samples;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import picocli.CommandLine;
+import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.ParseResult;
 
 /** {@code java -jar mnist-fl.jar <command>}: the sample programs. */
@@ -25,7 +28,16 @@ public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  public static void main(String[] args) {
+  @Option(names = "--tf-logging", scope = ScopeType.INHERIT,
+      description = "Show TensorFlow's own log lines (hidden by default).")
+  boolean tfLogging;
+
+  /** Runs a command; quiets TensorFlow's native logging first unless asked not to. */
+  public static void main(String[] args) throws Exception {
+    boolean quietAlready = System.getenv(QuietJvm.VARIABLE) != null;
+    if (!quietAlready && !List.of(args).contains("--tf-logging")) {
+      System.exit(QuietJvm.relaunch(Main.class, args));
+    }
     System.exit(commandLine().execute(args));
   }
 
@@ -44,6 +56,9 @@ public final class Main implements Runnable {
     int status;
     if (e instanceof IllegalArgumentException) {
       status = 2;
+    } else if (e instanceof IllegalStateException && e.getMessage() != null
+        && e.getMessage().startsWith("TensorFlow's native library did not load")) {
+      status = 1;
     } else if (e instanceof IOException || e instanceof UncheckedIOException) {
       status = 1;
     } else {

@@ -48,6 +48,7 @@ public final class TfModel implements Model {
   private boolean closed;
 
   private TfModel(ModelSpec spec, TfOptions options) {
+    Natives.require();
     this.spec = spec;
     this.g = new ModelGraph(spec, options);
     this.batchThread = Executors.newSingleThreadExecutor(r -> {
@@ -56,6 +57,17 @@ public final class TfModel implements Model {
       return t;
     });
     setWeights(spec.initialWeights());
+  }
+
+  /**
+   * Fails now, naming the native dependency to add, unless TensorFlow's native library loads;
+   * models check this themselves, so call it only to fail before slower work such as loading
+   * data.
+   *
+   * @throws IllegalStateException naming the missing artifact and classifier
+   */
+  public static void requireNatives() {
+    Natives.require();
   }
 
   /** A model with the spec's initial weights and default thread settings. */
