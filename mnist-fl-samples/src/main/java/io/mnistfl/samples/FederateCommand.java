@@ -24,6 +24,7 @@ import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfModel;
+import io.mnistfl.tf.TfWorkers;
 import io.mnistfl.train.LocalTraining;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -146,9 +147,12 @@ final class FederateCommand implements Callable<Integer> {
       description = "Output directory (default: runs/federated-<model>).")
   Optional<Path> out;
 
-  @Option(names = "--parallel-clients", paramLabel = "N",
-      description = "Call up to N sampled clients at once (default: 1).")
-  Optional<Integer> parallelClients;
+  @Option(names = "--workers", paramLabel = "K",
+      description = "Model workers the simulated clients train on side by side, each with its"
+          + " own graph, session and share of the threads (default: one per core for small"
+          + " batches, one per two cores otherwise). The result is the same for any K with the"
+          + " same threads per worker.")
+  Optional<Integer> workers;
 
   @Option(names = "--round-timeout", paramLabel = "SECONDS", defaultValue = "600",
       description = "Leave out clients that have not answered SECONDS after a stage of a round"
@@ -187,20 +191,21 @@ final class FederateCommand implements Callable<Integer> {
       printUpdateSizes(spec.initialWeights());
     }
 
-    try (TfModel shared = TfModel.create(spec, threads.tfOptions())) {
-      List<Client> simulated = simulatedClients(shared, mnist);
+    int threadCount = threads.tfOptions().threads();
+    int k = workers.orElse(TfWorkers.suggested(spec, threadCount));
+    int perWorker = Math.max(1, threadCount / k);
+    System.out.printf("workers: %d, %d thread%s each%n", k, perWorker, perWorker == 1 ? "" : "s");
+    try (TfWorkers pool = TfWorkers.create(spec, k, perWorker)) {
+      List<Client> simulated = simulatedClients(pool, mnist);
       int examples = simulated.stream().mapToInt(Client::numExamples).sum();
       FederationHistory history;
       try (InProcessTransport transport = new InProcessTransport(simulated)) {
         Federation.Builder builder = Federation.builder(spec, transport).strategy(strategy)
-            .evaluator(weights -> {
-              // Simulated clients train on this model too, and a late one may still be at it.
-              synchronized (shared) {
-                shared.setWeights(weights);
-                return shared.evaluate(mnist.test());
-              }
-            })
-            .rounds(rounds).parallelism(parallelClients.orElse(1))
+            .evaluator(weights -> pool.withModel(model -> {
+              model.setWeights(weights);
+              return model.evaluate(mnist.test());
+            }))
+            .rounds(rounds).parallelism(k)
             .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
             .checkpoints(store).data(mnist.train().name(), examples).backend(TfModel.BACKEND)
             .setting("data.partition", parts.partition).setting("data.clients", parts.clients)
@@ -287,14 +292,17 @@ final class FederateCommand implements Callable<Integer> {
     if (target.isPresent() && !(target.get() > 0 && target.get() <= 1)) {
       throw new IllegalArgumentException("--target must be in (0, 1], was " + target.get());
     }
+    if (workers.isPresent() && workers.get() < 1) {
+      throw new IllegalArgumentException("--workers must be >= 1, was " + workers.get());
+    }
     if (!(roundTimeout > 0)) {
       throw new IllegalArgumentException("--round-timeout must be > 0, was " + roundTimeout);
     }
   }
 
   /** One client per part, the first {@code --byzantine} of them attackers. */
-  private List<Client> simulatedClients(TfModel shared, TrainTestData mnist) {
-    List<Client> clients = new ArrayList<>(TfClient.simulate(shared, mnist.train(),
+  private List<Client> simulatedClients(TfWorkers pool, TrainTestData mnist) {
+    List<Client> clients = new ArrayList<>(TfClient.simulate(pool, mnist.train(),
         parts.split(mnist.train(), seed), federatedEval));
     for (int k = 0; k < byzantine; k++) {
       clients.set(k, new GaussianAttacker(clients.get(k), 1.0));

@@ -14,14 +14,15 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A {@link Client} that trains a {@link TfModel} on its local data. Simulated clients share one
- * model (one graph and session) and swap weights in and out, so they hold nothing but index views
- * and memory does not grow with their number. Clients that share a model take turns on it, so a
- * federation may call them concurrently.
+ * A {@link Client} that trains a TensorFlow model on its local data. Simulated clients share the
+ * models of a {@link TfWorkers} pool (or one model) and swap weights in and out, so they hold
+ * nothing but index views and memory does not grow with their number. Clients borrow a free
+ * worker for each fit or evaluation, so a federation may call as many at once as there are
+ * workers.
  */
 public final class TfClient implements Client {
   private final String id;
-  private final TfModel model;
+  private final TfWorkers workers;
   private final DataSource train;
   private final DataSource heldOut;
 
@@ -30,11 +31,16 @@ public final class TfClient implements Client {
    * evaluation.
    */
   public TfClient(String id, TfModel model, DataSource train, DataSource heldOut) {
+    this(id, TfWorkers.of(model), train, heldOut);
+  }
+
+  /** A client whose fits and evaluations run on a free worker of {@code workers}. */
+  public TfClient(String id, TfWorkers workers, DataSource train, DataSource heldOut) {
     if (train.size() == 0) {
       throw new IllegalArgumentException("client " + id + " has no training data");
     }
     this.id = id;
-    this.model = model;
+    this.workers = workers;
     this.train = train;
     this.heldOut = heldOut;
   }
@@ -46,10 +52,20 @@ public final class TfClient implements Client {
    */
   public static List<TfClient> simulate(TfModel model, DataSource data, List<int[]> partitions,
       double heldOutFraction) {
+    return simulate(TfWorkers.of(model), data, partitions, heldOutFraction);
+  }
+
+  /**
+   * Simulated clients {@code client-000}, {@code client-001}, … over index partitions of {@code
+   * data}, on the workers of a pool; each holds out the last {@code heldOutFraction} of its
+   * examples for federated evaluation.
+   */
+  public static List<TfClient> simulate(TfWorkers workers, DataSource data,
+      List<int[]> partitions, double heldOutFraction) {
     List<TfClient> clients = new ArrayList<>(partitions.size());
     int digits = Math.max(3, String.valueOf(partitions.size() - 1).length());
     for (int c = 0; c < partitions.size(); c++) {
-      clients.add(ofPart(String.format("client-%0" + digits + "d", c), model, data,
+      clients.add(ofPart(String.format("client-%0" + digits + "d", c), workers, data,
           partitions.get(c), heldOutFraction));
     }
     return clients;
@@ -61,12 +77,22 @@ public final class TfClient implements Client {
    */
   public static TfClient ofPart(String id, TfModel model, DataSource data, int[] part,
       double heldOutFraction) {
+    return ofPart(id, TfWorkers.of(model), data, part, heldOutFraction);
+  }
+
+  /**
+   * A client holding the examples {@code part} of {@code data} on the workers of a pool, the
+   * last {@code heldOutFraction} of them held out for federated evaluation.
+   */
+  public static TfClient ofPart(String id, TfWorkers workers, DataSource data, int[] part,
+      double heldOutFraction) {
     if (!(heldOutFraction >= 0 && heldOutFraction < 1)) {
       throw new IllegalArgumentException("heldOutFraction must be in [0, 1), was "
           + heldOutFraction);
     }
     int held = (int) Math.floor(part.length * heldOutFraction);
-    return new TfClient(id, model, data.subset(Arrays.copyOfRange(part, 0, part.length - held)),
+    return new TfClient(id, workers, data.subset(Arrays.copyOfRange(part, 0,
+            part.length - held)),
         data.subset(Arrays.copyOfRange(part, part.length - held, part.length)));
   }
 
@@ -82,21 +108,21 @@ public final class TfClient implements Client {
 
   @Override
   public ClientUpdate fit(Weights global, RoundConfig config) {
-    synchronized (model) {
+    return workers.withModel(model -> {
       model.setWeights(global);
       List<EpochResult> epochs = model.fit(train, heldOut.subset(new int[0]), config.training(),
           TrainingListener.NONE);
       EpochResult last = epochs.get(epochs.size() - 1);
       return new ClientUpdate(id, model.weights(), train.size(), last.loss(), last.accuracy());
-    }
+    });
   }
 
   @Override
   public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
-    synchronized (model) {
+    return workers.withModel(model -> {
       model.setWeights(weights);
       Metrics m = model.evaluate(heldOut);
       return new ClientEvaluation(id, heldOut.size(), m.loss(), m.confusion());
-    }
+    });
   }
 }
