@@ -19,6 +19,14 @@ public record Augmentation(double maxRotationDegrees, double maxZoom, double max
   /** The paper's setting: ±10°, ±10 % zoom, ±2 px shift. */
   public static final Augmentation STANDARD = new Augmentation(10, 0.10, 2);
 
+  /**
+   * Checks that every bound lies in its range.
+   *
+   * @param maxRotationDegrees the largest rotation, in {@code [0, 180]} degrees
+   * @param maxZoom the largest relative zoom, in {@code [0, 1)}
+   * @param maxShiftPixels the largest shift, at least 0 pixels
+   * @throws IllegalArgumentException naming the first bound out of range
+   */
   public Augmentation {
     if (!(maxRotationDegrees >= 0 && maxRotationDegrees <= 180)) {
       throw new IllegalArgumentException(
@@ -32,7 +40,11 @@ public record Augmentation(double maxRotationDegrees, double maxZoom, double max
     }
   }
 
-  /** True when this augmentation changes nothing. */
+  /**
+   * True when this augmentation changes nothing.
+   *
+   * @return whether all three bounds are zero
+   */
   @JsonIgnore
   public boolean isIdentity() {
     return maxRotationDegrees == 0 && maxZoom == 0 && maxShiftPixels == 0;
@@ -41,6 +53,14 @@ public record Augmentation(double maxRotationDegrees, double maxZoom, double max
   /**
    * Writes a randomly distorted copy of one {@code height × width} image from {@code src} at
    * {@code srcOffset} to {@code dst} at {@code dstOffset}. The two must not overlap.
+   *
+   * @param src the source images
+   * @param srcOffset where the image starts in {@code src}
+   * @param dst where the distorted image is written
+   * @param dstOffset where the image starts in {@code dst}
+   * @param height image height in pixels
+   * @param width image width in pixels
+   * @param random draws the rotation, zoom and shift
    */
   public void apply(
       float[] src,

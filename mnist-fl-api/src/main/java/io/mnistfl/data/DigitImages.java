@@ -46,6 +46,8 @@ public final class DigitImages {
    * Reads and preprocesses an image file (any format ImageIO reads: PNG, JPEG, BMP, GIF) of at
    * most {@link #DEFAULT_MAX_PIXELS} pixels.
    *
+   * @param file the picture to read
+   * @return 784 values in {@code [0, 1]}, row-major, ink bright
    * @throws IOException naming the file when it cannot be read, holds no image or is too large
    */
   public static float[] load(Path file) throws IOException {
@@ -56,6 +58,9 @@ public final class DigitImages {
    * Reads and preprocesses an image file, refusing one whose header declares more than {@code
    * maxPixels} pixels before anything is decoded. Large pictures are decoded subsampled.
    *
+   * @param file the picture to read
+   * @param maxPixels the most pixels the picture may declare
+   * @return 784 values in {@code [0, 1]}, row-major, ink bright
    * @throws IOException naming the file when it cannot be read, holds no image or is too large
    */
   public static float[] load(Path file, long maxPixels) throws IOException {
@@ -103,7 +108,12 @@ public final class DigitImages {
     }
   }
 
-  /** Preprocesses a picture into 784 values in {@code [0, 1]}, row-major, ink bright. */
+  /**
+   * Preprocesses a picture into 784 values in {@code [0, 1]}, row-major, ink bright.
+   *
+   * @param image the picture, any size and either polarity
+   * @return the 784 values
+   */
   public static float[] preprocess(BufferedImage image) {
     Gray gray = Gray.of(image);
     if (Math.max(gray.w, gray.h) > WORK_SIDE) {

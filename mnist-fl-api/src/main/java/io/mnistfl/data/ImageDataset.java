@@ -35,6 +35,11 @@ public final class ImageDataset implements DataSource {
   /**
    * Pairs images with labels; the counts must match.
    *
+   * @param name the data set's name, e.g. {@code mnist/train}
+   * @param images the images as read from IDX
+   * @param labels one label per image
+   * @param numClasses the number of classes
+   * @return the data set
    * @throws IllegalArgumentException naming {@code name} when they do not
    */
   public static ImageDataset of(String name, Idx.Images images, byte[] labels, int numClasses) {

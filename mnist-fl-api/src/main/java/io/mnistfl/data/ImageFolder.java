@@ -25,6 +25,12 @@ public final class ImageFolder {
    * @param skipped one line per picture left out: its path and why
    */
   public record Loaded(ImageDataset images, List<String> skipped) {
+    /**
+     * Copies {@code skipped}, so later changes to the caller's list do not show.
+     *
+     * @param images the readable pictures
+     * @param skipped one line per picture left out
+     */
     public Loaded {
       skipped = List.copyOf(skipped);
     }
@@ -34,6 +40,9 @@ public final class ImageFolder {
    * Loads {@code dir}/{@code 0}…{@code numClasses − 1}/*. Files directly in {@code dir} and
    * hidden entries are ignored; a class folder may be missing or empty.
    *
+   * @param dir the folder holding one subfolder per class
+   * @param numClasses the number of classes
+   * @return the pictures read and the ones left out
    * @throws IOException naming {@code dir} when it is not a folder, holds a subfolder that is not
    *     a class number, or holds no readable picture at all
    */

@@ -104,12 +104,22 @@ public enum StandardDataset {
     this.checksumResource = checksumResource;
   }
 
-  /** The data set's short name, e.g. {@code mnist}. */
+  /**
+   * The data set's short name, e.g. {@code mnist}.
+   *
+   * @return the short name
+   */
   public String id() {
     return name;
   }
 
-  /** Parses a short name as printed by {@link #id()}. */
+  /**
+   * Parses a short name as printed by {@link #id()}.
+   *
+   * @param id the short name
+   * @return the data set
+   * @throws IllegalArgumentException when no data set has that name
+   */
   public static StandardDataset fromId(String id) {
     for (StandardDataset d : values()) {
       if (d.name.equals(id)) {
@@ -123,6 +133,8 @@ public enum StandardDataset {
   /**
    * The default cache, {@code $MNIST_FL_CACHE} or {@code ~/.cache/mnist-fl}; each data set lives
    * in a sub-directory named after it.
+   *
+   * @return the cache root
    */
   public static Path defaultCacheRoot() {
     String env = System.getenv("MNIST_FL_CACHE");
@@ -132,7 +144,12 @@ public enum StandardDataset {
     return Paths.get(System.getProperty("user.home"), ".cache", "mnist-fl");
   }
 
-  /** Loads from {@code defaultCacheRoot()/id()}, fetching on first use. */
+  /**
+   * Loads from {@code defaultCacheRoot()/id()}, fetching on first use.
+   *
+   * @return the training and test parts
+   * @throws IOException when the files cannot be fetched, read or verified
+   */
   public TrainTestData load() throws IOException {
     return load(defaultCacheRoot().resolve(name));
   }
@@ -140,6 +157,10 @@ public enum StandardDataset {
   /**
    * Loads the four IDX files from {@code dir} (raw or {@code .gz}), fetching them into it first
    * when they are missing. Checksums are always verified.
+   *
+   * @param dir the directory holding, or to receive, the files
+   * @return the training and test parts
+   * @throws IOException when the files cannot be fetched, read or verified
    */
   public TrainTestData load(Path dir) throws IOException {
     Optional<Path> found = existing(dir);
@@ -150,7 +171,11 @@ public enum StandardDataset {
     return fetch(dir);
   }
 
-  /** File name → expected SHA-256 hex, from the sums shipped in this jar. */
+  /**
+   * File name → expected SHA-256 hex, from the sums shipped in this jar.
+   *
+   * @return the expected digests by file name
+   */
   public Map<String, String> checksums() {
     Map<String, String> sums = new LinkedHashMap<>();
     try (InputStream in = StandardDataset.class.getResourceAsStream(checksumResource);

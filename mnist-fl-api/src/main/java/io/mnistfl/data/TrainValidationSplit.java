@@ -15,7 +15,15 @@ public record TrainValidationSplit(DataSource train, DataSource validation) {
   /** The paper's split of MNIST's 60,000 training images: 54,000 / 6,000. */
   public static final int DEFAULT_VALIDATION_SIZE = 6_000;
 
-  /** Shuffles with {@code seed} and holds out {@code validationSize} examples. */
+  /**
+   * Shuffles with {@code seed} and holds out {@code validationSize} examples.
+   *
+   * @param source the training set to split
+   * @param validationSize the number of examples to hold out, in {@code [0, source.size())}
+   * @param seed seeds the shuffle
+   * @return the split
+   * @throws IllegalArgumentException when {@code validationSize} is out of range
+   */
   public static TrainValidationSplit of(DataSource source, int validationSize, long seed) {
     if (validationSize < 0 || validationSize >= source.size()) {
       throw new IllegalArgumentException(

@@ -9,15 +9,35 @@ import io.mnistfl.model.Weights;
  */
 public interface Client {
 
-  /** A stable identity. */
+  /**
+   * A stable identity.
+   *
+   * @return the client's id
+   */
   String id();
 
-  /** Number of local training examples. */
+  /**
+   * Number of local training examples.
+   *
+   * @return the number of examples it trains on
+   */
   int numExamples();
 
-  /** Trains from {@code global} as the round config says and returns the new weights. */
+  /**
+   * Trains from {@code global} as the round config says and returns the new weights.
+   *
+   * @param global the weights to start from
+   * @param config what to do this round
+   * @return the trained weights and what came with them
+   */
   ClientUpdate fit(Weights global, RoundConfig config);
 
-  /** Evaluates {@code weights} on the client's held-out data. */
+  /**
+   * Evaluates {@code weights} on the client's held-out data.
+   *
+   * @param weights the weights to evaluate
+   * @param config the round the evaluation belongs to
+   * @return the metrics on the held-out data
+   */
   ClientEvaluation evaluate(Weights weights, RoundConfig config);
 }

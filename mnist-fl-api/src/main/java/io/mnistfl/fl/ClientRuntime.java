@@ -19,10 +19,23 @@ public final class ClientRuntime {
 
   /** Handles the requests of a multi-stage fit protocol, e.g. secure aggregation. */
   public interface StageHandler {
-    /** Whether this handler answers messages of {@code kind}. */
+    /**
+     * Whether this handler answers messages of {@code kind}.
+     *
+     * @param kind a message kind, as {@link Frame#kind} reads it
+     * @return whether it is one of this handler's
+     */
     boolean handles(String kind);
 
-    /** The site's answer to a request of one of its kinds. */
+    /**
+     * The site's answer to a request of one of its kinds.
+     *
+     * @param request the encoded request
+     * @param client the site's client
+     * @param limits the site's limits
+     * @return the encoded answer
+     * @throws IOException when the request is malformed or the site refuses it
+     */
     byte[] handle(byte[] request, Client client, SiteLimits limits) throws IOException;
   }
 
@@ -32,22 +45,42 @@ public final class ClientRuntime {
     this.stages = stages;
   }
 
-  /** A runtime for {@code client} with the {@link SiteLimits#defaults() default limits}. */
+  /**
+   * A runtime for {@code client} with the {@link SiteLimits#defaults() default limits}.
+   *
+   * @param client the site's client
+   * @return the runtime
+   */
   public static ClientRuntime of(Client client) {
     return of(client, SiteLimits.defaults());
   }
 
-  /** A runtime for {@code client} with the given limits. */
+  /**
+   * A runtime for {@code client} with the given limits.
+   *
+   * @param client the site's client
+   * @param limits what the site will do for a server
+   * @return the runtime
+   */
   public static ClientRuntime of(Client client, SiteLimits limits) {
     return new ClientRuntime(client, limits, null);
   }
 
-  /** This runtime, also answering the stages of {@code handler}'s protocol. */
+  /**
+   * This runtime, also answering the stages of {@code handler}'s protocol.
+   *
+   * @param handler answers the protocol's further message kinds
+   * @return a new runtime; this one is unchanged
+   */
   public ClientRuntime withStages(StageHandler handler) {
     return new ClientRuntime(client, limits, Objects.requireNonNull(handler, "handler"));
   }
 
-  /** The site's id. */
+  /**
+   * The site's id.
+   *
+   * @return the client's id
+   */
   public String siteId() {
     return client.id();
   }
@@ -55,6 +88,8 @@ public final class ClientRuntime {
   /**
    * The answer to one request.
    *
+   * @param request the encoded request
+   * @return the encoded answer
    * @throws IOException when the request is malformed or the site refuses it; the message says
    *     why
    */

@@ -39,12 +39,20 @@ public final class Federation {
   /**
    * A builder for federating {@code spec} over {@code transport}: FedAvg over every site, plain
    * training, 20 rounds, one site called at a time, a 10-minute deadline per stage.
+   *
+   * @param spec the model being trained
+   * @param transport how the server reaches the sites
+   * @return the builder
    */
   public static Builder builder(ModelSpec spec, Transport transport) {
     return new Builder(spec, transport);
   }
 
-  /** The provenance of this run as configured now, with the sites that can be reached. */
+  /**
+   * The provenance of this run as configured now, with the sites that can be reached.
+   *
+   * @return the provenance
+   */
   public Provenance provenance() {
     Provenance.Builder p = Provenance.builder(b.spec).kind("federated")
         .settings("strategy", b.strategy.parameters())
@@ -54,12 +62,21 @@ public final class Federation {
     return p.build();
   }
 
-  /** Runs from the spec's initial weights. */
+  /**
+   * Runs from the spec's initial weights.
+   *
+   * @return the record of every round
+   */
   public FederationHistory run() {
     return run(FederationHistory.start(b.spec.initialWeights()));
   }
 
-  /** Runs from {@code initial} weights, e.g. pretrained ones, which must have the spec's layout. */
+  /**
+   * Runs from {@code initial} weights, e.g. pretrained ones, which must have the spec's layout.
+   *
+   * @param initial the weights of round 0
+   * @return the record of every round
+   */
   public FederationHistory run(Weights initial) {
     return run(FederationHistory.start(initial));
   }
@@ -70,6 +87,10 @@ public final class Federation {
    * setting that determines the result differs from the saved run's, or when a stateful
    * strategy's state is missing; a different library or backend version only warns, and the
    * set of reachable sites may change.
+   *
+   * @param checkpoint a checkpoint of an earlier run of this federation
+   * @return the record of every round, the saved ones included
+   * @throws IllegalArgumentException naming the settings that differ, or the missing state
    */
   public FederationHistory resume(Checkpoint checkpoint) {
     List<String> conflicts = provenance().conflictsWith(checkpoint.provenance());
@@ -240,37 +261,67 @@ public final class Federation {
       this.transport = Objects.requireNonNull(transport, "transport");
     }
 
-    /** The server's decisions (default FedAvg over every site). */
+    /**
+     * The server's decisions (default FedAvg over every site).
+     *
+     * @param value the strategy
+     * @return this builder
+     */
     public Builder strategy(Strategy value) {
       this.strategy = Objects.requireNonNull(value, "strategy");
       return this;
     }
 
-    /** How training travels (default {@link FitProtocol#plain()}). */
+    /**
+     * How training travels (default {@link FitProtocol#plain()}).
+     *
+     * @param value the protocol
+     * @return this builder
+     */
     public Builder fitProtocol(FitProtocol value) {
       this.fitProtocol = Objects.requireNonNull(value, "fitProtocol");
       return this;
     }
 
-    /** Scores each round's weights on the server's own test set (default: none). */
+    /**
+     * Scores each round's weights on the server's own test set (default: none).
+     *
+     * @param value the evaluator
+     * @return this builder
+     */
     public Builder evaluator(GlobalEvaluator value) {
       this.evaluator = Optional.of(value);
       return this;
     }
 
-    /** Stop after at most {@code count} rounds (default 20). */
+    /**
+     * Stop after at most {@code count} rounds (default 20).
+     *
+     * @param count the most rounds, at least 1
+     * @return this builder
+     */
     public Builder rounds(int count) {
       this.rounds = count;
       return this;
     }
 
-    /** Stop after the first round whose accuracy reaches {@code accuracy}. */
+    /**
+     * Stop after the first round whose accuracy reaches {@code accuracy}.
+     *
+     * @param accuracy the target accuracy, in (0, 1]
+     * @return this builder
+     */
     public Builder target(double accuracy) {
       this.target = OptionalDouble.of(accuracy);
       return this;
     }
 
-    /** Call up to {@code count} sites at once (default 1). */
+    /**
+     * Call up to {@code count} sites at once (default 1).
+     *
+     * @param count the most sites called at once, at least 1
+     * @return this builder
+     */
     public Builder parallelism(int count) {
       this.parallelism = count;
       return this;
@@ -279,38 +330,67 @@ public final class Federation {
     /**
      * Wait at most {@code timeout} for the sites' answers in each stage of a round; a site
      * still silent then is left out and its call interrupted (default 10 minutes).
+     *
+     * @param timeout the deadline of each stage
+     * @return this builder
      */
     public Builder stageTimeout(Duration timeout) {
       this.stageTimeout = Objects.requireNonNull(timeout, "stageTimeout");
       return this;
     }
 
-    /** The largest example count a site may report (default 10 million). */
+    /**
+     * The largest example count a site may report (default 10 million).
+     *
+     * @param value the largest example count, at least 1
+     * @return this builder
+     */
     public Builder maxExamplesPerSite(int value) {
       this.maxExamplesPerSite = value;
       return this;
     }
 
-    /** Progress callbacks. */
+    /**
+     * Progress callbacks.
+     *
+     * @param value receives progress and warnings
+     * @return this builder
+     */
     public Builder listener(FederationListener value) {
       this.listener = Objects.requireNonNull(value, "listener");
       return this;
     }
 
-    /** Save a checkpoint after every round, and let {@link #resume} take it up. */
+    /**
+     * Save a checkpoint after every round, and let {@link #resume} take it up.
+     *
+     * @param store where checkpoints are saved
+     * @return this builder
+     */
     public Builder checkpoints(CheckpointStore store) {
       this.checkpoints = Optional.of(store);
       return this;
     }
 
-    /** The training data's name and the examples the server knows of, for provenance. */
+    /**
+     * The training data's name and the examples the server knows of, for provenance.
+     *
+     * @param name the data set's name
+     * @param examples the number of examples
+     * @return this builder
+     */
     public Builder data(String name, long examples) {
       this.dataName = Objects.requireNonNull(name, "name");
       this.dataExamples = examples;
       return this;
     }
 
-    /** The backend and its version, for provenance. */
+    /**
+     * The backend and its version, for provenance.
+     *
+     * @param value the backend's name and version
+     * @return this builder
+     */
     public Builder backend(String value) {
       this.backend = Objects.requireNonNull(value, "backend");
       return this;
@@ -319,13 +399,23 @@ public final class Federation {
     /**
      * A further setting that determines the result (e.g. {@code data.partition}), recorded in
      * the provenance and compared on resume.
+     *
+     * @param name the setting's name
+     * @param value its value, recorded as a string
+     * @return this builder
      */
     public Builder setting(String name, Object value) {
       settings.put(name, String.valueOf(value));
       return this;
     }
 
-    /** The federation; fails naming the first setting out of range or parts that do not fit. */
+    /**
+     * The federation; fails naming the first setting out of range or parts that do not fit.
+     *
+     * @return the federation
+     * @throws IllegalArgumentException naming the first setting out of range, or the strategy and
+     *     protocol that do not fit
+     */
     public Federation build() {
       Require.atLeastOne("rounds", rounds);
       Require.atLeastOne("parallelism", parallelism);

@@ -16,13 +16,26 @@ import java.util.OptionalInt;
 public record FederationHistory(List<RoundResult> rounds, OptionalInt roundsToTarget,
     double totalSeconds, Weights finalWeights, List<double[]> strategyState) {
 
-  /** Copies the lists. */
+  /**
+   * Copies the lists.
+   *
+   * @param rounds every round's result
+   * @param roundsToTarget the first round whose accuracy reached the target, if any
+   * @param totalSeconds wall time of all rounds
+   * @param finalWeights the global weights after the last round
+   * @param strategyState the strategy's state after the last round
+   */
   public FederationHistory {
     rounds = List.copyOf(rounds);
     strategyState = List.copyOf(strategyState);
   }
 
-  /** Nothing run yet, from {@code initial} weights. */
+  /**
+   * Nothing run yet, from {@code initial} weights.
+   *
+   * @param initial the global weights to start from
+   * @return an empty history
+   */
   public static FederationHistory start(Weights initial) {
     return new FederationHistory(List.of(), OptionalInt.empty(), 0, initial, List.of());
   }

@@ -11,7 +11,11 @@ import java.util.List;
  */
 public sealed interface FitResults {
 
-  /** The sites left out of the round's training, with their reasons. */
+  /**
+   * The sites left out of the round's training, with their reasons.
+   *
+   * @return the sites left out
+   */
   List<SiteFailure> failures();
 
   /**
@@ -21,7 +25,12 @@ public sealed interface FitResults {
    * @param failures the sites left out
    */
   record Updates(List<ClientUpdate> updates, List<SiteFailure> failures) implements FitResults {
-    /** Copies the lists. */
+    /**
+     * Copies the lists.
+     *
+     * @param updates the checked updates
+     * @param failures the sites left out
+     */
     public Updates {
       updates = List.copyOf(updates);
       failures = List.copyOf(failures);
@@ -41,7 +50,15 @@ public sealed interface FitResults {
    */
   record Sum(Weights deltaSum, double totalWeight, int contributors, List<SiteFailure> failures)
       implements FitResults {
-    /** Checks the weight and copies the list. */
+    /**
+     * Checks the weight and copies the list.
+     *
+     * @param deltaSum the sum of the weighted deltas
+     * @param totalWeight the sum of the weights, {@code > 0}
+     * @param contributors how many sites the sum holds
+     * @param failures the sites left out
+     * @throws IllegalArgumentException when {@code totalWeight} is not positive
+     */
     public Sum {
       if (!(totalWeight > 0)) {
         throw new IllegalArgumentException("totalWeight must be > 0, was " + totalWeight);
@@ -49,7 +66,11 @@ public sealed interface FitResults {
       failures = List.copyOf(failures);
     }
 
-    /** {@code deltaSum / totalWeight}. */
+    /**
+     * {@code deltaSum / totalWeight}.
+     *
+     * @return the example-weighted mean delta
+     */
     public Weights meanDelta() {
       return WeightMath.scaled(deltaSum, 1 / totalWeight);
     }

@@ -12,13 +12,22 @@ public final class RoundAbandonedException extends RuntimeException {
   /** The sites that failed on the way. */
   private final transient List<SiteFailure> failures;
 
-  /** A round abandoned for {@code reason}, after {@code failures}. */
+  /**
+   * A round abandoned for {@code reason}, after {@code failures}.
+   *
+   * @param reason why no aggregate came out of the round
+   * @param failures the sites that failed on the way
+   */
   public RoundAbandonedException(String reason, List<SiteFailure> failures) {
     super(reason);
     this.failures = List.copyOf(failures);
   }
 
-  /** The sites that failed on the way. */
+  /**
+   * The sites that failed on the way.
+   *
+   * @return the failed sites, with their reasons
+   */
   public List<SiteFailure> failures() {
     return failures;
   }

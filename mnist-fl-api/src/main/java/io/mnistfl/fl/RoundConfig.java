@@ -20,7 +20,14 @@ import java.util.OptionalDouble;
 public record RoundConfig(int round, LocalTraining training, UpdateEncoding updateEncoding,
     OptionalDouble clipNorm) {
 
-  /** Checks the round and the clip norm. */
+  /**
+   * Checks the round and the clip norm.
+   *
+   * @param round 1-based round number
+   * @param training how the site trains
+   * @param updateEncoding how the site sends its update back
+   * @param clipNorm the L2 norm the site clips its update to, if any
+   */
   public RoundConfig {
     Require.atLeastOne("round", round);
     Objects.requireNonNull(training, "training");
@@ -28,17 +35,33 @@ public record RoundConfig(int round, LocalTraining training, UpdateEncoding upda
     clipNorm.ifPresent(c -> Require.positive("clipNorm", c));
   }
 
-  /** Round {@code round}: train as {@code training} says, send full weights, no clipping. */
+  /**
+   * Round {@code round}: train as {@code training} says, send full weights, no clipping.
+   *
+   * @param round 1-based round number
+   * @param training how the site trains
+   * @return the config
+   */
   public static RoundConfig of(int round, LocalTraining training) {
     return new RoundConfig(round, training, UpdateEncoding.FULL, OptionalDouble.empty());
   }
 
-  /** This config with the update sent as {@code value}. */
+  /**
+   * This config with the update sent as {@code value}.
+   *
+   * @param value how the site sends its update back
+   * @return the new config
+   */
   public RoundConfig withUpdateEncoding(UpdateEncoding value) {
     return new RoundConfig(round, training, value, clipNorm);
   }
 
-  /** This config with the site clipping its update to L2 norm {@code value}. */
+  /**
+   * This config with the site clipping its update to L2 norm {@code value}.
+   *
+   * @param value the L2 norm, {@code > 0}
+   * @return the new config
+   */
   public RoundConfig withClipNorm(double value) {
     return new RoundConfig(round, training, updateEncoding, OptionalDouble.of(value));
   }

@@ -22,17 +22,37 @@ public record RoundResult(int round, int sampled, int succeeded, List<SiteFailur
     double seconds, double clientTrainLoss, Optional<Metrics> test, Optional<Metrics> federated,
     Optional<String> abandoned) {
 
-  /** Copies the failures. */
+  /**
+   * Copies the failures.
+   *
+   * @param round 1-based round
+   * @param sampled sites asked to train
+   * @param succeeded sites whose update went into the aggregate
+   * @param failures the sites left out, with their reasons
+   * @param seconds wall time of the round
+   * @param clientTrainLoss mean of the sites' local training losses, or NaN
+   * @param test the global model's metrics on the server's test set, if any
+   * @param federated the sites' aggregated metrics, if any
+   * @param abandoned why the round produced no aggregate, if it did not
+   */
   public RoundResult {
     failures = List.copyOf(failures);
   }
 
-  /** The accuracy a target is measured by: the server's test set's, else the sites' own. */
+  /**
+   * The accuracy a target is measured by: the server's test set's, else the sites' own.
+   *
+   * @return the accuracy, or empty when the round was not evaluated
+   */
   public Optional<Double> accuracy() {
     return test.or(() -> federated).map(Metrics::accuracy);
   }
 
-  /** The per-round console line. */
+  /**
+   * The per-round console line.
+   *
+   * @return the line
+   */
   public String format() {
     StringBuilder line = new StringBuilder(String.format("round %d - %d/%d sites - %.1fs", round,
         succeeded, sampled, seconds));

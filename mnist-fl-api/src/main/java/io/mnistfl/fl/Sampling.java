@@ -9,10 +9,20 @@ import java.util.Random;
 /** How a strategy picks the sites of a round from those available. */
 public sealed interface Sampling {
 
-  /** The sampled sites, sorted, drawn with {@code random}. */
+  /**
+   * The sampled sites, sorted, drawn with {@code random}.
+   *
+   * @param available the sites that can be reached
+   * @param random draws the sample
+   * @return the sampled site ids
+   */
   List<String> sample(List<String> available, Random random);
 
-  /** Every available site. */
+  /**
+   * Every available site.
+   *
+   * @return the sampling
+   */
   static Sampling all() {
     return new All();
   }
@@ -20,6 +30,10 @@ public sealed interface Sampling {
   /**
    * A share {@code c} of the available sites, at least {@code min} (all, if fewer), drawn
    * without replacement.
+   *
+   * @param c the share, in (0, 1]
+   * @param min the least number sampled, at least 1
+   * @return the sampling
    */
   static Sampling fraction(double c, int min) {
     return new Fraction(c, min);
@@ -28,6 +42,9 @@ public sealed interface Sampling {
   /**
    * Each site independently with probability {@code q}, so the number varies from round to round
    * and may be 0: the sampling the privacy accounting of DP-FedAvg assumes.
+   *
+   * @param q the probability, in (0, 1]
+   * @return the sampling
    */
   static Sampling poisson(double q) {
     return new Poisson(q);
@@ -55,7 +72,12 @@ public sealed interface Sampling {
    * @param min the least number sampled, {@code >= 1}
    */
   record Fraction(double c, int min) implements Sampling {
-    /** Checks the share and the minimum. */
+    /**
+     * Checks the share and the minimum.
+     *
+     * @param c the share, in (0, 1]
+     * @param min the least number sampled, at least 1
+     */
     public Fraction {
       Require.inUnitInterval("fraction", c);
       Require.atLeastOne("minimum", min);
@@ -84,7 +106,11 @@ public sealed interface Sampling {
    * @param q the probability, in (0, 1]
    */
   record Poisson(double q) implements Sampling {
-    /** Checks the probability. */
+    /**
+     * Checks the probability.
+     *
+     * @param q the probability, in (0, 1]
+     */
     public Poisson {
       Require.inUnitInterval("q", q);
     }

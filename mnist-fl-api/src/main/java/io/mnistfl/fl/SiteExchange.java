@@ -16,6 +16,7 @@ public interface SiteExchange {
    *
    * @param stage names the stage in failure reasons, e.g. {@code fit}
    * @param requests each site's request, in the order answers are wanted
+   * @return the answers and the sites that failed
    */
   Replies send(String stage, Map<String, byte[]> requests);
 
@@ -26,7 +27,12 @@ public interface SiteExchange {
    * @param failures the sites that failed, timed out or refused, with their reasons
    */
   record Replies(Map<String, byte[]> answers, List<SiteFailure> failures) {
-    /** Copies, keeping the order of the answers. */
+    /**
+     * Copies, keeping the order of the answers.
+     *
+     * @param answers each answering site's bytes
+     * @param failures the sites that failed, with their reasons
+     */
     public Replies {
       answers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(answers));
       failures = List.copyOf(failures);

@@ -11,7 +11,12 @@ import java.util.Objects;
  */
 public record SiteFailure(String siteId, String reason) {
 
-  /** Checks for presence. */
+  /**
+   * Checks for presence.
+   *
+   * @param siteId the site
+   * @param reason one line naming the problem
+   */
   public SiteFailure {
     Objects.requireNonNull(siteId, "siteId");
     Objects.requireNonNull(reason, "reason");

@@ -10,7 +10,12 @@ import java.util.Objects;
  */
 public record SiteInstruction(String siteId, RoundConfig config) {
 
-  /** Checks for presence. */
+  /**
+   * Checks for presence.
+   *
+   * @param siteId the site
+   * @param config what it is asked to do
+   */
   public SiteInstruction {
     Objects.requireNonNull(siteId, "siteId");
     Objects.requireNonNull(config, "config");

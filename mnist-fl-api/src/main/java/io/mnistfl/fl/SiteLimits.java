@@ -12,14 +12,24 @@ import io.mnistfl.internal.Require;
  */
 public record SiteLimits(int maxLocalEpochs, long maxExamplesPerRound, int maxBatchSize) {
 
-  /** Checks that every limit allows something. */
+  /**
+   * Checks that every limit allows something.
+   *
+   * @param maxLocalEpochs the most local epochs per round, at least 1
+   * @param maxExamplesPerRound the most training examples per round, {@code > 0}
+   * @param maxBatchSize the largest batch, at least 1
+   */
   public SiteLimits {
     Require.atLeastOne("maxLocalEpochs", maxLocalEpochs);
     Require.positive("maxExamplesPerRound", maxExamplesPerRound);
     Require.atLeastOne("maxBatchSize", maxBatchSize);
   }
 
-  /** 20 local epochs, 2 million examples a round (about 1 minute here), batches of 1024. */
+  /**
+   * 20 local epochs, 2 million examples a round (about 1 minute here), batches of 1024.
+   *
+   * @return the default limits
+   */
   public static SiteLimits defaults() {
     return new SiteLimits(20, 2_000_000, 1024);
   }

@@ -41,12 +41,21 @@ public final class StandardStrategy implements Strategy {
     this.seed = b.seed;
   }
 
-  /** FedAvg over every site, one local epoch of batch 32 at lr 0.01, full updates, seed 42. */
+  /**
+   * FedAvg over every site, one local epoch of batch 32 at lr 0.01, full updates, seed 42.
+   *
+   * @return the builder
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** The config every sampled site gets in {@code round}. */
+  /**
+   * The config every sampled site gets in {@code round}.
+   *
+   * @param round the 1-based round
+   * @return the config, its learning rate decayed and its seed drawn for the round
+   */
   public RoundConfig roundConfig(int round) {
     LocalTraining t = training.withLearningRate(
             training.learningRate() * Math.pow(learningRateDecay, round - 1))
@@ -149,13 +158,23 @@ public final class StandardStrategy implements Strategy {
 
     private Builder() {}
 
-    /** How updates become the next global weights (default {@link FedAvg}). */
+    /**
+     * How updates become the next global weights (default {@link FedAvg}).
+     *
+     * @param value the aggregator
+     * @return this builder
+     */
     public Builder aggregator(Aggregator value) {
       this.aggregator = Objects.requireNonNull(value, "aggregator");
       return this;
     }
 
-    /** How the round's sites are picked (default all). */
+    /**
+     * How the round's sites are picked (default all).
+     *
+     * @param value the sampling
+     * @return this builder
+     */
     public Builder sampling(Sampling value) {
       this.sampling = Objects.requireNonNull(value, "sampling");
       return this;
@@ -164,37 +183,65 @@ public final class StandardStrategy implements Strategy {
     /**
      * How each site trains in round 1; the learning rate then decays by round and the seed is
      * the strategy's, per round.
+     *
+     * @param value round 1's local training
+     * @return this builder
      */
     public Builder localTraining(LocalTraining value) {
       this.training = Objects.requireNonNull(value, "localTraining");
       return this;
     }
 
-    /** Multiplies the sites' learning rate by {@code factor} after every round (default 1). */
+    /**
+     * Multiplies the sites' learning rate by {@code factor} after every round (default 1).
+     *
+     * @param factor the decay factor, in (0, 1]
+     * @return this builder
+     */
     public Builder learningRateDecay(double factor) {
       this.learningRateDecay = factor;
       return this;
     }
 
-    /** How sites send their updates back (default {@link UpdateEncoding#FULL}). */
+    /**
+     * How sites send their updates back (default {@link UpdateEncoding#FULL}).
+     *
+     * @param value the update encoding
+     * @return this builder
+     */
     public Builder updateEncoding(UpdateEncoding value) {
       this.updateEncoding = Objects.requireNonNull(value, "updateEncoding");
       return this;
     }
 
-    /** Whether the round's sites also evaluate the new weights on their held-out data. */
+    /**
+     * Whether the round's sites also evaluate the new weights on their held-out data.
+     *
+     * @param on whether sites evaluate
+     * @return this builder
+     */
     public Builder federatedEvaluation(boolean on) {
       this.federatedEvaluation = on;
       return this;
     }
 
-    /** Seed of sampling and of the sites' per-round seeds (default 42). */
+    /**
+     * Seed of sampling and of the sites' per-round seeds (default 42).
+     *
+     * @param value the seed
+     * @return this builder
+     */
     public Builder seed(long value) {
       this.seed = value;
       return this;
     }
 
-    /** The strategy, its values checked. */
+    /**
+     * The strategy, its values checked.
+     *
+     * @return the strategy
+     * @throws IllegalArgumentException when the learning-rate decay is not in (0, 1]
+     */
     public StandardStrategy build() {
       Require.inUnitInterval("learningRateDecay", learningRateDecay);
       return new StandardStrategy(this);

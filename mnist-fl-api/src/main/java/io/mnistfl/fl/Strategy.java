@@ -21,16 +21,30 @@ public interface Strategy {
    *
    * @param global the weights they start from
    * @param available the sites that can be reached now, sorted
+   * @param round the 1-based round
+   * @return one instruction per site that trains
    */
   List<SiteInstruction> configureFit(int round, Weights global, List<String> available);
 
   /**
    * The next global weights from what the round's training returned. Called every round, also
    * when no update arrived (then, unless the strategy must act anyway, {@code global}).
+   *
+   * @param round the 1-based round
+   * @param global the weights the round started from
+   * @param results the updates, or their sum, and the sites left out
+   * @return the next global weights
    */
   Weights aggregateFit(int round, Weights global, FitResults results);
 
-  /** The sites that evaluate {@code weights} on their own held-out data; none by default. */
+  /**
+   * The sites that evaluate {@code weights} on their own held-out data; none by default.
+   *
+   * @param round the 1-based round
+   * @param weights the new global weights
+   * @param available the sites that can be reached now, sorted
+   * @return one instruction per site that evaluates
+   */
   default List<SiteInstruction> configureEvaluate(int round, Weights weights,
       List<String> available) {
     return List.of();
@@ -40,6 +54,9 @@ public interface Strategy {
    * The federated metrics from the sites' checked evaluations, if any.
    *
    * @param failures the sites whose evaluation was lost or refused
+   * @param round the 1-based round
+   * @param results the sites' checked evaluations
+   * @return the aggregated metrics, or empty when there are none
    */
   default Optional<Metrics> aggregateEvaluate(int round, List<ClientEvaluation> results,
       List<SiteFailure> failures) {
@@ -49,6 +66,8 @@ public interface Strategy {
   /**
    * Whether {@link #aggregateFit} accepts a {@link FitResults.Sum}: true for strategies that
    * only need the mean update, which secure aggregation and differential privacy require.
+   *
+   * @return whether sums are accepted; false by default
    */
   default boolean aggregatesSums() {
     return false;
@@ -57,12 +76,18 @@ public interface Strategy {
   /**
    * Whether the strategy carries state from round to round (a server optimizer's moments), so
    * that a checkpoint without it cannot be resumed.
+   *
+   * @return whether state is carried; false by default
    */
   default boolean keepsState() {
     return false;
   }
 
-  /** A copy of the state carried into the next round; empty for a strategy that keeps none. */
+  /**
+   * A copy of the state carried into the next round; empty for a strategy that keeps none.
+   *
+   * @return the state, as arrays of numbers
+   */
   default List<double[]> state() {
     return List.of();
   }
@@ -70,6 +95,8 @@ public interface Strategy {
   /**
    * Takes up a {@link #state()} saved by a strategy of the same kind and parameters; an empty
    * one starts afresh.
+   *
+   * @param state the saved state, or an empty list
    */
   default void restore(List<double[]> state) {
     if (!state.isEmpty()) {
@@ -81,6 +108,8 @@ public interface Strategy {
   /**
    * Every parameter that determines the result, by name, for the run's provenance: a resumed
    * run must have the same.
+   *
+   * @return the parameters
    */
   Map<String, String> parameters();
 }

@@ -13,10 +13,22 @@ import java.util.List;
  */
 public interface Transport extends AutoCloseable {
 
-  /** The sites that can be sampled now. */
+  /**
+   * The sites that can be sampled now.
+   *
+   * @return the ids of the reachable sites
+   */
   List<String> siteIds();
 
-  /** Delivers one request to a site and returns its answer. */
+  /**
+   * Delivers one request to a site and returns its answer.
+   *
+   * @param siteId the site
+   * @param request the encoded request
+   * @return the site's encoded answer
+   * @throws IOException when the site cannot be reached or fails
+   * @throws InterruptedException when the call is interrupted at the stage's deadline
+   */
   byte[] exchange(String siteId, byte[] request) throws IOException, InterruptedException;
 
   /** Releases what the transport holds; the default holds nothing. */

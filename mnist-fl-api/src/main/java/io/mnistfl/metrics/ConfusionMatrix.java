@@ -13,7 +13,15 @@ public final class ConfusionMatrix {
     this.counts = counts;
   }
 
-  /** Tallies paired actual and predicted labels in {@code [0, numClasses)}. */
+  /**
+   * Tallies paired actual and predicted labels in {@code [0, numClasses)}.
+   *
+   * @param numClasses the number of classes
+   * @param actual the true labels
+   * @param predicted the predicted labels, one per true label
+   * @return the matrix
+   * @throws IllegalArgumentException when the counts differ or a label is out of range
+   */
   public static ConfusionMatrix of(int numClasses, int[] actual, int[] predicted) {
     if (actual.length != predicted.length) {
       throw new IllegalArgumentException(
@@ -28,7 +36,12 @@ public final class ConfusionMatrix {
     return new ConfusionMatrix(counts);
   }
 
-  /** A matrix from counts, {@code counts[actual][predicted]}; copied. */
+  /**
+   * A matrix from counts, {@code counts[actual][predicted]}; copied.
+   *
+   * @param counts a square array of counts
+   * @return the matrix
+   */
   @JsonCreator
   public static ConfusionMatrix fromCounts(@JsonProperty("counts") long[][] counts) {
     long[][] copy = new long[counts.length][];
@@ -49,24 +62,42 @@ public final class ConfusionMatrix {
     }
   }
 
-  /** Number of classes. */
+  /**
+   * Number of classes.
+   *
+   * @return the number of classes
+   */
   @JsonIgnore
   public int numClasses() {
     return counts.length;
   }
 
-  /** Examples of class {@code actual} predicted as {@code predicted}. */
+  /**
+   * Examples of class {@code actual} predicted as {@code predicted}.
+   *
+   * @param actual the true class
+   * @param predicted the predicted class
+   * @return the count
+   */
   public long count(int actual, int predicted) {
     return counts[actual][predicted];
   }
 
-  /** The counts, {@code [actual][predicted]}, as a copy. */
+  /**
+   * The counts, {@code [actual][predicted]}, as a copy.
+   *
+   * @return a copy of the counts
+   */
   @JsonProperty("counts")
   public long[][] counts() {
     return fromCounts(counts).counts;
   }
 
-  /** Total examples. */
+  /**
+   * Total examples.
+   *
+   * @return the sum of all counts
+   */
   public long total() {
     long n = 0;
     for (long[] row : counts) {
@@ -77,7 +108,12 @@ public final class ConfusionMatrix {
     return n;
   }
 
-  /** Element-wise sum with another matrix of the same size. */
+  /**
+   * Element-wise sum with another matrix of the same size.
+   *
+   * @param other a matrix with as many classes
+   * @return the sum, a new matrix
+   */
   public ConfusionMatrix plus(ConfusionMatrix other) {
     long[][] sum = counts();
     for (int a = 0; a < sum.length; a++) {
@@ -88,7 +124,11 @@ public final class ConfusionMatrix {
     return new ConfusionMatrix(sum);
   }
 
-  /** A fixed-width text table, rows actual, columns predicted. */
+  /**
+   * A fixed-width text table, rows actual, columns predicted.
+   *
+   * @return the table
+   */
   public String format() {
     StringBuilder sb = new StringBuilder("actual\\pred");
     for (int p = 0; p < counts.length; p++) {

@@ -25,16 +25,40 @@ public record Metrics(
     ClassScores weighted,
     ConfusionMatrix confusion) {
 
+  /**
+   * Copies the per-class scores.
+   *
+   * @param loss mean cross-entropy per example (NaN when not measured)
+   * @param accuracy fraction of correct predictions
+   * @param perClass scores of each class, by class index
+   * @param macro unweighted mean over the classes present
+   * @param weighted support-weighted mean over the classes
+   * @param confusion the confusion matrix
+   */
   public Metrics {
     perClass = List.copyOf(perClass);
   }
 
-  /** Metrics of paired labels, with the given mean loss. */
+  /**
+   * Metrics of paired labels, with the given mean loss.
+   *
+   * @param numClasses the number of classes
+   * @param actual the true labels
+   * @param predicted the predicted labels, one per true label
+   * @param loss the mean loss, or NaN when not measured
+   * @return the metrics
+   */
   public static Metrics of(int numClasses, int[] actual, int[] predicted, double loss) {
     return of(ConfusionMatrix.of(numClasses, actual, predicted), loss);
   }
 
-  /** Metrics of a confusion matrix, with the given mean loss. */
+  /**
+   * Metrics of a confusion matrix, with the given mean loss.
+   *
+   * @param confusion the confusion matrix
+   * @param loss the mean loss, or NaN when not measured
+   * @return the metrics
+   */
   public static Metrics of(ConfusionMatrix confusion, double loss) {
     int k = confusion.numClasses();
     long total = confusion.total();
@@ -83,19 +107,31 @@ public record Metrics(
     return denominator == 0 ? 0 : (double) numerator / denominator;
   }
 
-  /** Number of examples measured. */
+  /**
+   * Number of examples measured.
+   *
+   * @return the total of the confusion matrix
+   */
   public long count() {
     return confusion.total();
   }
 
-  /** One line: loss, accuracy and macro precision/recall/F1. */
+  /**
+   * One line: loss, accuracy and macro precision/recall/F1.
+   *
+   * @return the line
+   */
   public String summary() {
     return String.format(
         "loss %.4f - accuracy %.4f - precision %.4f - recall %.4f - f1 %.4f",
         loss, accuracy, macro.precision(), macro.recall(), macro.f1());
   }
 
-  /** A classification report like scikit-learn's, followed by the confusion matrix. */
+  /**
+   * A classification report like scikit-learn's, followed by the confusion matrix.
+   *
+   * @return the report
+   */
   public String report() {
     StringBuilder sb = new StringBuilder(
         String.format("%8s %10s %10s %10s %10s%n",

@@ -31,7 +31,14 @@ public enum Initializer {
 
   abstract double limit(int fanIn, int fanOut);
 
-  /** Fills {@code values} uniformly in {@code [-limit, limit)}. */
+  /**
+   * Fills {@code values} uniformly in {@code [-limit, limit)}.
+   *
+   * @param values the kernel's values, overwritten
+   * @param fanIn inputs per output unit
+   * @param fanOut outputs per input unit
+   * @param random draws the values
+   */
   public void fill(float[] values, int fanIn, int fanOut, SplittableRandom random) {
     double limit = limit(fanIn, fanOut);
     for (int i = 0; i < values.length; i++) {

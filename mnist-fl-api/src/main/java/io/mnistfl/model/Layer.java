@@ -33,12 +33,23 @@ public sealed interface Layer {
    * @param features vector length once flat, else 0
    */
   record Dims(int height, int width, int channels, int features) {
-    /** An image. */
+    /**
+     * An image.
+     *
+     * @param height rows
+     * @param width columns
+     * @param channels channels
+     * @return the dimensions
+     */
     public static Dims image(int height, int width, int channels) {
       return new Dims(height, width, channels, 0);
     }
 
-    /** Whether this is a flat vector. */
+    /**
+     * Whether this is a flat vector.
+     *
+     * @return whether {@code features > 0}
+     */
     public boolean flat() {
       return features > 0;
     }
@@ -47,44 +58,98 @@ public sealed interface Layer {
   /**
    * The dimensions after this layer.
    *
+   * @param in the dimensions of this layer's input
+   * @return the dimensions of its output
    * @throws IllegalArgumentException saying why this layer cannot follow {@code in}
    */
   Dims output(Dims in);
 
-  /** The variables of this layer when it is layer {@code index} with input {@code in}. */
+  /**
+   * The variables of this layer when it is layer {@code index} with input {@code in}.
+   *
+   * @param index the layer's index in the network
+   * @param in the dimensions of its input
+   * @return the variables, in a fixed order; none by default
+   */
   default List<ParameterShape> parameters(int index, Dims in) {
     return List.of();
   }
 
-  /** The kernel initializer, for layers with a kernel. */
+  /**
+   * The kernel initializer, for layers with a kernel.
+   *
+   * @return the initializer
+   * @throws IllegalStateException for a layer without a kernel
+   */
   default Initializer kernelInitializer() {
     throw new IllegalStateException(this + " has no kernel");
   }
 
-  /** Calls {@code visitor}'s method for this layer's kind. */
+  /**
+   * Calls {@code visitor}'s method for this layer's kind.
+   *
+   * @param <R> what the visitor returns
+   * @param visitor the visitor
+   * @return what the visitor's method returned
+   */
   <R> R accept(Visitor<R> visitor);
 
   /** One method per layer kind. */
   interface Visitor<R> {
-    /** A convolution. */
+    /**
+     * A convolution.
+     *
+     * @param layer the layer
+     * @return the visitor's result
+     */
     R conv2d(Conv2D layer);
 
-    /** Max pooling. */
+    /**
+     * Max pooling.
+     *
+     * @param layer the layer
+     * @return the visitor's result
+     */
     R maxPool(MaxPool layer);
 
-    /** Flattening. */
+    /**
+     * Flattening.
+     *
+     * @param layer the layer
+     * @return the visitor's result
+     */
     R flatten(Flatten layer);
 
-    /** A dense layer. */
+    /**
+     * A dense layer.
+     *
+     * @param layer the layer
+     * @return the visitor's result
+     */
     R dense(Dense layer);
 
-    /** A non-linearity. */
+    /**
+     * A non-linearity.
+     *
+     * @param layer the layer
+     * @return the visitor's result
+     */
     R activation(Activation layer);
 
-    /** Batch normalization. */
+    /**
+     * Batch normalization.
+     *
+     * @param layer the layer
+     * @return the visitor's result
+     */
     R batchNorm(BatchNorm layer);
 
-    /** Dropout. */
+    /**
+     * Dropout.
+     *
+     * @param layer the layer
+     * @return the visitor's result
+     */
     R dropout(Dropout layer);
   }
 
@@ -247,7 +312,11 @@ public sealed interface Layer {
    * @param epsilon added to the variance, {@code > 0}
    */
   record BatchNorm(double momentum, double epsilon) implements Layer {
-    /** Keras' defaults: momentum 0.99, epsilon 0.001. */
+    /**
+     * Keras' defaults: momentum 0.99, epsilon 0.001.
+     *
+     * @return the layer
+     */
     public static BatchNorm standard() {
       return new BatchNorm(0.99, 1e-3);
     }

@@ -45,6 +45,21 @@ public record ModelSpec(
     Augmentation augmentation,
     long seed) {
 
+  /**
+   * Validates the values and checks that the layers fit the input and end in the logits.
+   *
+   * @param name a label for logs and saved models
+   * @param inputHeight image height
+   * @param inputWidth image width
+   * @param numClasses number of classes
+   * @param layers the network, input to logits
+   * @param optimizer the local optimizer
+   * @param batchSize examples per training step
+   * @param learningRateDecay per-epoch learning-rate factor, in (0, 1]
+   * @param augmentation random distortion of training images
+   * @param seed seed for initial weights, shuffling, dropout and augmentation
+   * @throws IllegalArgumentException naming the first value out of range or layer that does not fit
+   */
   public ModelSpec {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(optimizer, "optimizer");
@@ -59,7 +74,11 @@ public record ModelSpec(
     inferParameters(inputHeight, inputWidth, numClasses, layers);
   }
 
-  /** The paper's baseline: conv 32×3×3 → ReLU → max-pool → dense 100 ReLU → dense 10. */
+  /**
+   * The paper's baseline: conv 32×3×3 → ReLU → max-pool → dense 100 ReLU → dense 10.
+   *
+   * @return the spec
+   */
   public static ModelSpec baseline() {
     return builder()
         .name("baseline")
@@ -78,6 +97,8 @@ public record ModelSpec(
    * The regularized network: two blocks of two batch-normalized 3×3 convolutions (32, then 64
    * filters) each followed by max-pooling and dropout, a batch-normalized dense layer of 256 with
    * dropout, data augmentation, Adam and learning-rate decay.
+   *
+   * @return the spec
    */
   public static ModelSpec regularized() {
     return builder()
@@ -114,6 +135,8 @@ public record ModelSpec(
   /**
    * The CNN of McMahan et al. 2017: conv 5×5×32 → pool → conv 5×5×64 → pool → dense 512 → dense 10
    * (1,663,370 parameters), plain SGD.
+   *
+   * @return the spec
    */
   public static ModelSpec mcmahanCnn() {
     return builder()
@@ -133,7 +156,13 @@ public record ModelSpec(
         .build();
   }
 
-  /** A preset by name: {@code baseline}, {@code regularized} or {@code mcmahan-cnn}. */
+  /**
+   * A preset by name: {@code baseline}, {@code regularized} or {@code mcmahan-cnn}.
+   *
+   * @param name the preset's name
+   * @return the spec
+   * @throws IllegalArgumentException when no preset has that name
+   */
   public static ModelSpec preset(String name) {
     return switch (name) {
       case "baseline" -> baseline();
@@ -144,12 +173,20 @@ public record ModelSpec(
     };
   }
 
-  /** A builder with MNIST's input (28×28, 10 classes), batch 32, seed 42 and no augmentation. */
+  /**
+   * A builder with MNIST's input (28×28, 10 classes), batch 32, seed 42 and no augmentation.
+   *
+   * @return the builder
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** A builder holding this spec's values, for changing a few of them. */
+  /**
+   * A builder holding this spec's values, for changing a few of them.
+   *
+   * @return the builder
+   */
   public Builder toBuilder() {
     Builder b = new Builder();
     b.name = name;
@@ -165,17 +202,30 @@ public record ModelSpec(
     return b;
   }
 
-  /** This spec with another seed. */
+  /**
+   * This spec with another seed.
+   *
+   * @param newSeed the seed
+   * @return the new spec
+   */
   public ModelSpec withSeed(long newSeed) {
     return toBuilder().seed(newSeed).build();
   }
 
-  /** Every variable the network has, in a fixed order. */
+  /**
+   * Every variable the network has, in a fixed order.
+   *
+   * @return the variables
+   */
   public List<ParameterShape> parameters() {
     return inferParameters(inputHeight, inputWidth, numClasses, layers);
   }
 
-  /** Number of trainable scalars. */
+  /**
+   * Number of trainable scalars.
+   *
+   * @return the number of trainable scalars
+   */
   public long trainableParameterCount() {
     return parameters().stream().filter(ParameterShape::trainable).mapToLong(ParameterShape::size)
         .sum();
@@ -184,6 +234,8 @@ public record ModelSpec(
   /**
    * Initial weights from {@link #seed()}: kernels by their layer's initializer, biases and β
    * zero, γ and moving variance one.
+   *
+   * @return the weights
    */
   public Weights initialWeights() {
     SplittableRandom random = new SplittableRandom(seed);
@@ -203,7 +255,12 @@ public record ModelSpec(
     return new Weights(arrays);
   }
 
-  /** The variables of layer {@code index}, in the order of {@link #parameters()}. */
+  /**
+   * The variables of layer {@code index}, in the order of {@link #parameters()}.
+   *
+   * @param index the layer's index
+   * @return its variables; empty for a layer without any
+   */
   public List<ParameterShape> parametersOf(int index) {
     return parameters().stream().filter(p -> p.layer() == index).toList();
   }
@@ -253,89 +310,193 @@ public record ModelSpec(
 
     private Builder() {}
 
+    /**
+     * Sets the name (default {@code custom}).
+     *
+     * @param value a label for logs and saved models
+     * @return this builder
+     */
     public Builder name(String value) {
       this.name = value;
       return this;
     }
 
+    /**
+     * Sets the input size (default 28×28).
+     *
+     * @param height image height
+     * @param width image width
+     * @return this builder
+     */
     public Builder input(int height, int width) {
       this.inputHeight = height;
       this.inputWidth = width;
       return this;
     }
 
+    /**
+     * Sets the number of classes (default 10).
+     *
+     * @param value the number of classes, at least 2
+     * @return this builder
+     */
     public Builder numClasses(int value) {
       this.numClasses = value;
       return this;
     }
 
-    /** Appends any layer. */
+    /**
+     * Appends any layer.
+     *
+     * @param layer the layer
+     * @return this builder
+     */
     public Builder layer(Layer layer) {
       layers.add(Objects.requireNonNull(layer, "layer"));
       return this;
     }
 
-    /** Appends a He-uniform convolution. */
+    /**
+     * Appends a He-uniform convolution.
+     *
+     * @param filters output channels
+     * @param kernelSize the square kernel's side
+     * @param padding how borders are handled
+     * @return this builder
+     */
     public Builder conv(int filters, int kernelSize, Padding padding) {
       return layer(new Conv2D(filters, kernelSize, padding, Initializer.HE_UNIFORM));
     }
 
+    /**
+     * Appends a max pooling.
+     *
+     * @param size the window's side
+     * @return this builder
+     */
     public Builder maxPool(int size) {
       return layer(new MaxPool(size));
     }
 
+    /**
+     * Appends a flattening.
+     *
+     * @return this builder
+     */
     public Builder flatten() {
       return layer(new Flatten());
     }
 
-    /** Appends a He-uniform dense layer. */
+    /**
+     * Appends a He-uniform dense layer.
+     *
+     * @param units outputs
+     * @return this builder
+     */
     public Builder dense(int units) {
       return layer(new Dense(units, Initializer.HE_UNIFORM));
     }
 
+    /**
+     * Appends a ReLU.
+     *
+     * @return this builder
+     */
     public Builder relu() {
       return layer(new Activation(Function.RELU));
     }
 
+    /**
+     * Appends a batch normalization with Keras' defaults.
+     *
+     * @return this builder
+     */
     public Builder batchNorm() {
       return layer(BatchNorm.standard());
     }
 
+    /**
+     * Appends a dropout.
+     *
+     * @param rate the share of values dropped, in [0, 1)
+     * @return this builder
+     */
     public Builder dropout(double rate) {
       return layer(new Dropout(rate));
     }
 
-    /** Appends the output layer: dense with {@code numClasses} units. */
+    /**
+     * Appends the output layer: dense with {@code numClasses} units.
+     *
+     * @param initializer how the kernel starts
+     * @return this builder
+     */
     public Builder logits(Initializer initializer) {
       return layer(new Dense(numClasses, initializer));
     }
 
+    /**
+     * Sets the optimizer (default SGD at 0.01 with momentum 0.9).
+     *
+     * @param value the optimizer
+     * @return this builder
+     */
     public Builder optimizer(OptimizerSpec value) {
       this.optimizer = value;
       return this;
     }
 
+    /**
+     * Sets the batch size (default 32).
+     *
+     * @param value examples per training step
+     * @return this builder
+     */
     public Builder batchSize(int value) {
       this.batchSize = value;
       return this;
     }
 
+    /**
+     * Sets the per-epoch learning-rate decay (default 1, constant).
+     *
+     * @param value the factor, in (0, 1]
+     * @return this builder
+     */
     public Builder learningRateDecay(double value) {
       this.learningRateDecay = value;
       return this;
     }
 
+    /**
+     * Sets the training augmentation (default none).
+     *
+     * @param value the augmentation
+     * @return this builder
+     */
     public Builder augmentation(Augmentation value) {
       this.augmentation = value;
       return this;
     }
 
+    /**
+     * Sets the seed (default 42).
+     *
+     * @param value the seed
+     * @return this builder
+     */
     public Builder seed(long value) {
       this.seed = value;
       return this;
     }
 
-    /** Validates and builds. */
+    /**
+     * Validates and builds.
+     *
+     * @return the spec
+     * @throws IllegalArgumentException naming the first value out of range or layer that does not
+     *     fit
+     */
     public ModelSpec build() {
       return new ModelSpec(name, inputHeight, inputWidth, numClasses, layers, optimizer,
           batchSize, learningRateDecay, augmentation, seed);

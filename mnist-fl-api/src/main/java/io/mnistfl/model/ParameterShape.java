@@ -32,13 +32,26 @@ public record ParameterShape(String name, int[] shape, int layer, Role role, int
     /** Batch normalization's moving variance, updated by averaging, not by gradients. */
     MOVING_VARIANCE;
 
-    /** Whether gradients train it. */
+    /**
+     * Whether gradients train it.
+     *
+     * @return false for the moving statistics
+     */
     public boolean trainable() {
       return this != MOVING_MEAN && this != MOVING_VARIANCE;
     }
   }
 
-  /** Copies the shape. */
+  /**
+   * Copies the shape.
+   *
+   * @param name unique name
+   * @param shape dimensions
+   * @param layer index of the layer it belongs to
+   * @param role what it is in that layer
+   * @param fanIn inputs per output unit; 0 where not a kernel
+   * @param fanOut outputs per input unit; 0 where not a kernel
+   */
   public ParameterShape {
     shape = shape.clone();
   }
@@ -50,17 +63,30 @@ public record ParameterShape(String name, int[] shape, int layer, Role role, int
         role, fanIn, fanOut);
   }
 
+  /**
+   * The dimensions, as a copy.
+   *
+   * @return the dimensions
+   */
   @Override
   public int[] shape() {
     return shape.clone();
   }
 
-  /** Whether gradients train it (false for batch-norm moving statistics). */
+  /**
+   * Whether gradients train it (false for batch-norm moving statistics).
+   *
+   * @return whether it is trained
+   */
   public boolean trainable() {
     return role.trainable();
   }
 
-  /** Number of scalars. */
+  /**
+   * Number of scalars.
+   *
+   * @return the product of the dimensions
+   */
   public int size() {
     int n = 1;
     for (int d : shape) {

@@ -24,6 +24,14 @@ public final class Weights {
    * @param values its values, row-major
    */
   public record NamedArray(String name, int[] shape, float[] values) {
+    /**
+     * Checks that the shape fits the values, and copies the shape.
+     *
+     * @param name the variable's name
+     * @param shape its dimensions
+     * @param values its values, row-major
+     * @throws IllegalArgumentException when a dimension is negative or the shape does not fit
+     */
     public NamedArray {
       Objects.requireNonNull(name, "name");
       int n = 1;
@@ -42,6 +50,11 @@ public final class Weights {
       shape = shape.clone();
     }
 
+    /**
+     * The dimensions, as a copy.
+     *
+     * @return the dimensions
+     */
     @Override
     public int[] shape() {
       return shape.clone();
@@ -74,7 +87,12 @@ public final class Weights {
   private final List<NamedArray> arrays;
   private final Map<String, NamedArray> byName;
 
-  /** Weights from arrays with distinct names. */
+  /**
+   * Weights from arrays with distinct names.
+   *
+   * @param arrays the arrays, in model order
+   * @throws IllegalArgumentException when two arrays share a name
+   */
   public Weights(List<NamedArray> arrays) {
     this.arrays = List.copyOf(arrays);
     Map<String, NamedArray> map = new LinkedHashMap<>();
@@ -86,17 +104,30 @@ public final class Weights {
     this.byName = Collections.unmodifiableMap(map);
   }
 
-  /** The arrays in model order. */
+  /**
+   * The arrays in model order.
+   *
+   * @return the arrays, unmodifiable
+   */
   public List<NamedArray> arrays() {
     return arrays;
   }
 
-  /** The array with this name, if any. */
+  /**
+   * The array with this name, if any.
+   *
+   * @param name the array's name
+   * @return the array, or empty
+   */
   public Optional<NamedArray> get(String name) {
     return Optional.ofNullable(byName.get(name));
   }
 
-  /** Total number of scalars. */
+  /**
+   * Total number of scalars.
+   *
+   * @return the number of scalars
+   */
   public long scalarCount() {
     long n = 0;
     for (NamedArray a : arrays) {
@@ -105,7 +136,11 @@ public final class Weights {
     return n;
   }
 
-  /** A deep copy. */
+  /**
+   * A deep copy.
+   *
+   * @return the copy
+   */
   public Weights copy() {
     List<NamedArray> copies = new ArrayList<>(arrays.size());
     for (NamedArray a : arrays) {
@@ -117,6 +152,8 @@ public final class Weights {
   /**
    * Checks that {@code other} has the same names and shapes in the same order.
    *
+   * @param other the weights to check
+   * @param otherName names them in the error
    * @throws IllegalArgumentException naming the first difference
    */
   public void requireSameLayout(Weights other, String otherName) {

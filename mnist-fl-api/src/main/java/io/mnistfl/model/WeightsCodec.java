@@ -35,7 +35,12 @@ public final class WeightsCodec {
 
   private WeightsCodec() {}
 
-  /** Encodes {@code weights}. */
+  /**
+   * Encodes {@code weights}.
+   *
+   * @param weights the weights
+   * @return the bytes
+   */
   public static byte[] encode(Weights weights) {
     int size = 4 + 2 + 4 + 4;
     List<byte[]> names = new ArrayList<>();
@@ -68,6 +73,8 @@ public final class WeightsCodec {
   /**
    * Decodes bytes written by {@link #encode}.
    *
+   * @param bytes bytes written by {@link #encode}
+   * @return the weights
    * @throws WeightsFormatException if the bytes are truncated, corrupt (checksum), of an unknown
    *     version or otherwise malformed; the message says which
    */

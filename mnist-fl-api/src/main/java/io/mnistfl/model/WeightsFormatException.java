@@ -6,7 +6,11 @@ import java.io.IOException;
 public final class WeightsFormatException extends IOException {
   private static final long serialVersionUID = 1L;
 
-  /** An error with {@code message} saying what is wrong. */
+  /**
+   * An error with {@code message} saying what is wrong.
+   *
+   * @param message what is wrong
+   */
   public WeightsFormatException(String message) {
     super(message);
   }

@@ -22,12 +22,20 @@ public record EpochResult(
     double validationAccuracy,
     double learningRate) {
 
-  /** True when the epoch was validated. */
+  /**
+   * True when the epoch was validated.
+   *
+   * @return whether the validation accuracy is a number, not NaN
+   */
   public boolean hasValidation() {
     return !Double.isNaN(validationAccuracy);
   }
 
-  /** Keras' summary line, e.g. {@code epoch 3/20 - 14.2s - loss 0.0312 - accuracy 0.9903 - …}. */
+  /**
+   * Keras' summary line, e.g. {@code epoch 3/20 - 14.2s - loss 0.0312 - accuracy 0.9903 - …}.
+   *
+   * @return the line
+   */
   public String format() {
     String line = String.format("epoch %d/%d - %.1fs - loss %.4f - accuracy %.4f", epoch, epochs,
         seconds, loss, accuracy);

@@ -24,6 +24,10 @@ public final class Json {
   /**
    * Writes {@code value} as indented JSON to {@code file}, through a temporary file moved into
    * place, so a reader (or a run resumed after a crash) never sees half of it.
+   *
+   * @param file the file to write
+   * @param value the value, as Jackson writes it
+   * @throws IOException when the file cannot be written or moved into place
    */
   public static void write(Path file, Object value) throws IOException {
     writeAtomically(file, (toJson(value) + System.lineSeparator()).getBytes(
@@ -33,6 +37,10 @@ public final class Json {
   /**
    * Writes {@code bytes} to a temporary file next to {@code file}, then moves it into place, so
    * the file appears whole or not at all (for binary files saved beside JSON ones).
+   *
+   * @param file the file to write
+   * @param bytes its content
+   * @throws IOException when the file cannot be written or moved into place
    */
   public static void writeAtomically(Path file, byte[] bytes) throws IOException {
     Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
@@ -41,7 +49,15 @@ public final class Json {
         StandardCopyOption.ATOMIC_MOVE);
   }
 
-  /** Reads {@code file} as a {@code type}; the error names the file. */
+  /**
+   * Reads {@code file} as a {@code type}; the error names the file.
+   *
+   * @param <T> the type read
+   * @param file the file to read
+   * @param type the type read
+   * @return the value
+   * @throws IOException naming the file when it cannot be read or is not a valid {@code type}
+   */
   public static <T> T read(Path file, Class<T> type) throws IOException {
     try {
       return MAPPER.readValue(file.toFile(), type);
@@ -51,7 +67,15 @@ public final class Json {
     }
   }
 
-  /** Reads {@code file} as a JSON array of {@code element}s; the error names the file. */
+  /**
+   * Reads {@code file} as a JSON array of {@code element}s; the error names the file.
+   *
+   * @param <T> the element type
+   * @param file the file to read
+   * @param element the element type
+   * @return the elements, in order
+   * @throws IOException naming the file when it cannot be read or is not a valid list
+   */
   public static <T> List<T> readList(Path file, Class<T> element) throws IOException {
     try {
       return MAPPER.readValue(file.toFile(),
@@ -62,7 +86,14 @@ public final class Json {
     }
   }
 
-  /** Whether {@code file} holds a JSON object with a top-level field {@code name}. */
+  /**
+   * Whether {@code file} holds a JSON object with a top-level field {@code name}.
+   *
+   * @param file the file to read
+   * @param name the field's name
+   * @return whether the field is there
+   * @throws IOException naming the file when it cannot be read or is not valid JSON
+   */
   public static boolean hasField(Path file, String name) throws IOException {
     try {
       return MAPPER.readTree(file.toFile()).has(name);
@@ -71,7 +102,13 @@ public final class Json {
     }
   }
 
-  /** {@code value} as indented JSON. */
+  /**
+   * {@code value} as indented JSON.
+   *
+   * @param value the value, as Jackson writes it
+   * @return the JSON text
+   * @throws IllegalArgumentException when Jackson cannot write the value
+   */
   public static String toJson(Object value) {
     try {
       return MAPPER.writeValueAsString(value);

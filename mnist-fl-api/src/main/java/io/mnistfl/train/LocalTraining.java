@@ -20,7 +20,15 @@ import io.mnistfl.model.ModelSpec;
 public record LocalTraining(int epochs, int batchSize, double learningRate, double proximalMu,
     long seed) {
 
-  /** Checks every setting. */
+  /**
+   * Checks every setting.
+   *
+   * @param epochs passes over the training data, {@code >= 1}
+   * @param batchSize examples per step, {@code >= 1}
+   * @param learningRate the first epoch's learning rate, {@code > 0}
+   * @param proximalMu FedProx's μ, {@code >= 0}
+   * @param seed seed of the call's shuffling, dropout and augmentation
+   */
   public LocalTraining {
     Require.atLeastOne("epochs", epochs);
     Require.atLeastOne("batchSize", batchSize);
@@ -28,32 +36,62 @@ public record LocalTraining(int epochs, int batchSize, double learningRate, doub
     Require.nonNegative("proximalMu", proximalMu);
   }
 
-  /** One epoch with the spec's batch size and learning rate, no proximal term, seed 0. */
+  /**
+   * One epoch with the spec's batch size and learning rate, no proximal term, seed 0.
+   *
+   * @param spec the model's spec
+   * @return the settings
+   */
   public static LocalTraining of(ModelSpec spec) {
     return new LocalTraining(1, spec.batchSize(), spec.optimizer().learningRate(), 0, 0);
   }
 
-  /** These settings with {@code value} epochs. */
+  /**
+   * These settings with {@code value} epochs.
+   *
+   * @param value passes over the training data, {@code >= 1}
+   * @return the new settings
+   */
   public LocalTraining withEpochs(int value) {
     return new LocalTraining(value, batchSize, learningRate, proximalMu, seed);
   }
 
-  /** These settings with batch size {@code value}. */
+  /**
+   * These settings with batch size {@code value}.
+   *
+   * @param value examples per step, {@code >= 1}
+   * @return the new settings
+   */
   public LocalTraining withBatchSize(int value) {
     return new LocalTraining(epochs, value, learningRate, proximalMu, seed);
   }
 
-  /** These settings with learning rate {@code value}. */
+  /**
+   * These settings with learning rate {@code value}.
+   *
+   * @param value the first epoch's learning rate, {@code > 0}
+   * @return the new settings
+   */
   public LocalTraining withLearningRate(double value) {
     return new LocalTraining(epochs, batchSize, value, proximalMu, seed);
   }
 
-  /** These settings with FedProx's μ set to {@code value}. */
+  /**
+   * These settings with FedProx's μ set to {@code value}.
+   *
+   * @param value FedProx's μ, {@code >= 0}; 0 disables the proximal term
+   * @return the new settings
+   */
   public LocalTraining withProximalMu(double value) {
     return new LocalTraining(epochs, batchSize, learningRate, value, seed);
   }
 
-  /** These settings with seed {@code value}. */
+  /**
+   * These settings with seed {@code value}.
+   *
+   * @param value the seed
+   * @return the new settings
+   */
   public LocalTraining withSeed(long value) {
     return new LocalTraining(epochs, batchSize, learningRate, proximalMu, value);
   }

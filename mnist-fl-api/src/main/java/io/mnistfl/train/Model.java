@@ -14,29 +14,45 @@ import java.util.List;
  */
 public interface Model extends AutoCloseable {
 
-  /** The spec this model was built from. */
+  /**
+   * The spec this model was built from.
+   *
+   * @return the spec
+   */
   ModelSpec spec();
 
   /**
    * Trains on {@code train}; after each epoch evaluates on {@code validation} unless it is empty.
    *
+   * @param train the examples to train on
+   * @param validation the examples to validate on after each epoch; may be empty
+   * @param training epochs, batch size, learning rate, proximal term and seed
+   * @param listener told of every epoch and step
    * @return one result per epoch
    */
   List<EpochResult> fit(
       DataSource train, DataSource validation, LocalTraining training, TrainingListener listener);
 
-  /** Loss, accuracy, precision, recall, F1 and confusion matrix on {@code data}. */
+  /**
+   * Loss, accuracy, precision, recall, F1 and confusion matrix on {@code data}.
+   *
+   * @param data the examples to evaluate on
+   * @return the metrics
+   */
   Metrics evaluate(DataSource data);
 
   /**
    * Class probabilities of {@code count} images stored one after another in {@code pixels} (each
    * {@code height·width} values in {@code [0, 1]}).
    *
+   * @param pixels the images, one after another
+   * @param count the number of images
    * @return {@code count × numClasses} probabilities, image by image
    */
   float[] predict(float[] pixels, int count);
 
   /**
+<<<<<<< HEAD
    * The most probable class of each of {@code count} images stored one after another in {@code
    * pixels}: the argmax of {@link #predict}.
    *
@@ -59,16 +75,29 @@ public interface Model extends AutoCloseable {
   }
 
   /** A copy of every variable. */
+=======
+   * A copy of every variable.
+   *
+   * @return the weights
+   */
+>>>>>>> javadoc
   Weights weights();
 
   /**
    * Replaces every variable and resets the optimizer's state (momentum, moments).
    *
+   * @param weights the new weights, with the spec's layout
    * @throws IllegalArgumentException naming the first array whose name or shape differs
    */
   void setWeights(Weights weights);
 
-  /** Writes the spec, the weights and {@code record} to {@code dir} (created if needed). */
+  /**
+   * Writes the spec, the weights and {@code record} to {@code dir} (created if needed).
+   *
+   * @param dir the directory to write into
+   * @param record how the model was trained
+   * @throws IOException when a file cannot be written
+   */
   void save(Path dir, TrainingRecord record) throws IOException;
 
   /** Releases native resources. */

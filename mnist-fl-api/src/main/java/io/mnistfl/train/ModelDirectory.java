@@ -32,6 +32,9 @@ public record ModelDirectory(ModelSpec spec, Weights weights, TrainingRecord rec
    * Writes the three files into {@code dir}, as a whole: into a fresh sibling folder first, which
    * then takes the place of any earlier model, so that a reader sees the old model or the new
    * one, never a mix.
+   *
+   * @param dir the model's directory
+   * @throws IOException when a file cannot be written or the folder moved into place
    */
   public void write(Path dir) throws IOException {
     Path absolute = dir.toAbsolutePath();
@@ -58,6 +61,8 @@ public record ModelDirectory(ModelSpec spec, Weights weights, TrainingRecord rec
   /**
    * Reads a directory written by {@link #write}.
    *
+   * @param dir the model's directory
+   * @return the spec, weights and training record
    * @throws IOException naming the missing or malformed file
    */
   public static ModelDirectory read(Path dir) throws IOException {

@@ -38,7 +38,19 @@ public record Provenance(String kind, ModelSpec spec, SortedMap<String, String> 
   /** This library's version, from the build. */
   public static final String LIBRARY = "mnist-fl " + version();
 
-  /** Copies the collections. */
+  /**
+   * Copies the collections.
+   *
+   * @param kind {@code central} or {@code federated}
+   * @param spec the network and its optimizer
+   * @param settings every setting that determines the result, by name
+   * @param sites the ids of the federated sites known when it was saved
+   * @param data the training data's name
+   * @param trainExamples training examples the server knows of
+   * @param library this library's version
+   * @param backend the backend and its version
+   * @param createdAt ISO-8601 instant of the save
+   */
   public Provenance {
     Objects.requireNonNull(kind, "kind");
     Objects.requireNonNull(spec, "spec");
@@ -46,7 +58,12 @@ public record Provenance(String kind, ModelSpec spec, SortedMap<String, String> 
     sites = List.copyOf(sites);
   }
 
-  /** A builder for a model of {@code spec}, of kind {@code central}. */
+  /**
+   * A builder for a model of {@code spec}, of kind {@code central}.
+   *
+   * @param spec the model's spec
+   * @return the builder
+   */
   public static Builder builder(ModelSpec spec) {
     return new Builder(spec);
   }
@@ -54,6 +71,9 @@ public record Provenance(String kind, ModelSpec spec, SortedMap<String, String> 
   /**
    * What keeps a run saved with {@code saved} from going on as this one: a different spec or
    * setting, each named with both values. Empty when it may resume.
+   *
+   * @param saved the provenance of the saved run
+   * @return one line per conflict
    */
   public List<String> conflictsWith(Provenance saved) {
     List<String> conflicts = new ArrayList<>();
@@ -76,7 +96,12 @@ public record Provenance(String kind, ModelSpec spec, SortedMap<String, String> 
     return conflicts;
   }
 
-  /** Differences that may change results in the last digits only: library or backend version. */
+  /**
+   * Differences that may change results in the last digits only: library or backend version.
+   *
+   * @param saved the provenance of the saved run
+   * @return one line per difference
+   */
   public List<String> versionWarnings(Provenance saved) {
     List<String> warnings = new ArrayList<>();
     if (!library.equals(saved.library)) {
@@ -102,44 +127,81 @@ public record Provenance(String kind, ModelSpec spec, SortedMap<String, String> 
       this.spec = Objects.requireNonNull(spec, "spec");
     }
 
-    /** {@code central} (the default) or {@code federated}. */
+    /**
+     * {@code central} (the default) or {@code federated}.
+     *
+     * @param value the kind
+     * @return this builder
+     */
     public Builder kind(String value) {
       this.kind = Objects.requireNonNull(value, "kind");
       return this;
     }
 
-    /** Adds one setting that determines the result. */
+    /**
+     * Adds one setting that determines the result.
+     *
+     * @param name the setting's name
+     * @param value its value, recorded as a string
+     * @return this builder
+     */
     public Builder setting(String name, Object value) {
       settings.put(name, String.valueOf(value));
       return this;
     }
 
-    /** Adds settings that determine the result, each name prefixed with {@code prefix.}. */
+    /**
+     * Adds settings that determine the result, each name prefixed with {@code prefix.}.
+     *
+     * @param prefix prefixed to every name
+     * @param values the settings, by name
+     * @return this builder
+     */
     public Builder settings(String prefix, Map<String, String> values) {
       values.forEach((k, v) -> settings.put(prefix + "." + k, v));
       return this;
     }
 
-    /** The federated sites known now. */
+    /**
+     * The federated sites known now.
+     *
+     * @param value the sites' ids
+     * @return this builder
+     */
     public Builder sites(List<String> value) {
       this.sites = List.copyOf(value);
       return this;
     }
 
-    /** The training data and how many examples the server knows of. */
+    /**
+     * The training data and how many examples the server knows of.
+     *
+     * @param name the data set's name
+     * @param examples the number of training examples
+     * @return this builder
+     */
     public Builder data(String name, long examples) {
       this.data = Objects.requireNonNull(name, "data");
       this.trainExamples = examples;
       return this;
     }
 
-    /** The backend and its version. */
+    /**
+     * The backend and its version.
+     *
+     * @param value the backend's name and version
+     * @return this builder
+     */
     public Builder backend(String value) {
       this.backend = Objects.requireNonNull(value, "backend");
       return this;
     }
 
-    /** The provenance, stamped with this library's version and the current time. */
+    /**
+     * The provenance, stamped with this library's version and the current time.
+     *
+     * @return the provenance
+     */
     public Provenance build() {
       return new Provenance(kind, spec, settings, sites, data, trainExamples, LIBRARY, backend,
           Instant.now().toString());

@@ -16,7 +16,14 @@ import java.util.Optional;
 public record TrainingRecord(Provenance provenance, List<EpochResult> epochs,
     Optional<Metrics> test, double wallSeconds) {
 
-  /** Copies the list; a record without provenance is refused. */
+  /**
+   * Copies the list; a record without provenance is refused.
+   *
+   * @param provenance the spec, settings, data, sites and versions behind the model
+   * @param epochs per-epoch results of central training; null means none
+   * @param test metrics on the test set, if measured; null means none
+   * @param wallSeconds total training wall time
+   */
   public TrainingRecord {
     java.util.Objects.requireNonNull(provenance, "provenance");
     epochs = epochs == null ? List.of() : List.copyOf(epochs);

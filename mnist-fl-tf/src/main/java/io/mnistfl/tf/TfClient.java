@@ -29,6 +29,12 @@ public final class TfClient implements Client {
   /**
    * A client with local training data and (possibly empty) held-out data for federated
    * evaluation.
+   *
+   * @param id the site's id
+   * @param model trains and evaluates; may be shared with other clients
+   * @param train the local training data, not empty
+   * @param heldOut the local data for federated evaluation
+   * @throws IllegalArgumentException when {@code train} is empty
    */
   public TfClient(String id, TfModel model, DataSource train, DataSource heldOut) {
     this(id, TfWorkers.of(model), train, heldOut);
@@ -49,6 +55,12 @@ public final class TfClient implements Client {
    * Simulated clients {@code client-000}, {@code client-001}, … over index partitions of {@code
    * data}, all sharing {@code model}; each holds out the last {@code heldOutFraction} of its
    * examples for federated evaluation.
+   *
+   * @param model shared by all the clients
+   * @param data the data set the partitions index
+   * @param partitions one index list per client
+   * @param heldOutFraction the share each client holds out, in [0, 1)
+   * @return one client per partition, in order
    */
   public static List<TfClient> simulate(TfModel model, DataSource data, List<int[]> partitions,
       double heldOutFraction) {
@@ -74,6 +86,14 @@ public final class TfClient implements Client {
   /**
    * A client holding the examples {@code part} of {@code data}, the last {@code heldOutFraction}
    * of them held out for federated evaluation.
+   *
+   * @param id the site's id
+   * @param model trains and evaluates; may be shared with other clients
+   * @param data the data set {@code part} indexes
+   * @param part the client's examples
+   * @param heldOutFraction the share held out, in [0, 1)
+   * @return the client
+   * @throws IllegalArgumentException when {@code heldOutFraction} is out of range
    */
   public static TfClient ofPart(String id, TfModel model, DataSource data, int[] part,
       double heldOutFraction) {

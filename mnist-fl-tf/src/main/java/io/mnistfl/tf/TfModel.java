@@ -70,22 +70,48 @@ public final class TfModel implements Model {
     Natives.require();
   }
 
-  /** A model with the spec's initial weights and default thread settings. */
+  /**
+   * A model with the spec's initial weights and default thread settings.
+   *
+   * @param spec the network and how to train it
+   * @return the model; close it when done
+   */
   public static TfModel create(ModelSpec spec) {
     return create(spec, TfOptions.defaults());
   }
 
-  /** A model with the spec's initial weights. */
+  /**
+   * A model with the spec's initial weights.
+   *
+   * @param spec the network and how to train it
+   * @param options the session's thread settings
+   * @return the model; close it when done
+   */
   public static TfModel create(ModelSpec spec, TfOptions options) {
     return new TfModel(spec, options);
   }
 
-  /** Loads a model saved by {@link #save}, with default thread settings. */
+  /**
+   * Loads a model saved by {@link #save}, with default thread settings.
+   *
+   * @param dir the model's directory
+   * @return the model; close it when done
+   * @throws IOException naming the file that is missing or malformed, or when the weights do not
+   *     fit the spec
+   */
   public static TfModel load(Path dir) throws IOException {
     return load(dir, TfOptions.defaults());
   }
 
-  /** Loads a model saved by {@link #save}. */
+  /**
+   * Loads a model saved by {@link #save}.
+   *
+   * @param dir the model's directory
+   * @param options the session's thread settings
+   * @return the model; close it when done
+   * @throws IOException naming the file that is missing or malformed, or when the weights do not
+   *     fit the spec
+   */
   public static TfModel load(Path dir, TfOptions options) throws IOException {
     ModelDirectory saved = ModelDirectory.read(dir);
     TfModel model = new TfModel(saved.spec(), options);

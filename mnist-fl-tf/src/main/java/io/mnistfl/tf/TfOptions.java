@@ -15,6 +15,13 @@ package io.mnistfl.tf;
  */
 public record TfOptions(int threads, int replicas) {
 
+  /**
+   * Checks that both counts are at least 1.
+   *
+   * @param threads CPU threads TensorFlow uses in all
+   * @param replicas ways the training step's work is divided
+   * @throws IllegalArgumentException naming the count below 1
+   */
   public TfOptions {
     if (threads < 1) {
       throw new IllegalArgumentException("threads must be >= 1, was " + threads);
@@ -24,12 +31,21 @@ public record TfOptions(int threads, int replicas) {
     }
   }
 
-  /** All cores, in two replicas where there are at least two. */
+  /**
+   * All cores, in two replicas where there are at least two.
+   *
+   * @return the settings
+   */
   public static TfOptions defaults() {
     return threads(Runtime.getRuntime().availableProcessors());
   }
 
-  /** {@code threads} threads, in two replicas where there are at least two. */
+  /**
+   * {@code threads} threads, in two replicas where there are at least two.
+   *
+   * @param threads CPU threads TensorFlow uses in all, at least 1
+   * @return the settings
+   */
   public static TfOptions threads(int threads) {
     return new TfOptions(threads, Math.min(2, Math.max(1, threads)));
   }

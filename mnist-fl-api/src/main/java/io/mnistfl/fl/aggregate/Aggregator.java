@@ -17,6 +17,7 @@ public interface Aggregator {
    *
    * @param global the weights the clients started from
    * @param updates at least one update, each with the same layout as {@code global}
+   * @return the new global weights
    */
   Weights aggregate(Weights global, List<ClientUpdate> updates);
 
@@ -24,6 +25,8 @@ public interface Aggregator {
    * Whether {@link #aggregateMean} works: true for aggregators that need only the mean update
    * (FedAvg and the server optimizers), false for those that need each site's update (the
    * robust ones).
+   *
+   * @return whether the mean update is enough
    */
   default boolean aggregatesMeans() {
     return false;
@@ -33,6 +36,9 @@ public interface Aggregator {
    * The next global weights from the mean of the sites' deltas (new weights − global), all the
    * server sees under secure aggregation or differential privacy.
    *
+   * @param global the weights the clients started from
+   * @param meanDelta the mean of the sites' deltas, shaped like {@code global}
+   * @return the new global weights
    * @throws UnsupportedOperationException unless {@link #aggregatesMeans()}
    */
   default Weights aggregateMean(Weights global, Weights meanDelta) {
@@ -40,7 +46,11 @@ public interface Aggregator {
         + " it cannot run under secure aggregation or DP-FedAvg");
   }
 
-  /** Whether it carries state from round to round, so a checkpoint must keep it. */
+  /**
+   * Whether it carries state from round to round, so a checkpoint must keep it.
+   *
+   * @return whether state is carried; false by default
+   */
   default boolean keepsState() {
     return false;
   }
@@ -49,6 +59,8 @@ public interface Aggregator {
    * What this aggregator carries into the next round (a server optimizer's moments), copied,
    * so that a checkpoint can keep it; empty for one that keeps nothing, or before its first
    * round.
+   *
+   * @return the state, as arrays of numbers
    */
   default List<double[]> state() {
     return List.of();
@@ -57,6 +69,8 @@ public interface Aggregator {
   /**
    * Takes up a {@link #state()} that an aggregator of the same kind and settings saved; an
    * empty one starts afresh. The round loop calls it before a federation's first round.
+   *
+   * @param state the saved state, or an empty list
    */
   default void restore(List<double[]> state) {
     if (!state.isEmpty()) {
@@ -70,6 +84,10 @@ public interface Aggregator {
    * fedavgm}, {@code fedadam}, {@code fedyogi}, {@code fedadagrad}, and the robust {@code
    * fedmedian}, {@code fedtrimmedavg[:BETA]} (β 0.2) and {@code krum[:F[:M]]} (withstanding F = 1
    * bad client, averaging the M = 1 best).
+   *
+   * @param text the name, with any parameters after colons
+   * @return a new aggregator
+   * @throws IllegalArgumentException when the name is unknown or a parameter is malformed
    */
   static Aggregator named(String text) {
     String[] parts = text.split(":", -1);

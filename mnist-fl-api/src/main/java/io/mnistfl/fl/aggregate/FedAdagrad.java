@@ -2,6 +2,11 @@ package io.mnistfl.fl.aggregate;
 
 /** FedAdagrad: {@code v ← v + Δ²}. */
 public final class FedAdagrad extends FedOpt {
+  /**
+   * @param eta server learning rate η, {@code > 0}
+   * @param beta1 first-moment decay β₁, in [0, 1)
+   * @param tau adaptivity τ, {@code > 0}
+   */
   public FedAdagrad(double eta, double beta1, double tau) {
     super(eta, beta1, tau);
   }

@@ -35,7 +35,13 @@ public abstract class FedOpt implements Aggregator {
     this.tau = tau;
   }
 
-  /** The new second moment from the old one and the squared pseudo-gradient Δ². */
+  /**
+   * The new second moment from the old one and the squared pseudo-gradient Δ².
+   *
+   * @param v the old second moment
+   * @param deltaSquared the squared pseudo-gradient
+   * @return the new second moment
+   */
   protected abstract double secondMoment(double v, double deltaSquared);
 
   /** The first moments, then the second moments. */

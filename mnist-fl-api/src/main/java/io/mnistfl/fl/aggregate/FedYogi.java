@@ -6,6 +6,12 @@ import io.mnistfl.internal.Require;
 public final class FedYogi extends FedOpt {
   private final double beta2;
 
+  /**
+   * @param eta server learning rate η, {@code > 0}
+   * @param beta1 first-moment decay β₁, in [0, 1)
+   * @param beta2 second-moment decay β₂, in [0, 1)
+   * @param tau adaptivity τ, {@code > 0}
+   */
   public FedYogi(double eta, double beta1, double beta2, double tau) {
     super(eta, beta1, tau);
     Require.decayRate("beta2", beta2);

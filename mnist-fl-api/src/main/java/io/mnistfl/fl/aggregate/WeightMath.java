@@ -13,14 +13,26 @@ import java.util.List;
 public final class WeightMath {
   private WeightMath() {}
 
-  /** Fails on a round without updates: there is nothing to aggregate. */
+  /**
+   * Fails on a round without updates: there is nothing to aggregate.
+   *
+   * @param updates the round's updates
+   * @throws IllegalArgumentException when there are none
+   */
   public static void requireUpdates(List<ClientUpdate> updates) {
     if (updates.isEmpty()) {
       throw new IllegalArgumentException("no updates to aggregate");
     }
   }
 
-  /** Σ nᵢ·wᵢ / Σ nᵢ over the updates, per element, accumulated in double. */
+  /**
+   * Σ nᵢ·wᵢ / Σ nᵢ over the updates, per element, accumulated in double.
+   *
+   * @param layout the global weights, whose layout the updates share
+   * @param updates at least one update
+   * @return the average, one array per weight array
+   * @throws IllegalArgumentException when there are no updates or one has no examples
+   */
   public static double[][] weightedAverage(Weights layout, List<ClientUpdate> updates) {
     requireUpdates(updates);
     long total = 0;
@@ -50,6 +62,12 @@ public final class WeightMath {
    * Per element, the mean of the updates' values left after dropping the {@code trim} lowest and
    * the {@code trim} highest; example counts play no part. {@code trim = (n - 1) / 2} gives the
    * median (the mean of the middle two when n is even).
+   *
+   * @param layout the global weights, whose layout the updates share
+   * @param updates at least one update
+   * @param trim how many values to drop at each end, below half the updates
+   * @return the trimmed mean, one array per weight array
+   * @throws IllegalArgumentException when there are no updates or {@code trim} is out of range
    */
   public static double[][] trimmedMean(Weights layout, List<ClientUpdate> updates, int trim) {
     requireUpdates(updates);
@@ -81,7 +99,13 @@ public final class WeightMath {
     return out;
   }
 
-  /** Σ (xᵢ − yᵢ)² over every element of two updates' weights, in double. */
+  /**
+   * Σ (xᵢ − yᵢ)² over every element of two updates' weights, in double.
+   *
+   * @param x one update's weights
+   * @param y the other's, with the same layout
+   * @return the squared Euclidean distance
+   */
   public static double squaredDistance(Weights x, Weights y) {
     double sum = 0;
     for (int a = 0; a < x.arrays().size(); a++) {
@@ -95,7 +119,13 @@ public final class WeightMath {
     return sum;
   }
 
-  /** Weights with {@code layout}'s names and shapes and the given values. */
+  /**
+   * Weights with {@code layout}'s names and shapes and the given values.
+   *
+   * @param layout gives the names and shapes
+   * @param values one array per weight array of {@code layout}
+   * @return the new weights
+   */
   public static Weights withValues(Weights layout, double[][] values) {
     List<Weights.NamedArray> out = new ArrayList<>(values.length);
     for (int a = 0; a < values.length; a++) {
@@ -109,7 +139,12 @@ public final class WeightMath {
     return new Weights(out);
   }
 
-  /** Copies of {@code parts}' arrays, in order, as a flat list: an aggregator's state. */
+  /**
+   * Copies of {@code parts}' arrays, in order, as a flat list: an aggregator's state.
+   *
+   * @param parts the arrays to copy
+   * @return the copies
+   */
   public static List<double[]> copyState(double[][]... parts) {
     List<double[]> state = new ArrayList<>();
     for (double[][] part : parts) {
@@ -123,6 +158,12 @@ public final class WeightMath {
   /**
    * Splits a saved {@code state} into {@code parts} equal parts of copied arrays, failing unless
    * it divides evenly.
+   *
+   * @param state the saved state
+   * @param parts how many parts to split it into
+   * @param owner names the aggregator in the error
+   * @return the parts, each an array of copied arrays
+   * @throws IllegalArgumentException when the state does not divide evenly
    */
   public static double[][][] splitState(List<double[]> state, int parts, String owner) {
     if (state.size() % parts != 0) {
@@ -137,7 +178,14 @@ public final class WeightMath {
     return split;
   }
 
-  /** Fails unless a restored {@code state} part has {@code layout}'s shape. */
+  /**
+   * Fails unless a restored {@code state} part has {@code layout}'s shape.
+   *
+   * @param state the restored part
+   * @param layout the global weights
+   * @param owner names the aggregator in the error
+   * @throws IllegalArgumentException when the shapes differ
+   */
   public static void requireFits(double[][] state, Weights layout, String owner) {
     boolean fits = state.length == layout.arrays().size();
     for (int a = 0; fits && a < state.length; a++) {
@@ -149,7 +197,13 @@ public final class WeightMath {
     }
   }
 
-  /** {@code a + b}, element by element, as weights with {@code a}'s names and shapes. */
+  /**
+   * {@code a + b}, element by element, as weights with {@code a}'s names and shapes.
+   *
+   * @param a the first weights
+   * @param b the weights to add, with the same layout
+   * @return the sum
+   */
   public static Weights plus(Weights a, Weights b) {
     a.requireSameLayout(b, "addend");
     List<Weights.NamedArray> out = new ArrayList<>(a.arrays().size());
@@ -165,7 +219,13 @@ public final class WeightMath {
     return new Weights(out);
   }
 
-  /** {@code values − layout}, element by element, in double. */
+  /**
+   * {@code values − layout}, element by element, in double.
+   *
+   * @param values the arrays to subtract from
+   * @param layout the weights to subtract, with the same layout
+   * @return the difference
+   */
   public static double[][] minus(double[][] values, Weights layout) {
     double[][] out = new double[values.length][];
     for (int a = 0; a < values.length; a++) {
@@ -178,7 +238,13 @@ public final class WeightMath {
     return out;
   }
 
-  /** {@code factor · w}, element by element, as weights with {@code w}'s names and shapes. */
+  /**
+   * {@code factor · w}, element by element, as weights with {@code w}'s names and shapes.
+   *
+   * @param w the weights
+   * @param factor the scale
+   * @return the scaled weights
+   */
   public static Weights scaled(Weights w, double factor) {
     double[][] out = toDouble(w);
     for (double[] row : out) {
@@ -189,7 +255,12 @@ public final class WeightMath {
     return withValues(w, out);
   }
 
-  /** The values of {@code w} as double arrays, in order. */
+  /**
+   * The values of {@code w} as double arrays, in order.
+   *
+   * @param w the weights
+   * @return one double array per weight array
+   */
   public static double[][] toDouble(Weights w) {
     double[][] out = new double[w.arrays().size()][];
     for (int a = 0; a < out.length; a++) {
@@ -202,7 +273,12 @@ public final class WeightMath {
     return out;
   }
 
-  /** Zeros shaped like {@code layout}. */
+  /**
+   * Zeros shaped like {@code layout}.
+   *
+   * @param layout gives the shapes
+   * @return one zero array per weight array
+   */
   public static double[][] zerosLike(Weights layout) {
     double[][] z = new double[layout.arrays().size()][];
     for (int a = 0; a < z.length; a++) {

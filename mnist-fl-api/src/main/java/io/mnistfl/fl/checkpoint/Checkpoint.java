@@ -13,13 +13,22 @@ import java.util.Objects;
  */
 public record Checkpoint(Provenance provenance, FederationHistory history) {
 
-  /** Checks for presence. */
+  /**
+   * Checks for presence.
+   *
+   * @param provenance the run's settings, sites and versions
+   * @param history the rounds so far, the global weights and the strategy's state
+   */
   public Checkpoint {
     Objects.requireNonNull(provenance, "provenance");
     Objects.requireNonNull(history, "history");
   }
 
-  /** {@code checkpoint of round N}. */
+  /**
+   * {@code checkpoint of round N}.
+   *
+   * @return the name
+   */
   public String name() {
     return "checkpoint of round " + history.rounds().size();
   }

@@ -55,7 +55,13 @@ public final class CheckpointStore {
   private final int keep;
   private final PartHook hook;
 
-  /** A store in {@code dir} keeping the newest {@code keep} checkpoints, {@code keep >= 1}. */
+  /**
+   * A store in {@code dir} keeping the newest {@code keep} checkpoints, {@code keep >= 1}.
+   *
+   * @param dir the folder holding the checkpoints
+   * @param keep how many checkpoints to keep
+   * @throws IllegalArgumentException when {@code keep < 1}
+   */
   public CheckpointStore(Path dir, int keep) {
     this(dir, keep, part -> {});
   }
@@ -69,7 +75,11 @@ public final class CheckpointStore {
     this.hook = hook;
   }
 
-  /** The folder. */
+  /**
+   * The folder.
+   *
+   * @return the folder holding the checkpoints
+   */
   public Path dir() {
     return dir;
   }
@@ -81,7 +91,12 @@ public final class CheckpointStore {
   record HistoryPart(List<RoundResult> rounds, OptionalInt roundsToTarget,
       double totalSeconds) {}
 
-  /** Writes {@code checkpoint} as one unit, then prunes all but the newest kept. */
+  /**
+   * Writes {@code checkpoint} as one unit, then prunes all but the newest kept.
+   *
+   * @param checkpoint the checkpoint to save
+   * @throws IOException when a part cannot be written or the folder updated
+   */
   public void save(Checkpoint checkpoint) throws IOException {
     FederationHistory h = checkpoint.history();
     int round = h.rounds().size();
@@ -116,7 +131,12 @@ public final class CheckpointStore {
     prune();
   }
 
-  /** The names of the visible checkpoints, oldest first. */
+  /**
+   * The names of the visible checkpoints, oldest first.
+   *
+   * @return the names, e.g. {@code round-000007}; empty when the folder does not exist
+   * @throws IOException when the folder cannot be listed
+   */
   public List<String> names() throws IOException {
     if (!Files.isDirectory(dir)) {
       return List.of();
@@ -131,6 +151,9 @@ public final class CheckpointStore {
    * The newest checkpoint, read and checked; empty when there is none. A newest checkpoint that
    * is damaged is refused, naming the part: an older one is read only through {@link
    * #load(String)}.
+   *
+   * @return the newest checkpoint, if any
+   * @throws IOException naming the part that is missing, fails its checksum or is malformed
    */
   public Optional<Checkpoint> latest() throws IOException {
     List<String> names = names();
@@ -140,6 +163,8 @@ public final class CheckpointStore {
   /**
    * The checkpoint named {@code name} (e.g. {@code round-000007}), read and checked.
    *
+   * @param name the checkpoint's name, as {@link #names()} lists it
+   * @return the checkpoint
    * @throws IOException naming the part that is missing, fails its checksum or is malformed
    */
   public Checkpoint load(String name) throws IOException {

@@ -59,6 +59,9 @@ public final class DpFedAvg implements Strategy {
   /**
    * A builder wrapping {@code inner}, which must aggregate sums and instruct every site it is
    * given (sample all).
+   *
+   * @param inner the strategy that aggregates the noisy sum
+   * @return the builder
    */
   public static Builder wrap(Strategy inner) {
     return new Builder(inner);
@@ -208,37 +211,68 @@ public final class DpFedAvg implements Strategy {
       this.inner = Objects.requireNonNull(inner, "inner");
     }
 
-    /** S, the largest L2 norm an update keeps, {@code > 0} (default 1). */
+    /**
+     * S, the largest L2 norm an update keeps, {@code > 0} (default 1).
+     *
+     * @param value the clip norm S
+     * @return this builder
+     */
     public Builder clipNorm(double value) {
       this.clipNorm = value;
       return this;
     }
 
-    /** z, the noise's standard deviation over S, {@code >= 0} (default 1; 0: no privacy). */
+    /**
+     * z, the noise's standard deviation over S, {@code >= 0} (default 1; 0: no privacy).
+     *
+     * @param value the noise multiplier z
+     * @return this builder
+     */
     public Builder noiseMultiplier(double value) {
       this.noiseMultiplier = value;
       return this;
     }
 
-    /** q, each site's probability of taking part in a round, in (0, 1] (default 1). */
+    /**
+     * q, each site's probability of taking part in a round, in (0, 1] (default 1).
+     *
+     * @param value the sampling probability q
+     * @return this builder
+     */
     public Builder samplingProbability(double value) {
       this.q = value;
       return this;
     }
 
-    /** Seed of the sampling (default 42). */
+    /**
+     * Seed of the sampling (default 42).
+     *
+     * @param value the seed
+     * @return this builder
+     */
     public Builder seed(long value) {
       this.seed = value;
       return this;
     }
 
-    /** Where the noise comes from (default a {@link java.security.SecureRandom}). */
+    /**
+     * Where the noise comes from (default a {@link java.security.SecureRandom}).
+     *
+     * @param value the source of the noise
+     * @return this builder
+     */
     public Builder noise(Random value) {
       this.noise = Objects.requireNonNull(value, "noise");
       return this;
     }
 
-    /** The decorator; fails unless the wrapped strategy aggregates sums. */
+    /**
+     * The decorator; fails unless the wrapped strategy aggregates sums.
+     *
+     * @return the decorator
+     * @throws IllegalArgumentException naming the first value out of range, or when the wrapped
+     *     strategy needs each site's update
+     */
     public DpFedAvg build() {
       Require.positive("clipNorm", clipNorm);
       Require.nonNegative("noiseMultiplier", noiseMultiplier);

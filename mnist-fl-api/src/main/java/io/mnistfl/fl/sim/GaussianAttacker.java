@@ -21,7 +21,10 @@ public final class GaussianAttacker implements Client {
   private final Client honest;
   private final double sigma;
 
-  /** @param sigma the noise's standard deviation, {@code > 0} */
+  /**
+   * @param honest the client whose identity and example count it takes, and that evaluates
+   * @param sigma the noise's standard deviation, {@code > 0}
+   */
   public GaussianAttacker(Client honest, double sigma) {
     Require.positive("sigma", sigma);
     this.honest = honest;

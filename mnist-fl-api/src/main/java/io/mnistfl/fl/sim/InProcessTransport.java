@@ -17,7 +17,11 @@ import java.util.Map;
 public final class InProcessTransport implements Transport {
   private final Map<String, ClientRuntime> sites = new LinkedHashMap<>();
 
-  /** Each client behind a runtime with the default site limits. */
+  /**
+   * Each client behind a runtime with the default site limits.
+   *
+   * @param clients the clients, one site each
+   */
   public InProcessTransport(List<? extends Client> clients) {
     for (Client c : clients) {
       if (sites.put(c.id(), ClientRuntime.of(c)) != null) {
@@ -26,7 +30,12 @@ public final class InProcessTransport implements Transport {
     }
   }
 
-  /** Runtimes of their own, e.g. with other limits. */
+  /**
+   * Runtimes of their own, e.g. with other limits.
+   *
+   * @param runtimes the runtimes, one site each
+   * @return the transport
+   */
   public static InProcessTransport ofRuntimes(List<ClientRuntime> runtimes) {
     InProcessTransport t = new InProcessTransport(List.of());
     for (ClientRuntime r : runtimes) {

@@ -13,7 +13,16 @@ import java.util.Random;
  */
 public sealed interface Partitioning {
 
-  /** Index lists, one per client, over examples with these labels. */
+  /**
+   * Index lists, one per client, over examples with these labels.
+   *
+   * @param labels every example's label
+   * @param numClasses the number of classes
+   * @param clients the number of clients
+   * @param seed seeds the split
+   * @return one index list per client
+   * @throws IllegalArgumentException when the examples cannot be split into that many parts
+   */
   List<int[]> split(int[] labels, int numClasses, int clients, long seed);
 
   /** Uniformly random equal shares. */
@@ -36,8 +45,15 @@ public sealed interface Partitioning {
    * McMahan's pathological non-IID split: sort by label, cut into {@code clients ×
    * shardsPerClient} equal shards, give each client {@code shardsPerClient} random shards (100
    * clients × 2 shards of 300 for MNIST's 60,000).
+   *
+   * @param shardsPerClient how many shards each client gets, at least 1
    */
   record Shards(int shardsPerClient) implements Partitioning {
+    /**
+     * Checks the number of shards.
+     *
+     * @param shardsPerClient how many shards each client gets, at least 1
+     */
     public Shards {
       Require.atLeastOne("shardsPerClient", shardsPerClient);
     }
@@ -75,8 +91,15 @@ public sealed interface Partitioning {
   /**
    * Label skew by a Dirichlet(α) draw per class over the clients (Hsu et al. 2019); small α means
    * few classes per client. Redrawn (up to 100 times) until every client has an example.
+   *
+   * @param alpha the concentration α, {@code > 0}
    */
   record Dirichlet(double alpha) implements Partitioning {
+    /**
+     * Checks the concentration.
+     *
+     * @param alpha the concentration α, {@code > 0}
+     */
     public Dirichlet {
       Require.positive("alpha", alpha);
     }
@@ -143,7 +166,13 @@ public sealed interface Partitioning {
     }
   }
 
-  /** Parses {@code iid}, {@code shards}, {@code shards:K} or {@code dirichlet:ALPHA}. */
+  /**
+   * Parses {@code iid}, {@code shards}, {@code shards:K} or {@code dirichlet:ALPHA}.
+   *
+   * @param text the partitioning's name, with any parameter after a colon
+   * @return the partitioning
+   * @throws IllegalArgumentException when the name is unknown or the parameter malformed
+   */
   public static Partitioning parse(String text) {
     String[] parts = text.split(":", 2);
     try {

@@ -19,13 +19,24 @@ public final class Frame {
 
   private Frame() {}
 
-  /** A buffer for a {@code body}-byte message of kind {@code magic}, header written. */
+  /**
+   * A buffer for a {@code body}-byte message of kind {@code magic}, header written.
+   *
+   * @param magic the message's 4-character kind
+   * @param body the body's length in bytes
+   * @return the buffer, positioned at the body
+   */
   public static ByteBuffer start(String magic, int body) {
     ByteBuffer b = ByteBuffer.allocate(4 + 2 + body + 4).order(ByteOrder.LITTLE_ENDIAN);
     return b.put(magic(magic)).putShort((short) VERSION);
   }
 
-  /** The message: the buffer's bytes with the CRC appended; the buffer must be full but for it. */
+  /**
+   * The message: the buffer's bytes with the CRC appended; the buffer must be full but for it.
+   *
+   * @param b a buffer from {@link #start}, its body written
+   * @return the message's bytes
+   */
   public static byte[] finish(ByteBuffer b) {
     CRC32C crc = new CRC32C();
     crc.update(b.array(), 0, b.position());
@@ -36,7 +47,12 @@ public final class Frame {
     return b.array();
   }
 
-  /** The 4-character kind of a message, if it is long enough to have one. */
+  /**
+   * The 4-character kind of a message, if it is long enough to have one.
+   *
+   * @param bytes a message
+   * @return its kind, or empty when it has fewer than 4 bytes
+   */
   public static Optional<String> kind(byte[] bytes) {
     return bytes.length < 4 ? Optional.empty()
         : Optional.of(new String(bytes, 0, 4, StandardCharsets.ISO_8859_1));
@@ -45,7 +61,10 @@ public final class Frame {
   /**
    * The body of a message of kind {@code magic}, its envelope checked.
    *
+   * @param bytes the message
+   * @param magic the kind expected
    * @param what names the message in errors
+   * @return the body, positioned at its start
    * @throws MessageFormatException when it is too short, of another kind or version, or corrupt
    */
   public static ByteBuffer open(byte[] bytes, String magic, String what)
@@ -75,25 +94,46 @@ public final class Frame {
     return b.limit(bytes.length - 4);
   }
 
-  /** Fails unless the body has been read to its end. */
+  /**
+   * Fails unless the body has been read to its end.
+   *
+   * @param b the body
+   * @param what names the message in errors
+   * @throws MessageFormatException when bytes remain
+   */
   public static void end(ByteBuffer b, String what) throws MessageFormatException {
     if (b.hasRemaining()) {
       throw new MessageFormatException(what + ": " + b.remaining() + " unexpected trailing bytes");
     }
   }
 
-  /** Bytes a {@link #putString} of {@code s} takes. */
+  /**
+   * Bytes a {@link #putString} of {@code s} takes.
+   *
+   * @param s the string
+   * @return its size in bytes
+   */
   public static int stringSize(String s) {
     return 2 + utf8(s).length;
   }
 
-  /** Writes {@code s} as u16 length and UTF-8 bytes. */
+  /**
+   * Writes {@code s} as u16 length and UTF-8 bytes.
+   *
+   * @param b the buffer to write into
+   * @param s the string, at most 65535 bytes in UTF-8
+   */
   public static void putString(ByteBuffer b, String s) {
     byte[] bytes = utf8(s);
     b.putShort((short) bytes.length).put(bytes);
   }
 
-  /** Reads a string written by {@link #putString}, its length checked against what remains. */
+  /**
+   * Reads a string written by {@link #putString}, its length checked against what remains.
+   *
+   * @param b the buffer to read from
+   * @return the string
+   */
   public static String getString(ByteBuffer b) {
     int length = Short.toUnsignedInt(b.getShort());
     if (length > b.remaining()) {
@@ -104,7 +144,14 @@ public final class Frame {
     return new String(s, StandardCharsets.UTF_8);
   }
 
-  /** Reads a u32 length and that many bytes, the length checked against what remains. */
+  /**
+   * Reads a u32 length and that many bytes, the length checked against what remains.
+   *
+   * @param b the buffer to read from
+   * @param what names the field in errors
+   * @return the bytes
+   * @throws MessageFormatException when the length exceeds the bytes left
+   */
   public static byte[] getBytes(ByteBuffer b, String what) throws MessageFormatException {
     int length = b.getInt();
     if (length < 0 || length > b.remaining()) {

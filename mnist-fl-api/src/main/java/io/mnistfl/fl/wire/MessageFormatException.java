@@ -6,7 +6,11 @@ import java.io.IOException;
 public final class MessageFormatException extends IOException {
   private static final long serialVersionUID = 1L;
 
-  /** An error with {@code message} saying what is wrong. */
+  /**
+   * An error with {@code message} saying what is wrong.
+   *
+   * @param message what is wrong
+   */
   public MessageFormatException(String message) {
     super(message);
   }

@@ -65,12 +65,24 @@ public final class Messages {
    */
   public record Request(boolean evaluate, RoundConfig config, Weights weights) {}
 
-  /** Encodes a fit request. */
+  /**
+   * Encodes a fit request.
+   *
+   * @param config what the site is asked to do
+   * @param weights the weights to start from
+   * @return the message
+   */
   public static byte[] encodeFit(RoundConfig config, Weights weights) {
     return encodeRequest(FIT, config, weights);
   }
 
-  /** Encodes an evaluate request. */
+  /**
+   * Encodes an evaluate request.
+   *
+   * @param config the round the evaluation belongs to
+   * @param weights the weights to evaluate
+   * @return the message
+   */
   public static byte[] encodeEvaluate(RoundConfig config, Weights weights) {
     return encodeRequest(EVALUATE, config, weights);
   }
@@ -88,7 +100,13 @@ public final class Messages {
     return Frame.finish(b);
   }
 
-  /** Decodes a fit or an evaluate request. */
+  /**
+   * Decodes a fit or an evaluate request.
+   *
+   * @param bytes the message
+   * @return the request
+   * @throws MessageFormatException when the message is malformed
+   */
   public static Request decodeRequest(byte[] bytes) throws MessageFormatException {
     boolean evaluate = Frame.kind(bytes).filter(EVALUATE::equals).isPresent();
     ByteBuffer b = Frame.open(bytes, evaluate ? EVALUATE : FIT, "request");
@@ -114,7 +132,13 @@ public final class Messages {
     }
   }
 
-  /** Encodes a site's answer to {@code request} in the encoding the request asks for. */
+  /**
+   * Encodes a site's answer to {@code request} in the encoding the request asks for.
+   *
+   * @param u the site's update
+   * @param request the request it answers
+   * @return the message
+   */
   public static byte[] encode(ClientUpdate u, Request request) {
     return switch (request.config().updateEncoding()) {
       case FULL -> encode(u);
@@ -159,7 +183,12 @@ public final class Messages {
     return Frame.finish(b);
   }
 
-  /** Encodes a site's update in full. */
+  /**
+   * Encodes a site's update in full.
+   *
+   * @param u the site's update
+   * @return the message
+   */
   public static byte[] encode(ClientUpdate u) {
     byte[] w = WeightsCodec.encode(u.weights());
     ByteBuffer b = Frame.start(UPDATE, Frame.stringSize(u.clientId()) + 4 + 8 + 8 + 4
@@ -170,7 +199,12 @@ public final class Messages {
     return Frame.finish(b);
   }
 
-  /** Encodes a site's evaluation. */
+  /**
+   * Encodes a site's evaluation.
+   *
+   * @param e the site's evaluation
+   * @return the message
+   */
   public static byte[] encode(ClientEvaluation e) {
     int k = e.confusion().numClasses();
     ByteBuffer b = Frame.start(EVALUATION, Frame.stringSize(e.clientId()) + 4 + 8 + 2
@@ -188,6 +222,11 @@ public final class Messages {
   /**
    * Decodes an update in either encoding; a {@link UpdateEncoding#QUANTIZED_8BIT quantized} one
    * is a difference from {@code global}, the weights of the request it answers.
+   *
+   * @param bytes the message
+   * @param global the weights of the request it answers
+   * @return the update
+   * @throws MessageFormatException when the message is malformed or does not fit {@code global}
    */
   public static ClientUpdate decodeUpdate(byte[] bytes, Weights global)
       throws MessageFormatException {
@@ -241,7 +280,13 @@ public final class Messages {
     return new Weights(arrays);
   }
 
-  /** Decodes an evaluation; its counts are checked against the bytes before allocating. */
+  /**
+   * Decodes an evaluation; its counts are checked against the bytes before allocating.
+   *
+   * @param bytes the message
+   * @return the evaluation
+   * @throws MessageFormatException when the message is malformed
+   */
   public static ClientEvaluation decodeEvaluation(byte[] bytes) throws MessageFormatException {
     ByteBuffer b = Frame.open(bytes, EVALUATION, "evaluation");
     try {
