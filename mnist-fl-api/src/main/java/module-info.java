@@ -11,6 +11,15 @@ module io.mnistfl.api {
   requires com.fasterxml.jackson.databind;
   requires com.fasterxml.jackson.datatype.jdk8;
   requires org.apache.commons.compress;
+  requires java.naming;
+  // The gRPC transport's libraries are optional: an application that uses it adds them.
+  requires static com.google.protobuf;
+  requires static io.grpc;
+  requires static io.grpc.netty.shaded;
+  requires static io.grpc.protobuf;
+  requires static io.grpc.stub;
+  requires static org.bouncycastle.pkix;
+  requires static org.bouncycastle.provider;
 
   exports io.mnistfl.data;
   exports io.mnistfl.metrics;
@@ -19,6 +28,7 @@ module io.mnistfl.api {
   exports io.mnistfl.fl;
   exports io.mnistfl.fl.aggregate;
   exports io.mnistfl.fl.checkpoint;
+  exports io.mnistfl.fl.grpc;
   exports io.mnistfl.fl.privacy;
   exports io.mnistfl.fl.sim;
   exports io.mnistfl.fl.wire;

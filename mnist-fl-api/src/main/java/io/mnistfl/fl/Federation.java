@@ -162,7 +162,7 @@ public final class Federation {
 
   private RoundOutcome round(int round, Weights global, Exchanges exchange) {
     long start = System.nanoTime();
-    List<String> available = new ArrayList<>(b.transport.siteIds());
+    List<String> available = new ArrayList<>(awaitSites());
     available.sort(null);
     List<SiteInstruction> instructions = b.strategy.configureFit(round, global, available);
     b.listener.roundStarted(round, instructions.size());
@@ -188,11 +188,29 @@ public final class Federation {
       abandoned = Optional.of(e.getMessage());
     }
     Weights evaluated = next;
+    long testStart = System.nanoTime();
     Optional<Metrics> test = b.evaluator.map(e -> e.evaluate(evaluated));
+    double testSeconds = (System.nanoTime() - testStart) / 1e9;
     Optional<Metrics> federated = evaluate(round, next, available, exchange, failures);
     RoundResult result = new RoundResult(round, instructions.size(), succeeded, failures,
-        (System.nanoTime() - start) / 1e9, trainLoss, test, federated, abandoned);
+        (System.nanoTime() - start) / 1e9, testSeconds, trainLoss, test, federated, abandoned);
     return new RoundOutcome(next, result);
+  }
+
+  /** The reachable sites, once there are at least the minimum or the wait for them is over. */
+  private List<String> awaitSites() {
+    long end = System.nanoTime() + b.siteWait.toNanos();
+    List<String> ids = b.transport.siteIds();
+    while (ids.size() < b.minSites && System.nanoTime() < end) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      ids = b.transport.siteIds();
+    }
+    return ids;
   }
 
   private Optional<Metrics> evaluate(int round, Weights weights, List<String> available,
@@ -249,6 +267,8 @@ public final class Federation {
     private int parallelism = 1;
     private Duration stageTimeout = Duration.ofMinutes(10);
     private int maxExamplesPerSite = 10_000_000;
+    private int minSites = 0;
+    private Duration siteWait = Duration.ZERO;
     private FederationListener listener = FederationListener.NONE;
     private Optional<CheckpointStore> checkpoints = Optional.empty();
     private String dataName = "";
@@ -336,6 +356,21 @@ public final class Federation {
      */
     public Builder stageTimeout(Duration timeout) {
       this.stageTimeout = Objects.requireNonNull(timeout, "stageTimeout");
+      return this;
+    }
+
+    /**
+     * Before each round, wait up to {@code wait} for at least {@code count} reachable sites
+     * (default: start each round with whoever is there): sites that dial in, or come back
+     * after a restart, take part as soon as they are connected.
+     *
+     * @param count the sites to wait for
+     * @param wait the longest wait before a round starts with fewer
+     * @return this builder
+     */
+    public Builder minSites(int count, Duration wait) {
+      this.minSites = count;
+      this.siteWait = Objects.requireNonNull(wait, "wait");
       return this;
     }
 

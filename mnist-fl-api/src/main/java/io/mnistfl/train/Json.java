@@ -68,6 +68,24 @@ public final class Json {
   }
 
   /**
+   * Reads {@code json} as a {@code type}.
+   *
+   * @param json the text
+   * @param type what it holds
+   * @param <T> the type
+   * @return the value
+   * @throws IOException saying what is malformed
+   */
+  public static <T> T parse(String json, Class<T> type) throws IOException {
+    try {
+      return MAPPER.readValue(json, type);
+    } catch (IOException e) {
+      throw new IOException("not a valid " + type.getSimpleName() + " (" + e.getMessage() + ")",
+          e);
+    }
+  }
+
+  /**
    * Reads {@code file} as a JSON array of {@code element}s; the error names the file.
    *
    * @param <T> the element type

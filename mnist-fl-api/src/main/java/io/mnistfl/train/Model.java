@@ -52,7 +52,6 @@ public interface Model extends AutoCloseable {
   float[] predict(float[] pixels, int count);
 
   /**
-<<<<<<< HEAD
    * The most probable class of each of {@code count} images stored one after another in {@code
    * pixels}: the argmax of {@link #predict}.
    *
@@ -74,13 +73,11 @@ public interface Model extends AutoCloseable {
     return best;
   }
 
-  /** A copy of every variable. */
-=======
+  /**
    * A copy of every variable.
    *
    * @return the weights
    */
->>>>>>> javadoc
   Weights weights();
 
   /**

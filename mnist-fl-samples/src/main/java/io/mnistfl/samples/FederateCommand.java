@@ -201,10 +201,7 @@ final class FederateCommand implements Callable<Integer> {
       FederationHistory history;
       try (InProcessTransport transport = new InProcessTransport(simulated)) {
         Federation.Builder builder = Federation.builder(spec, transport).strategy(strategy)
-            .evaluator(weights -> pool.withModel(model -> {
-              model.setWeights(weights);
-              return model.evaluate(mnist.test());
-            }))
+            .evaluator(weights -> pool.evaluate(weights, mnist.test()))
             .rounds(rounds).parallelism(k)
             .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
             .checkpoints(store).data(mnist.train().name(), examples).backend(TfModel.BACKEND)

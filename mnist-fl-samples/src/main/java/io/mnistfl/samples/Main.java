@@ -32,7 +32,12 @@ public final class Main implements Runnable {
       description = "Show TensorFlow's own log lines (hidden by default).")
   boolean tfLogging;
 
-  /** Runs a command; quiets TensorFlow's native logging first unless asked not to. */
+  /**
+   * Runs a command; quiets TensorFlow's native logging first unless asked not to.
+   *
+   * @param args the command and its options
+   * @throws Exception when the quiet child JVM cannot be started
+   */
   public static void main(String[] args) throws Exception {
     boolean quietAlready = System.getenv(QuietJvm.VARIABLE) != null;
     if (!quietAlready && !List.of(args).contains("--tf-logging")) {

@@ -40,7 +40,14 @@ public final class TfClient implements Client {
     this(id, TfWorkers.of(model), train, heldOut);
   }
 
-  /** A client whose fits and evaluations run on a free worker of {@code workers}. */
+  /**
+   * A client whose fits and evaluations run on a free worker of {@code workers}.
+   *
+   * @param id the client's id
+   * @param workers the models it borrows
+   * @param train its local training data, not empty
+   * @param heldOut its held-out data for federated evaluation, possibly empty
+   */
   public TfClient(String id, TfWorkers workers, DataSource train, DataSource heldOut) {
     if (train.size() == 0) {
       throw new IllegalArgumentException("client " + id + " has no training data");
@@ -71,6 +78,12 @@ public final class TfClient implements Client {
    * Simulated clients {@code client-000}, {@code client-001}, … over index partitions of {@code
    * data}, on the workers of a pool; each holds out the last {@code heldOutFraction} of its
    * examples for federated evaluation.
+   *
+   * @param workers the models the clients borrow
+   * @param data the data set the partitions index
+   * @param partitions one index list per client
+   * @param heldOutFraction the share of each part held out, in [0, 1)
+   * @return the clients, in partition order
    */
   public static List<TfClient> simulate(TfWorkers workers, DataSource data,
       List<int[]> partitions, double heldOutFraction) {
@@ -103,6 +116,13 @@ public final class TfClient implements Client {
   /**
    * A client holding the examples {@code part} of {@code data} on the workers of a pool, the
    * last {@code heldOutFraction} of them held out for federated evaluation.
+   *
+   * @param id the client's id
+   * @param workers the models it borrows
+   * @param data the data set {@code part} indexes
+   * @param part the client's examples
+   * @param heldOutFraction the share held out, in [0, 1)
+   * @return the client
    */
   public static TfClient ofPart(String id, TfWorkers workers, DataSource data, int[] part,
       double heldOutFraction) {
