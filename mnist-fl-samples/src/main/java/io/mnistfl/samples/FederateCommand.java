@@ -15,6 +15,7 @@ import io.mnistfl.fl.UpdateEncoding;
 import io.mnistfl.fl.aggregate.Aggregator;
 import io.mnistfl.fl.checkpoint.Checkpoint;
 import io.mnistfl.fl.checkpoint.CheckpointStore;
+import io.mnistfl.fl.grpc.GrpcServer;
 import io.mnistfl.fl.privacy.DpFedAvg;
 import io.mnistfl.fl.privacy.PrivacyAccountant;
 import io.mnistfl.fl.sim.GaussianAttacker;
@@ -159,14 +160,21 @@ final class FederateCommand implements Callable<Integer> {
           + " began (default: ${DEFAULT-VALUE}).")
   double roundTimeout;
 
+  @Option(names = "--no-test-set",
+      description = "With --listen: the server holds no test set; rounds are scored by"
+          + " federated evaluation only (use --federated-eval and sites that hold data out).")
+  boolean noTestSet;
+
   @Mixin PartitionOptions parts;
   @Mixin DataOptions data;
   @Mixin ThreadOptions threads;
+  @Mixin ServerOptions remote;
 
   @Override
   public Integer call() throws Exception {
     ModelSpec spec = ModelSpec.preset(model).withSeed(seed);
     checkOptions();
+    remote.check();
     Path dir = out.orElse(Path.of("runs", "federated-" + model));
     FederationFiles files = new FederationFiles(dir);
     CheckpointStore store = new CheckpointStore(dir.resolve("checkpoints"), 3);
@@ -180,6 +188,9 @@ final class FederateCommand implements Callable<Integer> {
       files.clearCheckpoints(store);
     }
     Strategy strategy = strategy(spec);
+    if (remote.remote()) {
+      return federateRemote(spec, strategy, files, store, checkpoint);
+    }
     TrainTestData mnist = data.load();
     int done = checkpoint.map(c -> c.history().rounds().size()).orElse(0);
     System.out.printf("federation: %s%s, model %s, %d rounds%s%s%n", parts,
@@ -213,20 +224,64 @@ final class FederateCommand implements Callable<Integer> {
         progress.files = soFar -> files.save(spec, federation.provenance(), soFar);
         history = checkpoint.isPresent() ? federation.resume(checkpoint.get()) : federation.run();
       }
-      System.out.printf("%s; %d rounds in %.1fs (%.1fs per round), peak RSS %d MB%n",
-          history.roundsToTarget().isPresent()
-              ? "target reached in round " + history.roundsToTarget().getAsInt()
-              : "target " + (target.isPresent() ? "not reached" : "not set"),
-          history.rounds().size(), history.totalSeconds(),
-          history.totalSeconds() / history.rounds().size(), BenchCommand.rssMegabytes());
-      if (dpClip.isPresent()) {
-        reportPrivacy(history, parts.clients);
-      }
+      report(history);
       files.plot(history);
       System.out.printf("saved: %s (model/, checkpoints/, history.csv, history.json,"
           + " accuracy/precision/recall/f1/loss.png)%n", dir);
     }
     return 0;
+  }
+
+  /** Federates the sites that dial in over gRPC; the server evaluates on its own test set. */
+  private int federateRemote(ModelSpec spec, Strategy strategy, FederationFiles files,
+      CheckpointStore store, Optional<Checkpoint> checkpoint) throws Exception {
+    Optional<TrainTestData> mnist = noTestSet ? Optional.empty() : Optional.of(data.load());
+    int done = checkpoint.map(c -> c.history().rounds().size()).orElse(0);
+    System.out.printf("federation: sites dialling in, at least %d a round, model %s, %d"
+            + " rounds%s%s%n", remote.minSites, spec.name(), rounds,
+        target.map(t -> ", target " + t).orElse(""),
+        done > 0 ? ", resuming after round " + done + " from " + store.dir() : "");
+    System.out.println("strategy: " + strategy.parameters());
+    FederationHistory history;
+    try (TfModel evaluator = TfModel.create(spec, threads.tfOptions());
+        GrpcServer server = remote.start(spec)) {
+      Federation.Builder builder = Federation.builder(spec, server).strategy(strategy)
+          .rounds(rounds).parallelism(1024)
+          .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
+          .minSites(remote.minSites, remote.siteWaitDuration())
+          .checkpoints(store).backend(TfModel.BACKEND)
+          .data("the sites' own data (not seen by the server)", 0);
+      mnist.ifPresent(m -> builder.evaluator(weights -> {
+        evaluator.setWeights(weights);
+        return evaluator.evaluate(m.test());
+      }));
+      target.ifPresent(builder::target);
+      RoundProgress progress = new RoundProgress();
+      Federation federation = builder.listener(progress).build();
+      progress.files = soFar -> files.save(spec, federation.provenance(), soFar);
+      history = checkpoint.isPresent() ? federation.resume(checkpoint.get()) : federation.run();
+      long[] bytes = server.payloadBytes();
+      int siteRounds = history.rounds().stream().mapToInt(RoundResult::sampled).sum();
+      System.out.printf("traffic: %.2f MB to sites, %.2f MB from sites, %.2f MB per site and"
+              + " round%n", bytes[0] / 1e6, bytes[1] / 1e6,
+          siteRounds == 0 ? 0 : (bytes[0] + bytes[1]) / 1e6 / siteRounds);
+    }
+    report(history);
+    files.plot(history);
+    return 0;
+  }
+
+  private void report(FederationHistory history) throws IOException {
+    System.out.printf("%s; %d rounds in %.1fs (%.1fs per round), peak RSS %d MB%n",
+        history.roundsToTarget().isPresent()
+            ? "target reached in round " + history.roundsToTarget().getAsInt()
+            : "target " + (target.isPresent() ? "not reached" : "not set"),
+        history.rounds().size(), history.totalSeconds(),
+        history.totalSeconds() / Math.max(1, history.rounds().size()),
+        BenchCommand.rssMegabytes());
+    if (dpClip.isPresent()) {
+      reportPrivacy(history, parts.clients);
+    }
   }
 
   /** The strategy the options describe: FedAvg's family, wrapped by DP-FedAvg with --dp-clip. */
@@ -288,6 +343,13 @@ final class FederateCommand implements Callable<Integer> {
     }
     if (target.isPresent() && !(target.get() > 0 && target.get() <= 1)) {
       throw new IllegalArgumentException("--target must be in (0, 1], was " + target.get());
+    }
+    if (byzantine > 0 && remote.remote()) {
+      throw new IllegalArgumentException("--byzantine makes simulated clients attackers; it"
+          + " cannot be combined with --listen");
+    }
+    if (noTestSet && !remote.remote()) {
+      throw new IllegalArgumentException("--no-test-set goes with --listen");
     }
     if (workers.isPresent() && workers.get() < 1) {
       throw new IllegalArgumentException("--workers must be >= 1, was " + workers.get());

@@ -21,6 +21,8 @@ import picocli.CommandLine.ParseResult;
       EvaluateCommand.class,
       PredictCommand.class,
       FederateCommand.class,
+      ClientCommand.class,
+      CertsCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })

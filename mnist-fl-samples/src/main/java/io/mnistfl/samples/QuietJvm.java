@@ -25,13 +25,40 @@ final class QuietJvm {
     command.add(System.getProperty("java.class.path"));
     command.add(main.getName());
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+    ProcessBuilder builder = new ProcessBuilder(command).inheritIO()
+        .redirectError(ProcessBuilder.Redirect.PIPE);
     builder.environment().put(VARIABLE, "2");
     Process child = builder.start();
     Thread stopChild = new Thread(child::destroy, "stop-quiet-jvm");
     Runtime.getRuntime().addShutdownHook(stopChild);
+    Thread errors = new Thread(() -> filter(child.getErrorStream()), "quiet-jvm-stderr");
+    errors.start();
     int status = child.waitFor();
+    errors.join();
     Runtime.getRuntime().removeShutdownHook(stopChild);
     return status;
   }
+
+  /**
+   * Copies the child's stderr but for TensorFlow's native log lines, some of which (absl's)
+   * ignore the environment variable.
+   */
+  private static void filter(java.io.InputStream err) {
+    try (java.io.BufferedReader lines = new java.io.BufferedReader(
+        new java.io.InputStreamReader(err, java.nio.charset.StandardCharsets.UTF_8))) {
+      for (String line; (line = lines.readLine()) != null; ) {
+        if (!TF_LOG_LINE.matcher(line).find()) {
+          System.err.println(line);
+        }
+      }
+    } catch (java.io.IOException e) {
+      // the child ended
+    }
+  }
+
+  /** TensorFlow's and absl's log lines: {@code I0000 00:00:17.25 123 file.cc:401] ...}. */
+  static final java.util.regex.Pattern TF_LOG_LINE = java.util.regex.Pattern.compile(
+      "^(?:[IWE]\\d{4} \\d+:\\d+:\\d+\\.\\d+ +\\d+ [\\w./-]+:\\d+\\] "
+          + "|\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d+: [IWE] tensorflow/"
+          + "|WARNING: All log messages before absl::InitializeLog\\(\\) is called)");
 }

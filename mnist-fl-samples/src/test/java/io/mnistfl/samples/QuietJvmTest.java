@@ -45,7 +45,9 @@ class QuietJvmTest {
     String quiet = stderr(work, "predict", "--model", model.toString(), "x.png");
     String loud = stderr(work, "predict", "--tf-logging", "--model", model.toString(),
         "x.png");
-    assertThat(quiet).contains("x.png ERROR").doesNotContain("tensorflow/");
+    assertThat(quiet).contains("x.png ERROR").doesNotContain("tensorflow/")
+        .doesNotContain("absl").doesNotContain("mlir");
+    assertThat(quiet.lines().filter(l -> QuietJvm.TF_LOG_LINE.matcher(l).find())).isEmpty();
     assertThat(loud).contains("x.png ERROR").contains("tensorflow/");
   }
 }

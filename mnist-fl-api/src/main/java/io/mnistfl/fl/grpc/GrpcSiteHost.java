@@ -214,7 +214,8 @@ public final class GrpcSiteHost implements AutoCloseable {
             b.heartbeat.toMillis(), TimeUnit.MILLISECONDS);
         ended.await();
       } catch (IllegalStateException e) {
-        why = "the stream closed at once";
+        // The stream failed before it opened: its error says why.
+        ended.await(10, TimeUnit.SECONDS);
       } finally {
         if (beats != null) {
           beats.cancel(false);

@@ -1,0 +1,236 @@
+package io.mnistfl.samples;
+
+import io.mnistfl.data.DataSource;
+import io.mnistfl.fl.ClientRuntime;
+import io.mnistfl.fl.SiteLimits;
+import io.mnistfl.fl.grpc.GrpcSiteHost;
+import io.mnistfl.fl.grpc.QuickStartPki;
+import io.mnistfl.fl.grpc.TlsFiles;
+import io.mnistfl.model.ModelSpec;
+import io.mnistfl.tf.TfClient;
+import io.mnistfl.tf.TfWorkers;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.IntStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** A site (or a simulation host of many) that dials out to `federate --listen`. */
+@Command(name = "client", mixinStandardHelpOptions = true,
+    description = "Take part in a federation as a site: dial out to `federate --listen` over"
+        + " gRPC with mutual TLS (this process never listens), learn the model from the server,"
+        + " and train on the site's own pictures (--images) or, as a demo, on part K of N of"
+        + " MNIST's training set. Only weights leave it. With --simulate-sites it hosts a range"
+        + " of simulated sites on one model pool. Runs until stopped; reconnects by itself.")
+final class ClientCommand implements Callable<Integer> {
+  @Option(names = "--server", paramLabel = "HOST:PORT", required = true,
+      description = "The server to dial; its certificate must name HOST.")
+  String server;
+
+  @Option(names = "--id", paramLabel = "ID",
+      description = "This site's id and certificate name (default: client-<index>); with"
+          + " --simulate-sites, the host's certificate name.")
+  Optional<String> id;
+
+  @Option(names = "--pki", paramLabel = "DIR",
+      description = "A folder made by `certs`: sites/<ID>.pem, sites/<ID>.key and ca.pem.")
+  Optional<Path> pki;
+
+  @Option(names = "--cert", paramLabel = "FILE",
+      description = "Your own PKI: this site's certificate chain (PEM).")
+  Optional<Path> cert;
+
+  @Option(names = "--key", paramLabel = "FILE",
+      description = "Your own PKI: this site's private key (PKCS#8 PEM).")
+  Optional<Path> key;
+
+  @Option(names = "--ca", paramLabel = "FILE",
+      description = "Your own PKI: the CA certificate the server's certificate chains to.")
+  Optional<Path> ca;
+
+  @Option(names = "--insecure",
+      description = "No TLS: only against an --insecure server on loopback.")
+  boolean insecure;
+
+  @Option(names = "--index", defaultValue = "0",
+      description = "K: which of the --clients parts this site holds (default: ${DEFAULT-VALUE}).")
+  int index;
+
+  @Option(names = "--simulate-sites", paramLabel = "M",
+      description = "Host M simulated sites, parts --index-range of --clients, on one model"
+          + " pool, with one certificate (--id) the allow-list grants their ids.")
+  Optional<Integer> simulateSites;
+
+  @Option(names = "--index-range", paramLabel = "A-B",
+      description = "With --simulate-sites: the parts A to B (inclusive) to host.")
+  Optional<String> indexRange;
+
+  @Option(names = "--federated-eval", paramLabel = "FRACTION", defaultValue = "0",
+      description = "Hold out this share of each site's data to evaluate the global model"
+          + " (default: none).")
+  double heldOut;
+
+  @Option(names = "--seed", defaultValue = "42",
+      description = "Seed of the split; the same N, partition and seed give disjoint parts"
+          + " (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--max-local-epochs", defaultValue = "20",
+      description = "Refuse a server asking for more local epochs a round"
+          + " (default: ${DEFAULT-VALUE}).")
+  int maxLocalEpochs;
+
+  @Option(names = "--max-examples-per-round", defaultValue = "2000000",
+      description = "Refuse a server asking for more training examples a round, epochs times"
+          + " local examples (default: ${DEFAULT-VALUE}).")
+  long maxExamplesPerRound;
+
+  @Option(names = "--workers", paramLabel = "K",
+      description = "Model workers (default: one per core for small batches, else one per two"
+          + " cores).")
+  Optional<Integer> workers;
+
+  @Mixin ImagesOption images;
+  @Mixin PartitionOptions parts;
+  @Mixin DataOptions data;
+  @Mixin ThreadOptions threads;
+
+  @Override
+  public Integer call() throws Exception {
+    try (GrpcSiteHost host = start()) {
+      Runtime.getRuntime().addShutdownHook(new Thread(host::close));
+      new CountDownLatch(1).await();
+    }
+    return 0;
+  }
+
+  /** The parts this process hosts: one, or the --index-range of a simulation host. */
+  int[] indices() {
+    if (simulateSites.isEmpty()) {
+      if (index < 0 || index >= parts.clients) {
+        throw new IllegalArgumentException("--index must be in [0, " + parts.clients + "), was "
+            + index);
+      }
+      return new int[] {index};
+    }
+    String range = indexRange.orElseThrow(() -> new IllegalArgumentException(
+        "--simulate-sites needs --index-range A-B"));
+    String[] ends = range.split("-", 2);
+    try {
+      int from = Integer.parseInt(ends[0]);
+      int to = Integer.parseInt(ends[1]);
+      if (from < 0 || to < from || to >= parts.clients || to - from + 1 != simulateSites.get()) {
+        throw new IllegalArgumentException("--index-range " + range + " must hold "
+            + simulateSites.get() + " parts within 0.." + (parts.clients - 1));
+      }
+      return IntStream.rangeClosed(from, to).toArray();
+    } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+      throw new IllegalArgumentException("--index-range takes A-B, was " + range);
+    }
+  }
+
+  /** Site ids as simulations name them: client-000, … (more digits for more clients). */
+  String siteId(int part) {
+    int digits = Math.max(3, String.valueOf(parts.clients - 1).length());
+    return String.format("client-%0" + digits + "d", part);
+  }
+
+  /** Dials the server and starts answering; returns at once. */
+  GrpcSiteHost start() throws IOException {
+    InetSocketAddress address = Addresses.parse(server, "--server");
+    parts.partitioning();
+    int[] mine = indices();
+    if (images.dir.isPresent() && simulateSites.isPresent()) {
+      throw new IllegalArgumentException("--images is one site's own pictures; it cannot be"
+          + " split into --simulate-sites");
+    }
+    List<String> ids = new ArrayList<>();
+    if (simulateSites.isEmpty()) {
+      ids.add(id.orElse(siteId(index)));
+    } else {
+      for (int part : mine) {
+        ids.add(siteId(part));
+      }
+    }
+    String certName = id.orElse(ids.get(0));
+    SiteLimits limits = new SiteLimits(maxLocalEpochs, maxExamplesPerRound, 1024);
+    GrpcSiteHost.Builder b = GrpcSiteHost.builder(address.getHostString(), address.getPort())
+        .sites(ids).parallelism(workerCount(ModelSpec.baseline()))
+        .runtimes(spec -> runtimes(spec, ids, mine, limits))
+        .events(new GrpcSiteHost.Events() {
+          @Override
+          public void joined(List<String> sites) {
+            System.out.println("joined " + server + " as " + ServerOptions.summary(sites));
+          }
+
+          @Override
+          public void disconnected(String why, Duration retryIn) {
+            System.out.printf("disconnected: %s; trying again in %.1fs%n", why,
+                retryIn.toMillis() / 1e3);
+          }
+        });
+    if (insecure) {
+      System.err.println("WARNING: --insecure: no TLS; the weights cross the network in the"
+          + " clear and the server is not authenticated. Loopback experiments only.");
+      b.insecure();
+    } else if (pki.isPresent()) {
+      b.tls(new QuickStartPki.Layout(pki.get()).site(certName));
+    } else if (cert.isPresent() && key.isPresent() && ca.isPresent()) {
+      b.tls(new TlsFiles(cert.get(), key.get(), ca.get()));
+    } else {
+      throw new IllegalArgumentException("client needs --pki DIR, or --cert, --key and --ca,"
+          + " or --insecure against an insecure server on loopback");
+    }
+    System.out.printf("%s: dialling %s as %s (%s)%n", certName, server,
+        ServerOptions.summary(ids), insecure ? "INSECURE" : "mutual TLS");
+    return b.build().start();
+  }
+
+  private int workerCount(ModelSpec spec) {
+    return workers.orElse(TfWorkers.suggested(spec, threads.tfOptions().threads()));
+  }
+
+  /** Loads the data and builds each site's runtime once the server's model is known. */
+  private Map<String, ClientRuntime> runtimes(ModelSpec spec, List<String> ids, int[] mine,
+      SiteLimits limits) throws IOException {
+    DataSource local;
+    List<int[]> partsOfMine = new ArrayList<>();
+    String source;
+    if (images.dir.isPresent()) {
+      local = images.load().images();
+      partsOfMine.add(IntStream.range(0, local.size()).toArray());
+      source = local.name();
+    } else {
+      local = data.load().train();
+      List<int[]> split = parts.split(local, seed);
+      for (int part : mine) {
+        partsOfMine.add(split.get(part));
+      }
+      source = (mine.length == 1 ? "part " + mine[0] : "parts " + mine[0] + "-"
+          + mine[mine.length - 1]) + " of " + parts;
+    }
+    int k = workerCount(spec);
+    int perWorker = Math.max(1, threads.tfOptions().threads() / k);
+    TfWorkers pool = TfWorkers.create(spec, k, perWorker);
+    Map<String, ClientRuntime> runtimes = new LinkedHashMap<>();
+    long examples = 0;
+    for (int i = 0; i < ids.size(); i++) {
+      TfClient site = TfClient.ofPart(ids.get(i), pool, local, partsOfMine.get(i), heldOut);
+      runtimes.put(ids.get(i), ClientRuntime.of(site, limits));
+      examples += site.numExamples();
+    }
+    System.out.printf("model %s from the server; %s, %,d training examples, %d worker%s%n",
+        spec.name(), source, examples, k, k == 1 ? "" : "s");
+    return runtimes;
+  }
+}
