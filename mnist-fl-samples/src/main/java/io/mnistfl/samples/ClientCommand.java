@@ -95,6 +95,11 @@ final class ClientCommand implements Callable<Integer> {
           + " local examples (default: ${DEFAULT-VALUE}).")
   long maxExamplesPerRound;
 
+  @Option(names = "--max-backoff", paramLabel = "SECONDS", defaultValue = "30",
+      description = "The longest wait between attempts to reach the server (default:"
+          + " ${DEFAULT-VALUE}); waits start at half a second and double.")
+  double maxBackoff;
+
   @Option(names = "--workers", paramLabel = "K",
       description = "Model workers (default: one per core for small batches, else one per two"
           + " cores).")
@@ -166,6 +171,8 @@ final class ClientCommand implements Callable<Integer> {
     SiteLimits limits = new SiteLimits(maxLocalEpochs, maxExamplesPerRound, 1024);
     GrpcSiteHost.Builder b = GrpcSiteHost.builder(address.getHostString(), address.getPort())
         .sites(ids).parallelism(workerCount(ModelSpec.baseline()))
+        .backoff(Duration.ofMillis(500), Duration.ofMillis(Math.max(500,
+            Math.round(maxBackoff * 1e3))))
         .runtimes(spec -> runtimes(spec, ids, mine, limits))
         .events(new GrpcSiteHost.Events() {
           @Override

@@ -28,6 +28,10 @@ import picocli.CommandLine.ParseResult;
     })
 public final class Main implements Runnable {
 
+  /** Held, since the logging framework keeps loggers only weakly. */
+  private static final java.util.logging.Logger GRPC_LOG =
+      java.util.logging.Logger.getLogger("io.grpc");
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--tf-logging", scope = ScopeType.INHERIT,
@@ -41,6 +45,8 @@ public final class Main implements Runnable {
    * @throws Exception when the quiet child JVM cannot be started
    */
   public static void main(String[] args) throws Exception {
+    // gRPC logs hostile input with stack traces; the server's own events say it in one line.
+    GRPC_LOG.setLevel(java.util.logging.Level.SEVERE);
     boolean quietAlready = System.getenv(QuietJvm.VARIABLE) != null;
     if (!quietAlready && !List.of(args).contains("--tf-logging")) {
       System.exit(QuietJvm.relaunch(Main.class, args));

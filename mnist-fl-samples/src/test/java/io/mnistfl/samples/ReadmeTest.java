@@ -68,6 +68,12 @@ class ReadmeTest {
   }
 
   @Test
+  void theThreeTerminalExampleIsTheScriptTheClusterTestRuns() throws IOException {
+    String script = Files.readString(Path.of("src/test/resources/three-terminals.sh"));
+    assertThat(blocks("bash")).contains(script);
+  }
+
+  @Test
   void theDependencyBlockIsTheReadmeAppsOwn() throws IOException {
     String pom = Files.readString(APP.resolve("pom.xml"));
     Matcher m = Pattern.compile("(?s)<!-- readme:dependencies -->\\n(.*?)\\n\\s*<!-- readme:end -->")
