@@ -31,7 +31,6 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -278,8 +277,12 @@ public final class GrpcServer implements Transport {
     final Outbound<ServerMessage> out;
     final Set<String> sites = ConcurrentHashMap.newKeySet();
     final Map<Long, Pending> pending = new ConcurrentHashMap<>();
-    /** The payloads this connection already carried, newest last. */
-    final LinkedHashSet<ByteString> carried = new LinkedHashSet<>();
+    /**
+     * The payloads this connection carries or carried, newest last, each completed with
+     * whether it went through whole.
+     */
+    final java.util.LinkedHashMap<ByteString, CompletableFuture<Boolean>> carried =
+        new java.util.LinkedHashMap<>();
     volatile long lastSeen = System.nanoTime();
     volatile boolean stale;
     volatile boolean registered;
@@ -306,24 +309,36 @@ public final class GrpcServer implements Transport {
         TaskChunk.Builder task = TaskChunk.newBuilder().setSiteId(siteId).setTaskId(id)
             .setRunId(ByteString.copyFrom(runId)).setNonce(p.nonce)
             .setTotalSize(request.length).setPayloadSha256(digest);
-        boolean cached;
+        // The first task with a payload sends it; the others wait for that and send its
+        // digest only, which the stream delivers after the payload.
+        CompletableFuture<Boolean> mine = new CompletableFuture<>();
+        CompletableFuture<Boolean> sending;
         synchronized (carried) {
-          cached = carried.contains(digest);
+          sending = carried.putIfAbsent(digest, mine);
+          if (sending == null) {
+            while (carried.size() > 2) {
+              carried.remove(carried.keySet().iterator().next());
+            }
+          }
         }
+        boolean cached = sending != null && sending.get();
         if (cached) {
           out.send(ServerMessage.newBuilder().setTask(task.setCached(true).setLast(true)).build());
         } else {
-          List<ByteString> chunks = Chunks.split(request);
-          for (int i = 0; i < chunks.size(); i++) {
-            out.send(ServerMessage.newBuilder().setTask(task.setData(chunks.get(i))
-                .setLast(i == chunks.size() - 1)).build());
-          }
-          bytesSent.addAndGet(request.length);
-          synchronized (carried) {
-            carried.add(digest);
-            while (carried.size() > 2) {
-              carried.remove(carried.iterator().next());
+          try {
+            List<ByteString> chunks = Chunks.split(request);
+            for (int i = 0; i < chunks.size(); i++) {
+              out.send(ServerMessage.newBuilder().setTask(task.setData(chunks.get(i))
+                  .setLast(i == chunks.size() - 1)).build());
             }
+            bytesSent.addAndGet(request.length);
+            mine.complete(sending == null);
+          } catch (InterruptedException | RuntimeException e) {
+            mine.complete(false);
+            synchronized (carried) {
+              carried.remove(digest, mine);
+            }
+            throw e;
           }
         }
         return p.answer.get();
