@@ -29,6 +29,7 @@ module io.mnistfl.api {
   exports io.mnistfl.fl.aggregate;
   exports io.mnistfl.fl.checkpoint;
   exports io.mnistfl.fl.grpc;
+  exports io.mnistfl.fl.secagg;
   exports io.mnistfl.fl.privacy;
   exports io.mnistfl.fl.sim;
   exports io.mnistfl.fl.wire;

@@ -34,8 +34,14 @@ public record SiteLimits(int maxLocalEpochs, long maxExamplesPerRound, int maxBa
     return new SiteLimits(20, 2_000_000, 1024);
   }
 
-  /** Why {@code config} exceeds these limits for a site of {@code examples}, or empty. */
-  String violation(RoundConfig config, int examples) {
+  /**
+   * Why {@code config} exceeds these limits for a site of {@code examples}, or empty.
+   *
+   * @param config what the server asks
+   * @param examples the site's local training examples
+   * @return the refusal, or an empty string when the site may do it
+   */
+  public String violation(RoundConfig config, int examples) {
     int epochs = config.training().epochs();
     if (epochs > maxLocalEpochs) {
       return "asked for " + epochs + " local epochs, the site's limit is " + maxLocalEpochs;

@@ -6,6 +6,8 @@ import io.mnistfl.fl.SiteLimits;
 import io.mnistfl.fl.grpc.GrpcSiteHost;
 import io.mnistfl.fl.grpc.QuickStartPki;
 import io.mnistfl.fl.grpc.TlsFiles;
+import io.mnistfl.fl.secagg.CertificateIdentities;
+import io.mnistfl.fl.secagg.SecAggSite;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfWorkers;
@@ -105,6 +107,9 @@ final class ClientCommand implements Callable<Integer> {
           + " cores).")
   Optional<Integer> workers;
 
+  /** The certificate and key this process connects with, unless --insecure. */
+  private Optional<TlsFiles> connection = Optional.empty();
+
   @Mixin ImagesOption images;
   @Mixin PartitionOptions parts;
   @Mixin DataOptions data;
@@ -191,9 +196,11 @@ final class ClientCommand implements Callable<Integer> {
           + " clear and the server is not authenticated. Loopback experiments only.");
       b.insecure();
     } else if (pki.isPresent()) {
-      b.tls(new QuickStartPki.Layout(pki.get()).site(certName));
+      connection = Optional.of(new QuickStartPki.Layout(pki.get()).site(certName));
+      b.tls(connection.get());
     } else if (cert.isPresent() && key.isPresent() && ca.isPresent()) {
-      b.tls(new TlsFiles(cert.get(), key.get(), ca.get()));
+      connection = Optional.of(new TlsFiles(cert.get(), key.get(), ca.get()));
+      b.tls(connection.get());
     } else {
       throw new IllegalArgumentException("client needs --pki DIR, or --cert, --key and --ca,"
           + " or --insecure against an insecure server on loopback");
@@ -201,6 +208,18 @@ final class ClientCommand implements Callable<Integer> {
     System.out.printf("%s: dialling %s as %s (%s)%n", certName, server,
         ServerOptions.summary(ids), insecure ? "INSECURE" : "mutual TLS");
     return b.build().start();
+  }
+
+  /**
+   * The certificate a site signs its secure-aggregation messages with: the connection's for a
+   * single site; a simulated site's own from --pki, where `certs` made one.
+   */
+  private Optional<TlsFiles> identityFiles(String siteId) {
+    if (simulateSites.isEmpty() || connection.isEmpty()) {
+      return connection;
+    }
+    return pki.map(dir -> new QuickStartPki.Layout(dir).site(siteId))
+        .filter(f -> java.nio.file.Files.isRegularFile(f.certificateChain()));
   }
 
   private int workerCount(ModelSpec spec) {
@@ -231,10 +250,23 @@ final class ClientCommand implements Callable<Integer> {
     TfWorkers pool = TfWorkers.create(spec, k, perWorker);
     Map<String, ClientRuntime> runtimes = new LinkedHashMap<>();
     long examples = 0;
+    List<String> unsigned = new ArrayList<>();
     for (int i = 0; i < ids.size(); i++) {
       TfClient site = TfClient.ofPart(ids.get(i), pool, local, partsOfMine.get(i), heldOut);
-      runtimes.put(ids.get(i), ClientRuntime.of(site, limits));
+      ClientRuntime runtime = ClientRuntime.of(site, limits);
+      Optional<TlsFiles> identity = identityFiles(ids.get(i));
+      if (identity.isPresent()) {
+        runtime = runtime.withStages(SecAggSite.of(CertificateIdentities.site(identity.get()),
+            CertificateIdentities.verifier(identity.get().trustedCa())));
+      } else {
+        unsigned.add(ids.get(i));
+      }
+      runtimes.put(ids.get(i), runtime);
       examples += site.numExamples();
+    }
+    if (!unsigned.isEmpty() && !insecure) {
+      System.out.println("secure aggregation: " + ServerOptions.summary(unsigned) + " hold no"
+          + " certificate of their own (sites/<ID>.pem in --pki) and cannot take part in it");
     }
     System.out.printf("model %s from the server; %s, %,d training examples, %d worker%s%n",
         spec.name(), source, examples, k, k == 1 ? "" : "s");

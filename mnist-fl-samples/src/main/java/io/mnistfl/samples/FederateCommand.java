@@ -2,10 +2,12 @@ package io.mnistfl.samples;
 
 import io.mnistfl.data.TrainTestData;
 import io.mnistfl.fl.Client;
+import io.mnistfl.fl.ClientRuntime;
 import io.mnistfl.fl.ClientUpdate;
 import io.mnistfl.fl.Federation;
 import io.mnistfl.fl.FederationHistory;
 import io.mnistfl.fl.FederationListener;
+import io.mnistfl.fl.FitProtocol;
 import io.mnistfl.fl.RoundConfig;
 import io.mnistfl.fl.RoundResult;
 import io.mnistfl.fl.Sampling;
@@ -18,6 +20,11 @@ import io.mnistfl.fl.checkpoint.CheckpointStore;
 import io.mnistfl.fl.grpc.GrpcServer;
 import io.mnistfl.fl.privacy.DpFedAvg;
 import io.mnistfl.fl.privacy.PrivacyAccountant;
+import io.mnistfl.fl.secagg.CertificateIdentities;
+import io.mnistfl.fl.secagg.SecAggConfig;
+import io.mnistfl.fl.secagg.SecAggSite;
+import io.mnistfl.fl.secagg.SecureAggregation;
+import io.mnistfl.fl.secagg.SimulatedIdentities;
 import io.mnistfl.fl.sim.GaussianAttacker;
 import io.mnistfl.fl.sim.InProcessTransport;
 import io.mnistfl.fl.wire.Messages;
@@ -107,10 +114,40 @@ final class FederateCommand implements Callable<Integer> {
           + " (default: ${DEFAULT-VALUE}).")
   double dpDelta;
 
-  @Option(names = "--quantize-updates",
+  @Option(names = "--quantize-updates", arity = "0..1", paramLabel = "BITS",
+      fallbackValue = "8",
       description = "Clients send their updates as 8-bit differences from the global weights,"
-          + " a quarter of the bytes, rounded at random so that averages stay unbiased.")
-  boolean quantizeUpdates;
+          + " a quarter of the bytes, rounded at random so that averages stay unbiased. With"
+          + " --secure-aggregation: the bits of its shared-scale quantization, 1 to 24"
+          + " (default there: 16).")
+  Optional<Integer> quantizeBits;
+
+  @Option(names = "--secure-aggregation",
+      description = "SecAgg+: the server learns only the sum of the sampled sites' updates,"
+          + " never one of them (the README states the threat model). Needs an averaging"
+          + " aggregator; with --listen, certificates (--pki or your own PKI).")
+  boolean secureAggregation;
+
+  @Option(names = "--secagg-neighbours", paramLabel = "K", defaultValue = "0",
+      description = "Each site shares its secrets with K others (default: 2*ceil(log2 n) for n"
+          + " sites in the round, at most n-1).")
+  int secaggNeighbours;
+
+  @Option(names = "--secagg-threshold", paramLabel = "T", defaultValue = "0",
+      description = "Shares that rebuild a secret: a site's update stays hidden unless T of its"
+          + " K neighbours collude with the server; a round with a secret held by fewer than T"
+          + " surviving neighbours is abandoned (default: ceil(K/2)).")
+  int secaggThreshold;
+
+  @Option(names = "--secagg-clip", paramLabel = "R", defaultValue = "1.0",
+      description = "Each value of a site's weighted update is clipped to [-R, R] before it is"
+          + " quantized (default: ${DEFAULT-VALUE}); with --dp-clip, S takes its place.")
+  double secaggClip;
+
+  @Option(names = "--secagg-example-cap", paramLabel = "N", defaultValue = "10000",
+      description = "A site's update weighs min(examples, N)/N in the secure sum"
+          + " (default: ${DEFAULT-VALUE}).")
+  int secaggExampleCap;
 
   @Option(names = "--mu", defaultValue = "0.0",
       description = "FedProx proximal term mu (default: ${DEFAULT-VALUE}).")
@@ -188,6 +225,12 @@ final class FederateCommand implements Callable<Integer> {
       files.clearCheckpoints(store);
     }
     Strategy strategy = strategy(spec);
+    Optional<SecureAggregation> secure = secure();
+    if (secure.isPresent() && !strategy.aggregatesSums()) {
+      throw new IllegalArgumentException("--secure-aggregation gives the server only the sum of"
+          + " the updates; --aggregator " + aggregator.orElse("fedavg") + " needs each site's"
+          + " update (use fedavg, fedavgm, fedadam, fedyogi or fedadagrad)");
+    }
     if (remote.remote()) {
       return federateRemote(spec, strategy, files, store, checkpoint);
     }
@@ -198,7 +241,8 @@ final class FederateCommand implements Callable<Integer> {
         target.map(t -> ", target " + t).orElse(""),
         done > 0 ? ", resuming after round " + done + " from " + store.dir() : "");
     System.out.println("strategy: " + strategy.parameters());
-    if (quantizeUpdates) {
+    secure.ifPresent(p -> System.out.println("secure aggregation: " + p.parameters()));
+    if (quantizeBits.isPresent() && !secureAggregation) {
       printUpdateSizes(spec.initialWeights());
     }
 
@@ -210,8 +254,18 @@ final class FederateCommand implements Callable<Integer> {
       List<Client> simulated = simulatedClients(pool, mnist);
       int examples = simulated.stream().mapToInt(Client::numExamples).sum();
       FederationHistory history;
-      try (InProcessTransport transport = new InProcessTransport(simulated)) {
+      SimulatedIdentities identities = new SimulatedIdentities();
+      Optional<SecureAggregation> masked = secure
+          .map(p -> p.withVerifier(identities.verifier()));
+      List<ClientRuntime> runtimes = simulated.stream().map(c -> {
+        ClientRuntime runtime = ClientRuntime.of(c);
+        return masked.isEmpty() ? runtime : runtime.withStages(
+            SecAggSite.of(identities.of(c.id()), identities.verifier()));
+      }).toList();
+      TimedFit fit = new TimedFit(masked.<FitProtocol>map(p -> p).orElse(FitProtocol.plain()));
+      try (Traffic transport = new Traffic(InProcessTransport.ofRuntimes(runtimes))) {
         Federation.Builder builder = Federation.builder(spec, transport).strategy(strategy)
+            .fitProtocol(fit)
             .evaluator(weights -> pool.evaluate(weights, mnist.test()))
             .rounds(rounds).parallelism(k)
             .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
@@ -223,6 +277,7 @@ final class FederateCommand implements Callable<Integer> {
         Federation federation = builder.listener(progress).build();
         progress.files = soFar -> files.save(spec, federation.provenance(), soFar);
         history = checkpoint.isPresent() ? federation.resume(checkpoint.get()) : federation.run();
+        reportTraffic(transport.bytes(), history, fit);
       }
       report(history);
       files.plot(history);
@@ -242,10 +297,18 @@ final class FederateCommand implements Callable<Integer> {
         target.map(t -> ", target " + t).orElse(""),
         done > 0 ? ", resuming after round " + done + " from " + store.dir() : "");
     System.out.println("strategy: " + strategy.parameters());
+    secure().ifPresent(p -> System.out.println("secure aggregation: " + p.parameters()));
     FederationHistory history;
+    FitProtocol protocol = FitProtocol.plain();
+    if (secureAggregation) {
+      protocol = secure().orElseThrow().withVerifier(
+          CertificateIdentities.verifier(remote.caCertificate()));
+    }
+    TimedFit fit = new TimedFit(protocol);
     try (TfModel evaluator = TfModel.create(spec, threads.tfOptions());
         GrpcServer server = remote.start(spec)) {
       Federation.Builder builder = Federation.builder(spec, server).strategy(strategy)
+          .fitProtocol(fit)
           .rounds(rounds).parallelism(1024)
           .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
           .minSites(remote.minSites, remote.siteWaitDuration())
@@ -260,15 +323,32 @@ final class FederateCommand implements Callable<Integer> {
       Federation federation = builder.listener(progress).build();
       progress.files = soFar -> files.save(spec, federation.provenance(), soFar);
       history = checkpoint.isPresent() ? federation.resume(checkpoint.get()) : federation.run();
-      long[] bytes = server.payloadBytes();
-      int siteRounds = history.rounds().stream().mapToInt(RoundResult::sampled).sum();
-      System.out.printf("traffic: %.2f MB to sites, %.2f MB from sites, %.2f MB per site and"
-              + " round%n", bytes[0] / 1e6, bytes[1] / 1e6,
-          siteRounds == 0 ? 0 : (bytes[0] + bytes[1]) / 1e6 / siteRounds);
+      reportTraffic(server.payloadBytes(), history, fit);
     }
     report(history);
     files.plot(history);
     return 0;
+  }
+
+  /** Bytes on the wire per site and round, and the server's CPU time in the fit protocol. */
+  private static void reportTraffic(long[] bytes, FederationHistory history, TimedFit fit) {
+    int siteRounds = history.rounds().stream().mapToInt(RoundResult::sampled).sum();
+    int rounds = Math.max(1, history.rounds().size());
+    System.out.printf("traffic: %.2f MB to sites, %.2f MB from sites, %.3f MB per site and"
+            + " round; server CPU in the fit protocol %.3fs per round%n", bytes[0] / 1e6,
+        bytes[1] / 1e6, siteRounds == 0 ? 0 : (bytes[0] + bytes[1]) / 1e6 / siteRounds,
+        fit.cpuSeconds() / rounds);
+  }
+
+  /** SecAgg+ with the --secagg options and the bits of --quantize-updates, if asked for. */
+  private Optional<SecureAggregation> secure() {
+    if (!secureAggregation) {
+      return Optional.empty();
+    }
+    return Optional.of(SecureAggregation.of(SecAggConfig.defaults()
+        .withNeighbourhood(secaggNeighbours, secaggThreshold)
+        .withBits(quantizeBits.orElse(16)).withClipRange(secaggClip)
+        .withExampleCap(secaggExampleCap)));
   }
 
   private void report(FederationHistory history) throws IOException {
@@ -293,7 +373,8 @@ final class FederateCommand implements Callable<Integer> {
         .aggregator(Aggregator.named(aggregator.orElse("fedavg")))
         .sampling(dpClip.isPresent() ? Sampling.all() : Sampling.fraction(fraction, minClients))
         .localTraining(training).learningRateDecay(learningRateDecay)
-        .updateEncoding(quantizeUpdates ? UpdateEncoding.QUANTIZED_8BIT : UpdateEncoding.FULL)
+        .updateEncoding(quantizeBits.isPresent() && !secureAggregation
+            ? UpdateEncoding.QUANTIZED_8BIT : UpdateEncoding.FULL)
         .federatedEvaluation(federatedEval > 0).seed(seed);
     if (dpClip.isEmpty()) {
       return standard.build();
@@ -351,6 +432,22 @@ final class FederateCommand implements Callable<Integer> {
     if (noTestSet && !remote.remote()) {
       throw new IllegalArgumentException("--no-test-set goes with --listen");
     }
+    if (quantizeBits.isPresent() && !secureAggregation && quantizeBits.get() != 8) {
+      throw new IllegalArgumentException("--quantize-updates takes 8 bits, or 1 to 24 with"
+          + " --secure-aggregation; was " + quantizeBits.get());
+    }
+    if (!secureAggregation && (secaggNeighbours != 0 || secaggThreshold != 0)) {
+      throw new IllegalArgumentException("--secagg-neighbours and --secagg-threshold go with"
+          + " --secure-aggregation");
+    }
+    if (secureAggregation && remote.insecure) {
+      throw new IllegalArgumentException("--secure-aggregation needs the sites' certificates"
+          + " to check their signatures; it cannot run with --insecure");
+    }
+    if (secureAggregation && byzantine > 0) {
+      throw new IllegalArgumentException("--byzantine attackers send noise in the clear; they"
+          + " cannot take part in --secure-aggregation");
+    }
     if (workers.isPresent() && workers.get() < 1) {
       throw new IllegalArgumentException("--workers must be >= 1, was " + workers.get());
     }
@@ -407,7 +504,8 @@ final class FederateCommand implements Callable<Integer> {
 
     @Override
     public void siteAnswered(int round, String stage, int done, int total) {
-      if (bar != null && stage.equals("fit")) {
+      if (bar != null) {
+        bar.setExtraMessage(stage);
         bar.stepTo(done);
       }
     }

@@ -122,6 +122,12 @@ final class ServerOptions {
     return server;
   }
 
+  /** The CA certificate the sites' certificates chain to. */
+  Path caCertificate() {
+    return pki.map(p -> new QuickStartPki.Layout(p).caCertificate()).orElseGet(
+        () -> clientCa.orElseThrow());
+  }
+
   Duration siteWaitDuration() {
     return Duration.ofMillis(Math.round(siteWait * 1e3));
   }

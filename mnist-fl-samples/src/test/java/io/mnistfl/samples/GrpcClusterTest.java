@@ -279,6 +279,32 @@ class GrpcClusterTest {
 
   @Test
   @Order(4)
+  void secureAggregationOverGrpcLearnsAsThePlainRunDid() throws Exception {
+    Process server = server("secure", 2, "--secure-aggregation");
+    try {
+      assertThat(server.waitFor(180, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      server.destroyForcibly();
+    }
+    String out = log("secure");
+    assertThat(server.exitValue()).as(out).isZero();
+    assertThat(out).contains("secure aggregation: {secureAggregation=SecAgg+")
+        .contains("round 2 - 3/3 sites").doesNotContain("abandoned");
+    // The same sites and seeds as the reference run: only the 16-bit quantization differs.
+    assertThat(accuracy("secure", 2)).isCloseTo(accuracy("reference", 2),
+        org.assertj.core.data.Offset.offset(0.005));
+  }
+
+  /** The test accuracy on the line of round {@code round} of a server's log. */
+  static double accuracy(String name, int round) throws IOException {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^round " + round
+        + " - .* accuracy (0\\.\\d+)").matcher(log(name));
+    assertThat(m.find()).as("round " + round + " in " + name).isTrue();
+    return Double.parseDouble(m.group(1));
+  }
+
+  @Test
+  @Order(5)
   void hostileProbesAreRefusedWithoutCostingTheServer() throws Exception {
     Process server = server("probed", "probed", 1000, 1, "--federated-eval", "0.1");
     await(() -> logHas("probed", "round 2 - 3/3 sites"), 120, "two rounds");
@@ -311,7 +337,7 @@ class GrpcClusterTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void theReadmesThreeTerminalExampleRunsAsAScript() throws Exception {
     List<String> lines = Files.readAllLines(Path.of("src/test/resources/three-terminals.sh"));
     Path dir = Files.createDirectories(work.resolve("three-terminals"));

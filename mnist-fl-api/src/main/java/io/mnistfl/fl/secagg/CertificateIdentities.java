@@ -1,0 +1,130 @@
+package io.mnistfl.fl.secagg;
+
+import io.mnistfl.fl.grpc.TlsFiles;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
+import java.util.Collection;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+
+/**
+ * Identities from the federation's PKI, for secure aggregation over gRPC: a site signs with the
+ * EC key of its TLS certificate and presents the certificate; a verifier accepts a certificate
+ * that chains to the CA, is valid now and names the site as its common name.
+ */
+public final class CertificateIdentities {
+  private CertificateIdentities() {}
+
+  /**
+   * The identity of the site whose TLS files these are (its certificate's common name).
+   *
+   * @param files the site's certificate, EC private key (PKCS#8 PEM) and CA
+   * @return the identity
+   * @throws IOException when a file cannot be read
+   */
+  public static SiteIdentity site(TlsFiles files) throws IOException {
+    try {
+      X509Certificate cert = firstCertificate(files.certificateChain());
+      String pem = Files.readString(files.privateKey(), StandardCharsets.US_ASCII)
+          .replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+      PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(
+          Base64.getDecoder().decode(pem)));
+      String id = commonName(cert);
+      byte[] credential = cert.getEncoded();
+      return new SiteIdentity() {
+        @Override
+        public String siteId() {
+          return id;
+        }
+
+        @Override
+        public byte[] credential() {
+          return credential.clone();
+        }
+
+        @Override
+        public byte[] sign(byte[] message) throws GeneralSecurityException {
+          Signature s = Signature.getInstance("SHA256withECDSA");
+          s.initSign(key);
+          s.update(message);
+          return s.sign();
+        }
+      };
+    } catch (GeneralSecurityException | IllegalArgumentException e) {
+      throw new IOException(files.privateKey() + ": not an EC key in PKCS#8 PEM, or its"
+          + " certificate cannot be read (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /**
+   * A verifier of certificates issued by the CA in {@code caFile}.
+   *
+   * @param caFile the CA certificate (PEM)
+   * @return the verifier
+   * @throws IOException when the file cannot be read
+   */
+  public static IdentityVerifier verifier(Path caFile) throws IOException {
+    X509Certificate ca;
+    try {
+      ca = firstCertificate(caFile);
+    } catch (GeneralSecurityException e) {
+      throw new IOException(caFile + ": " + e.getMessage(), e);
+    }
+    return (siteId, credential, message, signature) -> {
+      if (credential.length > 16 << 10) {
+        throw new GeneralSecurityException("a certificate of " + credential.length + " bytes");
+      }
+      X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+          .generateCertificate(new java.io.ByteArrayInputStream(credential));
+      cert.checkValidity();
+      cert.verify(ca.getPublicKey());
+      if (!siteId.equals(commonName(cert))) {
+        throw new GeneralSecurityException("a certificate of " + commonName(cert) + ", not of "
+            + siteId);
+      }
+      Signature s = Signature.getInstance("SHA256withECDSA");
+      s.initVerify(cert.getPublicKey());
+      s.update(message);
+      if (!s.verify(signature)) {
+        throw new GeneralSecurityException("a signature that is not site " + siteId + "'s");
+      }
+    };
+  }
+
+  private static X509Certificate firstCertificate(Path file)
+      throws IOException, GeneralSecurityException {
+    try (InputStream in = Files.newInputStream(file)) {
+      Collection<? extends java.security.cert.Certificate> all =
+          CertificateFactory.getInstance("X.509").generateCertificates(in);
+      if (all.isEmpty()) {
+        throw new GeneralSecurityException(file + ": no certificate");
+      }
+      return (X509Certificate) all.iterator().next();
+    }
+  }
+
+  private static String commonName(X509Certificate cert) throws GeneralSecurityException {
+    try {
+      for (Rdn rdn : new LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
+        if (rdn.getType().equalsIgnoreCase("CN")) {
+          return String.valueOf(rdn.getValue());
+        }
+      }
+    } catch (InvalidNameException e) {
+      throw new GeneralSecurityException("a malformed certificate subject", e);
+    }
+    throw new GeneralSecurityException("a certificate without a common name");
+  }
+}

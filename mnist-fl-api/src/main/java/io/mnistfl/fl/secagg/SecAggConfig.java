@@ -1,0 +1,121 @@
+package io.mnistfl.fl.secagg;
+
+/**
+ * The parameters of secure aggregation.
+ *
+ * @param neighbours k, the sites each site shares its secrets with (0: 2·⌈log2 n⌉; odd k is
+ *     rounded up; at most n − 1, for n sites in the round)
+ * @param threshold t, the shares that rebuild a secret (0: ⌈k/2⌉); a site's secrets are safe
+ *     unless t of its k neighbours collude with the server
+ * @param bits b, the bits each update value is quantized to; with n sites, b + ⌈log2 n⌉ must fit
+ *     32 so that the sum cannot wrap
+ * @param clipRange r, each value (a site's weighted update) is clipped to [−r, r] before
+ *     quantizing; under DP-FedAvg the clip norm takes its place
+ * @param exampleCap the most examples a site's update is weighted by; heavier sites weigh as
+ *     this many
+ */
+public record SecAggConfig(int neighbours, int threshold, int bits, double clipRange,
+    int exampleCap) {
+
+  /** The modulus of the masked sums, 2^32. */
+  static final int MODULUS_BITS = 32;
+  /** The fixed-point scale of the weights, summed as one more value. */
+  static final int WEIGHT_BITS = 16;
+
+  /**
+   * Checks the ranges.
+   *
+   * @param neighbours k, or 0
+   * @param threshold t, or 0
+   * @param bits b
+   * @param clipRange r
+   * @param exampleCap the weighting cap
+   */
+  public SecAggConfig {
+    if (neighbours < 0 || threshold < 0 || threshold > 0 && neighbours > 0
+        && threshold > neighbours) {
+      throw new IllegalArgumentException("need 0 <= threshold <= neighbours, was threshold "
+          + threshold + " of " + neighbours);
+    }
+    if (bits < 1 || bits > 24) {
+      throw new IllegalArgumentException("bits must be in [1, 24], was " + bits);
+    }
+    if (!(clipRange > 0 && Double.isFinite(clipRange))) {
+      throw new IllegalArgumentException("clipRange must be > 0, was " + clipRange);
+    }
+    if (exampleCap < 1) {
+      throw new IllegalArgumentException("exampleCap must be >= 1, was " + exampleCap);
+    }
+  }
+
+  /**
+   * Automatic k and t, 16 bits, values clipped to [−1, 1], weights capped at 10,000 examples.
+   *
+   * @return the defaults
+   */
+  public static SecAggConfig defaults() {
+    return new SecAggConfig(0, 0, 16, 1.0, 10_000);
+  }
+
+  /**
+   * These parameters with {@code k} neighbours and threshold {@code t} (0 for automatic).
+   *
+   * @param k the neighbours
+   * @param t the threshold
+   * @return the config
+   */
+  public SecAggConfig withNeighbourhood(int k, int t) {
+    return new SecAggConfig(k, t, bits, clipRange, exampleCap);
+  }
+
+  /**
+   * These parameters with {@code b} bits per value.
+   *
+   * @param b the bits
+   * @return the config
+   */
+  public SecAggConfig withBits(int b) {
+    return new SecAggConfig(neighbours, threshold, b, clipRange, exampleCap);
+  }
+
+  /**
+   * These parameters with values clipped to [−r, r].
+   *
+   * @param r the range
+   * @return the config
+   */
+  public SecAggConfig withClipRange(double r) {
+    return new SecAggConfig(neighbours, threshold, bits, r, exampleCap);
+  }
+
+  /**
+   * These parameters with a site weighing min(examples, {@code n}) / n.
+   *
+   * @param n the example count that weighs 1
+   * @return the config
+   */
+  public SecAggConfig withExampleCap(int n) {
+    return new SecAggConfig(neighbours, threshold, bits, clipRange, n);
+  }
+
+  /** k for a round of {@code n} sites: even, as the graph is symmetric, unless all n − 1. */
+  int neighboursFor(int n) {
+    int auto = 2 * (32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1)));
+    int k = neighbours > 0 ? neighbours + (neighbours & 1) : auto;
+    return Math.max(0, Math.min(n - 1, k));
+  }
+
+  /** t for a neighbourhood of {@code k}. */
+  int thresholdFor(int k) {
+    return threshold > 0 ? threshold : Math.max(1, (k + 1) / 2);
+  }
+
+  /** Why {@code n} sites cannot be summed in 32 bits with these bits, or empty. */
+  String overflow(int n) {
+    int log = 32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1));
+    if (bits + log > MODULUS_BITS || WEIGHT_BITS + log > MODULUS_BITS) {
+      return n + " sites of " + bits + "-bit values could overflow the 32-bit sum";
+    }
+    return "";
+  }
+}

@@ -1,0 +1,79 @@
+package io.mnistfl.fl.secagg;
+
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.spec.ECGenParameterSpec;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Identities for a simulation in one JVM: an EC P-256 key pair per site id, made on first use
+ * from {@link SecureRandom}, and a verifier that accepts exactly those public keys. It plays the
+ * part the CA and the certificates play over gRPC.
+ */
+public final class SimulatedIdentities {
+  private final Map<String, KeyPair> keys = new ConcurrentHashMap<>();
+
+  /**
+   * The identity of {@code siteId}.
+   *
+   * @param siteId the site
+   * @return its identity
+   */
+  public SiteIdentity of(String siteId) {
+    KeyPair pair = keys.computeIfAbsent(siteId, id -> generate());
+    return new SiteIdentity() {
+      @Override
+      public String siteId() {
+        return siteId;
+      }
+
+      @Override
+      public byte[] credential() {
+        return pair.getPublic().getEncoded();
+      }
+
+      @Override
+      public byte[] sign(byte[] message) throws GeneralSecurityException {
+        Signature s = Signature.getInstance("SHA256withECDSA");
+        s.initSign(pair.getPrivate());
+        s.update(message);
+        return s.sign();
+      }
+    };
+  }
+
+  /**
+   * Accepts a signature when the credential is the registered public key of the site.
+   *
+   * @return the verifier
+   */
+  public IdentityVerifier verifier() {
+    return (siteId, credential, message, signature) -> {
+      KeyPair pair = keys.get(siteId);
+      if (pair == null || !Arrays.equals(pair.getPublic().getEncoded(), credential)) {
+        throw new GeneralSecurityException("not the registered key of site " + siteId);
+      }
+      Signature s = Signature.getInstance("SHA256withECDSA");
+      s.initVerify(pair.getPublic());
+      s.update(message);
+      if (!s.verify(signature)) {
+        throw new GeneralSecurityException("a signature that is not site " + siteId + "'s");
+      }
+    };
+  }
+
+  private static KeyPair generate() {
+    try {
+      KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+      g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
+      return g.generateKeyPair();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK always provides EC P-256", e);
+    }
+  }
+}

@@ -1,0 +1,622 @@
+package io.mnistfl.fl.secagg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.mnistfl.fl.Client;
+import io.mnistfl.fl.ClientEvaluation;
+import io.mnistfl.fl.ClientRuntime;
+import io.mnistfl.fl.ClientUpdate;
+import io.mnistfl.fl.Federation;
+import io.mnistfl.fl.FederationHistory;
+import io.mnistfl.fl.FitResults;
+import io.mnistfl.fl.RoundAbandonedException;
+import io.mnistfl.fl.RoundConfig;
+import io.mnistfl.fl.RoundContext;
+import io.mnistfl.fl.RoundResult;
+import io.mnistfl.fl.Sampling;
+import io.mnistfl.fl.SiteExchange;
+import io.mnistfl.fl.SiteFailure;
+import io.mnistfl.fl.SiteInstruction;
+import io.mnistfl.fl.StandardStrategy;
+import io.mnistfl.fl.Transport;
+import io.mnistfl.fl.aggregate.FedMedian;
+import io.mnistfl.fl.aggregate.WeightMath;
+import io.mnistfl.fl.privacy.DpFedAvg;
+import io.mnistfl.fl.sim.InProcessTransport;
+import io.mnistfl.fl.wire.Frame;
+import io.mnistfl.fl.wire.MessageFormatException;
+import io.mnistfl.metrics.ConfusionMatrix;
+import io.mnistfl.model.Initializer;
+import io.mnistfl.model.ModelSpec;
+import io.mnistfl.model.Weights;
+import io.mnistfl.train.LocalTraining;
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.Test;
+
+/**
+ * SecAgg+ end to end over an in-process wire: the unmasked sum is exactly the plain quantized
+ * sum, what reaches the server looks uniform, dropouts before and after the masked input, too
+ * few survivors, bad shares, a server asking for both kinds of share, DP and robust
+ * aggregators.
+ */
+class SecureAggregationTest {
+  /** 16 × 16 pixels to 10 logits: 2,570 values, enough for a uniformity test. */
+  static final ModelSpec SPEC = ModelSpec.builder().name("wide").input(16, 16).numClasses(10)
+      .flatten().logits(Initializer.GLOROT_UNIFORM).build();
+  static final LocalTraining TRAINING = LocalTraining.of(SPEC).withSeed(7);
+
+  /** Moves every weight by its own seeded amount in [−0.05, 0.05]; sites differ in size. */
+  record Drift(String id, int numExamples) implements Client {
+    @Override
+    public ClientUpdate fit(Weights global, RoundConfig config) {
+      Random r = new Random(id.hashCode() * 31L + config.round());
+      double[][] v = WeightMath.toDouble(global);
+      for (double[] row : v) {
+        for (int i = 0; i < row.length; i++) {
+          row[i] += (r.nextDouble() - 0.5) * 0.1;
+        }
+      }
+      return new ClientUpdate(id, WeightMath.withValues(global, v), numExamples, 0.5, 0);
+    }
+
+    @Override
+    public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
+      return new ClientEvaluation(id, 2, 0.5,
+          ConfusionMatrix.of(10, new int[] {0, 1}, new int[] {0, 0}));
+    }
+  }
+
+  static SecureRandom seeded(long seed) {
+    try {
+      SecureRandom r = SecureRandom.getInstance("SHA1PRNG");
+      r.setSeed(seed);
+      return r;
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  static List<Client> clients(int n) {
+    List<Client> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(new Drift("s" + i, 1000 + 500 * i));
+    }
+    return out;
+  }
+
+  /** Each client behind a runtime answering secure aggregation, with seeded randomness. */
+  static Transport sites(List<Client> clients, SimulatedIdentities ids,
+      Map<String, SecAggSite.Tamper> tampers) {
+    List<ClientRuntime> runtimes = new ArrayList<>();
+    for (Client c : clients) {
+      SecAggSite site = new SecAggSite(ids.of(c.id()), ids.verifier(),
+          tampers.getOrDefault(c.id(), (share, holder, what) -> share),
+          seeded(c.id().hashCode()));
+      runtimes.add(ClientRuntime.of(c).withStages(site));
+    }
+    return InProcessTransport.ofRuntimes(runtimes);
+  }
+
+  /**
+   * The wire between server and sites, one request after another: it records every answer
+   * that reaches the server, can make sites vanish from a stage on, and lets a test rewrite
+   * requests or answers.
+   */
+  static final class Wire implements SiteExchange {
+    final Transport transport;
+    final Map<String, Set<String>> vanishAt = new TreeMap<>();
+    final Set<String> gone = new HashSet<>();
+    final Map<String, byte[]> masked = new TreeMap<>();
+    final List<byte[]> seen = new ArrayList<>();
+    BiFunction<String, byte[], byte[]> requests = (site, bytes) -> bytes;
+    BiFunction<String, byte[], byte[]> answers = (site, bytes) -> bytes;
+
+    Wire(Transport transport) {
+      this.transport = transport;
+    }
+
+    Wire vanish(String kind, String... ids) {
+      vanishAt.put(kind, Set.of(ids));
+      return this;
+    }
+
+    @Override
+    public Replies send(String stage, Map<String, byte[]> out) {
+      Map<String, byte[]> in = new LinkedHashMap<>();
+      List<SiteFailure> failures = new ArrayList<>();
+      for (Map.Entry<String, byte[]> e : out.entrySet()) {
+        String kind = Frame.kind(e.getValue()).orElseThrow();
+        String site = e.getKey();
+        if (vanishAt.getOrDefault(kind, Set.of()).contains(site)) {
+          gone.add(site);
+        }
+        if (gone.contains(site)) {
+          failures.add(new SiteFailure(site, stage + ": connection lost"));
+          continue;
+        }
+        try {
+          byte[] answer = answers.apply(site,
+              transport.exchange(site, requests.apply(site, e.getValue())));
+          seen.add(answer);
+          if (kind.equals(SecureAggregation.MASK)) {
+            masked.put(site, answer);
+          }
+          in.put(site, answer);
+        } catch (IOException x) {
+          failures.add(new SiteFailure(site, stage + ": " + x.getMessage()));
+        } catch (InterruptedException x) {
+          throw new AssertionError(x);
+        }
+      }
+      return new Replies(in, failures);
+    }
+  }
+
+  static final Weights GLOBAL = SPEC.initialWeights();
+
+  static List<SiteInstruction> instructions(List<Client> clients, RoundConfig config) {
+    return clients.stream().map(c -> new SiteInstruction(c.id(), config)).toList();
+  }
+
+  static RoundContext round() {
+    return new RoundContext(1, GLOBAL, 1_000_000);
+  }
+
+  static SecureAggregation protocol(SecAggConfig config, SimulatedIdentities ids) {
+    return SecureAggregation.of(config).withVerifier(ids.verifier()).withRandom(seeded(99));
+  }
+
+  /** The site's plain quantized values, as it computes them before masking. */
+  static int[] plain(Client c, RoundConfig config, Quantizer q) {
+    ClientUpdate update = c.fit(GLOBAL, config);
+    return q.quantize(GLOBAL, update, new SplittableRandom(
+        SecAggSite.roundingSeed(config.training().seed(), c.id())));
+  }
+
+  static int[] plainSum(List<Client> clients, RoundConfig config, Quantizer q) {
+    int[] sum = new int[(int) GLOBAL.scalarCount() + 1];
+    for (Client c : clients) {
+      int[] v = plain(c, config, q);
+      for (int i = 0; i < v.length; i++) {
+        sum[i] += v[i];
+      }
+    }
+    return sum;
+  }
+
+  static Quantizer quantizer(SecAggConfig c) {
+    return Quantizer.of(c.bits(), c.clipRange(), c.exampleCap(), Double.NaN);
+  }
+
+  static int[] maskedValues(byte[] answer) throws MessageFormatException {
+    Body.Reader r = new Body.Reader(answer, SecureAggregation.MASKED, "masked input");
+    r.string();
+    int[] values = r.ints((int) GLOBAL.scalarCount() + 1);
+    r.end();
+    return values;
+  }
+
+  /** Pearson's statistic of the top 4 bits of each value against 16 equal bins. */
+  static double chiSquare(int[] values) {
+    int[] bins = new int[16];
+    for (int v : values) {
+      bins[v >>> 28]++;
+    }
+    double expected = values.length / 16.0;
+    double x2 = 0;
+    for (int b : bins) {
+      x2 += (b - expected) * (b - expected) / expected;
+    }
+    return x2;
+  }
+
+  /** χ² with 15 degrees of freedom exceeds this with probability 0.001. */
+  static final double CHI2_15_AT_0_001 = 37.70;
+
+  @Test
+  void theUnmaskedSumIsThePlainQuantizedSumExactly() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(10);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    SecAggConfig settings = SecAggConfig.defaults();
+    Wire wire = new Wire(sites(clients, ids, Map.of()));
+
+    SecureAggregation.Unmasked u = protocol(settings, ids).unmask(round(),
+        instructions(clients, config), wire);
+
+    assertThat(u.failures()).isEmpty();
+    assertThat(u.contributors()).hasSize(10);
+    assertThat(u.sum()).containsExactly(plainSum(clients, config, quantizer(settings)));
+  }
+
+  @Test
+  void theMeanOfTheSumIsFedAvgsExampleWeightedMean() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(6);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    FitResults.Sum sum = (FitResults.Sum) protocol(SecAggConfig.defaults(), ids).run(round(),
+        instructions(clients, config), new Wire(sites(clients, ids, Map.of())));
+
+    double[][] weighted = WeightMath.zerosLike(GLOBAL);
+    double examples = 0;
+    for (Client c : clients) {
+      double[][] delta = WeightMath.toDouble(c.fit(GLOBAL, config).weights());
+      double[][] g = WeightMath.toDouble(GLOBAL);
+      for (int a = 0; a < weighted.length; a++) {
+        for (int i = 0; i < weighted[a].length; i++) {
+          weighted[a][i] += c.numExamples() * (delta[a][i] - g[a][i]);
+        }
+      }
+      examples += c.numExamples();
+    }
+    double[][] mean = WeightMath.toDouble(sum.meanDelta());
+    // 16 bits on [-1, 1]: each value is off by less than one step, 3.1e-5, before weighting.
+    double worst = 0;
+    for (int a = 0; a < mean.length; a++) {
+      for (int i = 0; i < mean[a].length; i++) {
+        worst = Math.max(worst, Math.abs(mean[a][i] - weighted[a][i] / examples));
+      }
+    }
+    assertThat(worst).isLessThan(1e-4).isGreaterThan(0);
+    assertThat(sum.totalWeight()).isCloseTo(examples / 10_000, org.assertj.core.data.Offset
+        .offset(1e-4));
+    assertThat(sum.contributors()).isEqualTo(6);
+  }
+
+  @Test
+  void everyMaskedVectorTheServerReceivesDiffersFromTheUpdateAndLooksUniform()
+      throws MessageFormatException {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(10);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    Quantizer q = quantizer(SecAggConfig.defaults());
+    Wire wire = new Wire(sites(clients, ids, Map.of()));
+    protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, config), wire);
+
+    assertThat(wire.masked).hasSize(10);
+    for (Client c : clients) {
+      int[] masked = maskedValues(wire.masked.get(c.id()));
+      int[] update = plain(c, config, q);
+      int same = 0;
+      for (int i = 0; i < masked.length; i++) {
+        same += masked[i] == update[i] ? 1 : 0;
+      }
+      assertThat(same).as("values of %s sent in the clear", c.id()).isLessThan(5);
+      assertThat(chiSquare(masked)).as("masked input of %s", c.id())
+          .isLessThan(CHI2_15_AT_0_001);
+      // The test can fail: the plain values are far from uniform.
+      assertThat(chiSquare(update)).isGreaterThan(100 * CHI2_15_AT_0_001);
+    }
+  }
+
+  @Test
+  void aThirdDroppingAfterTheirMaskedInputStillGivesTheExactSum() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(9);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    Wire wire = new Wire(sites(clients, ids, Map.of()))
+        .vanish(SecureAggregation.UNMASK, "s0", "s4", "s8");
+
+    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
+        instructions(clients, config), wire);
+
+    assertThat(u.contributors()).hasSize(9);
+    assertThat(u.failures()).extracting(SiteFailure::siteId)
+        .containsExactlyInAnyOrder("s0", "s4", "s8");
+    assertThat(u.sum()).containsExactly(plainSum(clients, config,
+        quantizer(SecAggConfig.defaults())));
+  }
+
+  @Test
+  void sitesDroppingBeforeTheirMaskedInputAreLeftOutOfTheSum() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(9);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    Wire wire = new Wire(sites(clients, ids, Map.of()))
+        .vanish(SecureAggregation.MASK, "s1", "s2", "s3");
+
+    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
+        instructions(clients, config), wire);
+
+    List<Client> rest = clients.stream()
+        .filter(c -> !Set.of("s1", "s2", "s3").contains(c.id())).toList();
+    assertThat(u.contributors()).containsExactlyInAnyOrderElementsOf(
+        rest.stream().map(Client::id).toList());
+    assertThat(u.sum()).containsExactly(plainSum(rest, config,
+        quantizer(SecAggConfig.defaults())));
+  }
+
+  @Test
+  void fewerThanTSurvivorsAbandonTheRoundAndKeepTheGlobalWeights() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(6);
+    Transport inner = sites(clients, ids, Map.of());
+    // s0..s3 answer until they are asked to unmask: 2 survivors, threshold 4.
+    Transport flaky = new Transport() {
+      @Override
+      public List<String> siteIds() {
+        return inner.siteIds();
+      }
+
+      @Override
+      public byte[] exchange(String siteId, byte[] request)
+          throws IOException, InterruptedException {
+        if (Frame.kind(request).orElseThrow().equals(SecureAggregation.UNMASK)
+            && siteId.compareTo("s4") < 0) {
+          throw new IOException("connection lost");
+        }
+        return inner.exchange(siteId, request);
+      }
+    };
+    FederationHistory history = Federation.builder(SPEC, flaky)
+        .strategy(StandardStrategy.builder().localTraining(TRAINING).build())
+        .fitProtocol(protocol(SecAggConfig.defaults().withNeighbourhood(5, 4), ids))
+        .rounds(1).build().run(GLOBAL);
+
+    RoundResult r = history.rounds().get(0);
+    assertThat(r.abandoned()).hasValueSatisfying(reason -> assertThat(reason)
+        .contains("surviving neighbours, the threshold is 4"));
+    assertThat(r.toString()).contains("abandoned");
+    assertThat(r.succeeded()).isZero();
+    assertThat(history.finalWeights()).isEqualTo(GLOBAL);
+  }
+
+  @Test
+  void tooFewSampledSitesAbandonTheRoundBeforeAnyStage() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(3);
+    Wire wire = new Wire(sites(clients, ids, Map.of()));
+    assertThatThrownBy(() -> protocol(SecAggConfig.defaults().withNeighbourhood(2, 2), ids)
+        .unmask(round(), instructions(clients.subList(0, 2), RoundConfig.of(1, TRAINING)), wire))
+        .isInstanceOf(RoundAbandonedException.class)
+        .hasMessageContaining("2 sites sampled, secure aggregation needs at least 3");
+    assertThat(wire.seen).isEmpty();
+  }
+
+  @Test
+  void aSiteSendingAnInconsistentShareIsDetectedAndNamed() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(8);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    // s3 sends s5 a seed share off its polynomial, signed as it is.
+    SecAggSite.Tamper tamper = (share, holder, what) -> {
+      byte[] bad = share.clone();
+      if (holder.equals("s5") && what.equals("seed")) {
+        bad[bad.length - 1] ^= 1;
+      }
+      return bad;
+    };
+    Wire wire = new Wire(sites(clients, ids, Map.of("s3", tamper)));
+
+    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults().withNeighbourhood(7, 3),
+        ids).unmask(round(), instructions(clients, config), wire);
+
+    assertThat(u.failures()).singleElement().satisfies(f -> {
+      assertThat(f.siteId()).isEqualTo("s3");
+      assertThat(f.reason()).contains("sent s5 an inconsistent share of its seed");
+    });
+    assertThat(u.sum()).containsExactly(plainSum(clients, config,
+        quantizer(SecAggConfig.defaults())));
+  }
+
+  @Test
+  void inconsistentSharesWithoutSparesAbandonTheRound() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(4);
+    SecAggSite.Tamper tamper = (share, holder, what) -> {
+      byte[] bad = share.clone();
+      if (what.equals("seed")) {
+        bad[bad.length - 1] ^= 1;
+      }
+      return bad;
+    };
+    Wire wire = new Wire(sites(clients, ids, Map.of("s2", tamper)));
+    assertThatThrownBy(() -> protocol(SecAggConfig.defaults().withNeighbourhood(3, 3), ids)
+        .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
+        .isInstanceOf(RoundAbandonedException.class)
+        .hasMessageContaining("the shares of s2's seed are inconsistent");
+  }
+
+  @Test
+  void aShareAlteredByItsHolderIsBlamedOnTheHolder() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(8);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    Wire wire = new Wire(sites(clients, ids, Map.of()));
+    // s6 flips a bit of every share it reveals, after the sharers signed them.
+    wire.answers = (site, bytes) -> {
+      if (!site.equals("s6") || !Frame.kind(bytes).orElseThrow()
+          .equals(SecureAggregation.REVEALED)) {
+        return bytes;
+      }
+      try {
+        Body.Reader r = new Body.Reader(bytes, SecureAggregation.REVEALED, "test");
+        Body.Writer w = new Body.Writer().string(r.string());
+        int count = r.u16();
+        w.u16(count);
+        for (int i = 0; i < count; i++) {
+          w.string(r.string()).u16(r.u16()).u16(r.u16());
+          byte[] share = r.fixed(Shamir.SHARE_BYTES);
+          share[share.length - 1] ^= 1;
+          w.fixed(share).bytes(r.bytes(512));
+        }
+        return w.frame(SecureAggregation.REVEALED);
+      } catch (MessageFormatException e) {
+        throw new AssertionError(e);
+      }
+    };
+
+    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults().withNeighbourhood(7, 3),
+        ids).unmask(round(), instructions(clients, config), wire);
+
+    assertThat(u.failures()).isNotEmpty().allSatisfy(f -> {
+      assertThat(f.siteId()).isEqualTo("s6");
+      assertThat(f.reason()).contains("returned an altered share of");
+    });
+    assertThat(u.sum()).containsExactly(plainSum(clients, config,
+        quantizer(SecAggConfig.defaults())));
+  }
+
+  @Test
+  void honestSitesRefuseToRevealBothKindsOfShareOfOneSite() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(8);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    Wire wire = new Wire(sites(clients, ids, Map.of()));
+    // A curious server asks s1 for the mask-key shares of the survivors whose seed it asks.
+    wire.requests = (site, bytes) -> {
+      if (!site.equals("s1") || !Frame.kind(bytes).orElseThrow()
+          .equals(SecureAggregation.UNMASK)) {
+        return bytes;
+      }
+      try {
+        Body.Reader r = new Body.Reader(bytes, SecureAggregation.UNMASK, "test");
+        byte[] session = r.fixed(16);
+        int round = r.i32();
+        String id = r.string();
+        List<String> survivors = r.strings(100);
+        return new Body.Writer().fixed(session).i32(round).string(id).strings(survivors)
+            .strings(survivors).frame(SecureAggregation.UNMASK);
+      } catch (MessageFormatException e) {
+        throw new AssertionError(e);
+      }
+    };
+
+    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults().withNeighbourhood(7, 3),
+        ids).unmask(round(), instructions(clients, config), wire);
+
+    assertThat(u.failures()).singleElement().satisfies(f -> {
+      assertThat(f.siteId()).isEqualTo("s1");
+      assertThat(f.reason()).contains("refuses: asked for both kinds of share of");
+    });
+    assertThat(u.sum()).containsExactly(plainSum(clients, config,
+        quantizer(SecAggConfig.defaults())));
+  }
+
+  @Test
+  void aForgedAdvertisementIsRefused() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    SimulatedIdentities strangers = new SimulatedIdentities();
+    List<Client> clients = clients(6);
+    List<ClientRuntime> runtimes = new ArrayList<>();
+    for (Client c : clients) {
+      // s5 signs with a key the federation never registered.
+      SiteIdentity identity = c.id().equals("s5") ? strangers.of("s5") : ids.of(c.id());
+      runtimes.add(ClientRuntime.of(c).withStages(SecAggSite.of(identity, ids.verifier())));
+    }
+    Wire wire = new Wire(InProcessTransport.ofRuntimes(runtimes));
+    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
+        instructions(clients, RoundConfig.of(1, TRAINING)), wire);
+
+    assertThat(u.failures()).extracting(SiteFailure::siteId).contains("s5");
+    assertThat(u.failures()).filteredOn(f -> f.siteId().equals("s5")).singleElement()
+        .satisfies(f -> assertThat(f.reason()).contains("not the registered key of site s5"));
+    assertThat(u.contributors()).hasSize(5).doesNotContain("s5");
+  }
+
+  @Test
+  void dpFedAvgClipsOnTheSitesAndAddsItsNoiseOnceToTheUnmaskedSum() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(6);
+    Weights plain = dpRound(new InProcessTransport(clients), Optional.empty());
+    Weights secure = dpRound(sites(clients, ids, Map.of()),
+        Optional.of(protocol(SecAggConfig.defaults(), ids)));
+    // The same clipped updates and the same noise: equal up to the 16-bit quantization.
+    double[][] a = WeightMath.toDouble(plain);
+    double[][] b = WeightMath.toDouble(secure);
+    double worst = 0;
+    double moved = 0;
+    double[][] g = WeightMath.toDouble(GLOBAL);
+    for (int i = 0; i < a.length; i++) {
+      for (int j = 0; j < a[i].length; j++) {
+        worst = Math.max(worst, Math.abs(a[i][j] - b[i][j]));
+        moved = Math.max(moved, Math.abs(a[i][j] - g[i][j]));
+      }
+    }
+    assertThat(moved).isGreaterThan(0.01);
+    assertThat(worst).isLessThan(1e-4);
+  }
+
+  private static Weights dpRound(Transport transport,
+      java.util.Optional<SecureAggregation> secure) {
+    DpFedAvg dp = DpFedAvg.wrap(StandardStrategy.builder().localTraining(TRAINING)
+        .sampling(Sampling.all()).build()).clipNorm(0.5).noiseMultiplier(0.1)
+        .samplingProbability(1).noise(new Random(3)).build();
+    Federation.Builder b = Federation.builder(SPEC, transport).strategy(dp).rounds(1);
+    secure.ifPresent(b::fitProtocol);
+    return b.build().run(GLOBAL).finalWeights();
+  }
+
+  @Test
+  void robustAggregatorsAreRefusedWithSecureAggregation() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    assertThatThrownBy(() -> Federation.builder(SPEC, sites(clients(4), ids, Map.of()))
+        .strategy(StandardStrategy.builder().aggregator(new FedMedian()).build())
+        .fitProtocol(SecureAggregation.of(SecAggConfig.defaults())).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("gives the server only the sum of the updates")
+        .hasMessageContaining("needs each site's update");
+  }
+
+  @Test
+  void sumsThatCouldWrapAndThresholdsAboveKAreRefused() {
+    assertThat(SecAggConfig.defaults().withBits(24).overflow(1000))
+        .contains("could overflow the 32-bit sum");
+    assertThat(SecAggConfig.defaults().withBits(16).overflow(1000)).isEmpty();
+    assertThatThrownBy(() -> SecAggConfig.defaults().withNeighbourhood(4, 5))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("threshold 5 of 4");
+    assertThat(SecAggConfig.defaults().neighboursFor(100)).isEqualTo(14);
+    assertThat(SecAggConfig.defaults().neighboursFor(1000)).isEqualTo(20);
+    assertThat(SecAggConfig.defaults().withNeighbourhood(5, 0).neighboursFor(100)).isEqualTo(6);
+    assertThat(SecAggConfig.defaults().neighboursFor(5)).isEqualTo(4);
+  }
+
+  @Test
+  void shamirRebuildsFromAnyTSharesAndNotFromFewer() throws GeneralSecurityException {
+    byte[] secret = new byte[32];
+    seeded(5).nextBytes(secret);
+    List<java.math.BigInteger> shares = Shamir.split(secret, 3, 5, seeded(6));
+    Map<Integer, java.math.BigInteger> any3 = new TreeMap<>(Map.of(2, shares.get(1), 4,
+        shares.get(3), 5, shares.get(4)));
+    assertThat(Shamir.combine(any3, 32)).hasValue(secret);
+    assertThat(new Shamir.Polynomial(any3).at(1)).isEqualTo(shares.get(0));
+    Map<Integer, java.math.BigInteger> two = new TreeMap<>(Map.of(1, shares.get(0), 3,
+        shares.get(2)));
+    assertThat(Shamir.combine(two, 32).map(java.util.Arrays::toString))
+        .isNotEqualTo(java.util.Optional.of(java.util.Arrays.toString(secret)));
+  }
+
+  @Test
+  void hkdfMatchesRfc5869() throws GeneralSecurityException {
+    byte[] ikm = new byte[22];
+    java.util.Arrays.fill(ikm, (byte) 0x0b);
+    byte[] salt = new byte[13];
+    for (int i = 0; i < salt.length; i++) {
+      salt[i] = (byte) i;
+    }
+    byte[] info = new byte[10];
+    for (int i = 0; i < info.length; i++) {
+      info[i] = (byte) (0xf0 + i);
+    }
+    // Test cases 1 and 3, the first 32 bytes of their output.
+    assertThat(java.util.HexFormat.of().formatHex(Crypto.hkdf(ikm, salt, info)))
+        .isEqualTo("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf");
+    assertThat(java.util.HexFormat.of().formatHex(Crypto.hkdf(ikm, new byte[0], new byte[0])))
+        .isEqualTo("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d");
+  }
+}
