@@ -2,8 +2,8 @@
  * mnist-fl's API, pure Java: data sets and readers ({@code io.mnistfl.data}), model specs and
  * weights ({@code model}), metrics, training records and provenance ({@code train}), and
  * federated learning: the round loop and its SPI ({@code fl}), aggregators, differential
- * privacy, simulation, the wire format and checkpoints. A backend such as {@code io.mnistfl.tf}
- * implements {@link io.mnistfl.train.Model}.
+ * privacy, secure aggregation, simulation, the gRPC transport, the wire format and checkpoints.
+ * A backend such as {@code io.mnistfl.tf} implements {@link io.mnistfl.train.Model}.
  */
 module io.mnistfl.api {
   requires transitive java.desktop;

@@ -7,6 +7,7 @@ import io.mnistfl.fl.grpc.GrpcSiteHost;
 import io.mnistfl.fl.grpc.QuickStartPki;
 import io.mnistfl.fl.grpc.TlsFiles;
 import io.mnistfl.fl.secagg.CertificateIdentities;
+import io.mnistfl.fl.secagg.IdentityVerifier;
 import io.mnistfl.fl.secagg.SecAggSite;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfClient;
@@ -251,13 +252,17 @@ final class ClientCommand implements Callable<Integer> {
     Map<String, ClientRuntime> runtimes = new LinkedHashMap<>();
     long examples = 0;
     List<String> unsigned = new ArrayList<>();
+    // One verifier for all the sites of this process: each certificate and signature is
+    // checked once.
+    Optional<IdentityVerifier> verifier = connection.isEmpty() ? Optional.empty()
+        : Optional.of(CertificateIdentities.verifier(connection.get().trustedCa()));
     for (int i = 0; i < ids.size(); i++) {
       TfClient site = TfClient.ofPart(ids.get(i), pool, local, partsOfMine.get(i), heldOut);
       ClientRuntime runtime = ClientRuntime.of(site, limits);
       Optional<TlsFiles> identity = identityFiles(ids.get(i));
       if (identity.isPresent()) {
         runtime = runtime.withStages(SecAggSite.of(CertificateIdentities.site(identity.get()),
-            CertificateIdentities.verifier(identity.get().trustedCa())));
+            verifier.orElseThrow()));
       } else {
         unsigned.add(ids.get(i));
       }

@@ -225,7 +225,7 @@ final class FederateCommand implements Callable<Integer> {
       files.clearCheckpoints(store);
     }
     Strategy strategy = strategy(spec);
-    Optional<SecureAggregation> secure = secure();
+    Optional<SecAggConfig> secure = secure();
     if (secure.isPresent() && !strategy.aggregatesSums()) {
       throw new IllegalArgumentException("--secure-aggregation gives the server only the sum of"
           + " the updates; --aggregator " + aggregator.orElse("fedavg") + " needs each site's"
@@ -241,7 +241,7 @@ final class FederateCommand implements Callable<Integer> {
         target.map(t -> ", target " + t).orElse(""),
         done > 0 ? ", resuming after round " + done + " from " + store.dir() : "");
     System.out.println("strategy: " + strategy.parameters());
-    secure.ifPresent(p -> System.out.println("secure aggregation: " + p.parameters()));
+    secure.ifPresent(c -> System.out.println("secure aggregation: " + c.parameters()));
     if (quantizeBits.isPresent() && !secureAggregation) {
       printUpdateSizes(spec.initialWeights());
     }
@@ -256,7 +256,7 @@ final class FederateCommand implements Callable<Integer> {
       FederationHistory history;
       SimulatedIdentities identities = new SimulatedIdentities();
       Optional<SecureAggregation> masked = secure
-          .map(p -> p.withVerifier(identities.verifier()));
+          .map(c -> SecureAggregation.of(c, identities.verifier()));
       List<ClientRuntime> runtimes = simulated.stream().map(c -> {
         ClientRuntime runtime = ClientRuntime.of(c);
         return masked.isEmpty() ? runtime : runtime.withStages(
@@ -297,11 +297,11 @@ final class FederateCommand implements Callable<Integer> {
         target.map(t -> ", target " + t).orElse(""),
         done > 0 ? ", resuming after round " + done + " from " + store.dir() : "");
     System.out.println("strategy: " + strategy.parameters());
-    secure().ifPresent(p -> System.out.println("secure aggregation: " + p.parameters()));
+    secure().ifPresent(c -> System.out.println("secure aggregation: " + c.parameters()));
     FederationHistory history;
     FitProtocol protocol = FitProtocol.plain();
     if (secureAggregation) {
-      protocol = secure().orElseThrow().withVerifier(
+      protocol = SecureAggregation.of(secure().orElseThrow(),
           CertificateIdentities.verifier(remote.caCertificate()));
     }
     TimedFit fit = new TimedFit(protocol);
@@ -341,14 +341,14 @@ final class FederateCommand implements Callable<Integer> {
   }
 
   /** SecAgg+ with the --secagg options and the bits of --quantize-updates, if asked for. */
-  private Optional<SecureAggregation> secure() {
+  private Optional<SecAggConfig> secure() {
     if (!secureAggregation) {
       return Optional.empty();
     }
-    return Optional.of(SecureAggregation.of(SecAggConfig.defaults()
+    return Optional.of(SecAggConfig.defaults()
         .withNeighbourhood(secaggNeighbours, secaggThreshold)
         .withBits(quantizeBits.orElse(16)).withClipRange(secaggClip)
-        .withExampleCap(secaggExampleCap)));
+        .withExampleCap(secaggExampleCap));
   }
 
   private void report(FederationHistory history) throws IOException {

@@ -40,7 +40,7 @@ class SecureAggregationLearningTest {
       List<RoundResult> plain = run(spec, workers, new InProcessTransport(clients),
           Optional.empty());
       List<RoundResult> masked = run(spec, workers, secure, Optional.of(
-          SecureAggregation.of(SecAggConfig.defaults()).withVerifier(ids.verifier())));
+          SecureAggregation.of(SecAggConfig.defaults(), ids.verifier())));
 
       double a = plain.get(4).test().orElseThrow().accuracy();
       double b = masked.get(4).test().orElseThrow().accuracy();

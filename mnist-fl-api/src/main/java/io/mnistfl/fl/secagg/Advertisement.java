@@ -1,35 +1,62 @@
 package io.mnistfl.fl.secagg;
 
 import io.mnistfl.fl.wire.MessageFormatException;
+import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * A site's signed key advertisement: its two X25519 public keys (for shares and for masks),
- * commitments to its self-mask seed and to its mask key, and the credential its signature is
- * checked against.
+ * commitments to its self-mask seed and its mask key, a commitment to each share it will deal
+ * (two per neighbour, in the order of its neighbour list), and the credential its signature is
+ * checked against. The share commitments let the server tell a share its owner dealt from one a
+ * holder altered, without a signature per share.
  */
 record Advertisement(String siteId, byte[] sharingKey, byte[] maskingKey, byte[] seedCommitment,
-    byte[] keyCommitment, byte[] credential, byte[] signature) {
+    byte[] keyCommitment, byte[] shareCommitments, byte[] credential, byte[] signature) {
 
   static final String KIND = "MFA1";
+  /** Bytes of the commitments to the two shares of one neighbour. */
+  static final int PER_NEIGHBOUR = 64;
+  private static final int MAX_NEIGHBOURS = 4096;
 
   /** The bytes the signature covers. */
   static byte[] signed(byte[] session, int round, String siteId, byte[] sharingKey,
-      byte[] maskingKey, byte[] seedCommitment, byte[] keyCommitment) {
+      byte[] maskingKey, byte[] seedCommitment, byte[] keyCommitment, byte[] shareCommitments) {
     return Body.signed("mnistfl-secagg-v1/advertisement", session, round, siteId, sharingKey,
-        maskingKey, seedCommitment, keyCommitment);
+        maskingKey, seedCommitment, keyCommitment, shareCommitments);
   }
 
   byte[] signed(byte[] session, int round) {
-    return signed(session, round, siteId, sharingKey, maskingKey, seedCommitment, keyCommitment);
+    return signed(session, round, siteId, sharingKey, maskingKey, seedCommitment, keyCommitment,
+        shareCommitments);
+  }
+
+  /** How many neighbours the site committed shares for. */
+  int neighbours() {
+    return shareCommitments.length / PER_NEIGHBOUR;
+  }
+
+  /** The commitment to the share of {@code kind} dealt at {@code x}, if there is one. */
+  Optional<byte[]> shareCommitment(int x, Secret kind) {
+    if (x < 1 || x > neighbours()) {
+      return Optional.empty();
+    }
+    int from = (x - 1) * PER_NEIGHBOUR + kind.ordinal() * 32;
+    return Optional.of(Arrays.copyOfRange(shareCommitments, from, from + 32));
   }
 
   void write(Body.Writer w) {
     w.string(siteId).bytes(sharingKey).bytes(maskingKey).fixed(seedCommitment)
-        .fixed(keyCommitment).bytes(credential).bytes(signature);
+        .fixed(keyCommitment).bytes(shareCommitments).bytes(credential).bytes(signature);
   }
 
   static Advertisement read(Body.Reader r) throws MessageFormatException {
-    return new Advertisement(r.string(), r.bytes(64), r.bytes(64), r.fixed(32), r.fixed(32),
-        r.bytes(16 << 10), r.bytes(512));
+    Advertisement ad = new Advertisement(r.string(), r.bytes(64), r.bytes(64), r.fixed(32),
+        r.fixed(32), r.bytes(MAX_NEIGHBOURS * PER_NEIGHBOUR), r.bytes(16 << 10), r.bytes(512));
+    if (ad.shareCommitments.length % PER_NEIGHBOUR != 0) {
+      throw new MessageFormatException("advertisement of " + ad.siteId + ": share commitments of"
+          + " " + ad.shareCommitments.length + " bytes");
+    }
+    return ad;
   }
 }

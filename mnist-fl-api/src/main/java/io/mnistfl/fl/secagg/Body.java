@@ -2,13 +2,12 @@ package io.mnistfl.fl.secagg;
 
 import io.mnistfl.fl.wire.Frame;
 import io.mnistfl.fl.wire.MessageFormatException;
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -20,50 +19,66 @@ final class Body {
 
   /** Writes a body, then frames it. */
   static final class Writer {
-    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    private final DataOutputStream out = new DataOutputStream(bytes);
-    private final ByteBuffer scratch = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle SHORT =
+        MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT =
+        MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG =
+        MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private byte[] buffer;
+    private int size;
+
+    Writer() {
+      this(256);
+    }
+
+    /** A writer with room for {@code capacity} bytes before it grows. */
+    Writer(int capacity) {
+      buffer = new byte[capacity];
+    }
+
+    /** Makes room for {@code n} bytes; returns where they go. Call before reading buffer. */
+    private int reserve(long n) {
+      if (size + n > buffer.length) {
+        long grown = Math.max(size + n, 2L * buffer.length);
+        if (grown > Integer.MAX_VALUE - 64) {
+          throw new IllegalArgumentException("a message of " + grown + " bytes");
+        }
+        buffer = Arrays.copyOf(buffer, (int) grown);
+      }
+      int at = size;
+      size += (int) n;
+      return at;
+    }
 
     Writer u16(int v) {
       if (v < 0 || v > 0xFFFF) {
         throw new IllegalArgumentException("a count of " + v + " does not fit 16 bits");
       }
-      return raw(scratch.clear().putShort((short) v), 2);
+      int at = reserve(2);
+      SHORT.set(buffer, at, (short) v);
+      return this;
     }
 
     Writer i32(int v) {
-      return raw(scratch.clear().putInt(v), 4);
+      int at = reserve(4);
+      INT.set(buffer, at, v);
+      return this;
     }
 
     Writer f64(double v) {
-      return raw(scratch.clear().putDouble(v), 8);
-    }
-
-    private Writer raw(ByteBuffer b, int n) {
-      try {
-        out.write(b.array(), 0, n);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+      int at = reserve(8);
+      LONG.set(buffer, at, Double.doubleToRawLongBits(v));
       return this;
     }
 
     Writer bytes(byte[] v) {
-      i32(v.length);
-      try {
-        out.write(v);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      return this;
+      return i32(v.length).fixed(v);
     }
 
     Writer fixed(byte[] v) {
-      try {
-        out.write(v);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+      int at = reserve(v.length);
+      System.arraycopy(v, 0, buffer, at, v.length);
       return this;
     }
 
@@ -79,18 +94,19 @@ final class Body {
 
     Writer ints(int[] v) {
       i32(v.length);
-      ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-      b.asIntBuffer().put(v);
-      return fixed(b.array());
+      int at = reserve(4L * v.length);
+      for (int i = 0; i < v.length; i++) {
+        INT.set(buffer, at + 4 * i, v[i]);
+      }
+      return this;
     }
 
     byte[] body() {
-      return bytes.toByteArray();
+      return Arrays.copyOf(buffer, size);
     }
 
     byte[] frame(String kind) {
-      byte[] body = body();
-      return Frame.finish(Frame.start(kind, body.length).put(body));
+      return Frame.finish(Frame.start(kind, size).put(buffer, 0, size));
     }
   }
 

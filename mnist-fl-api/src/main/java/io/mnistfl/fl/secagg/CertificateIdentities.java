@@ -15,6 +15,10 @@ import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
@@ -22,9 +26,13 @@ import javax.naming.ldap.Rdn;
 /**
  * Identities from the federation's PKI, for secure aggregation over gRPC: a site signs with the
  * EC key of its TLS certificate and presents the certificate; a verifier accepts a certificate
- * that chains to the CA, is valid now and names the site as its common name.
+ * that chains to the CA, is valid now, is issued for client authentication (where it says) and
+ * names the site as its common name.
  */
 public final class CertificateIdentities {
+  private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+  private static final int MAX_CACHED = 100_000;
+
   private CertificateIdentities() {}
 
   /**
@@ -69,7 +77,8 @@ public final class CertificateIdentities {
   }
 
   /**
-   * A verifier of certificates issued by the CA in {@code caFile}.
+   * A verifier of certificates issued by the CA in {@code caFile}. The sites of one JVM (a
+   * simulation host) share one verifier, which checks each certificate and signature once.
    *
    * @param caFile the CA certificate (PEM)
    * @return the verifier
@@ -82,24 +91,40 @@ public final class CertificateIdentities {
     } catch (GeneralSecurityException e) {
       throw new IOException(caFile + ": " + e.getMessage(), e);
     }
+    Map<String, X509Certificate> checked = new ConcurrentHashMap<>();
+    VerifiedSignatures verified = new VerifiedSignatures();
     return (siteId, credential, message, signature) -> {
       if (credential.length > 16 << 10) {
         throw new GeneralSecurityException("a certificate of " + credential.length + " bytes");
       }
-      X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new java.io.ByteArrayInputStream(credential));
+      // The chain is checked once per certificate; its validity and name every time.
+      String key = HexFormat.of().formatHex(Crypto.sha256(credential));
+      X509Certificate cert = checked.get(key);
+      if (cert == null) {
+        cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+            .generateCertificate(new java.io.ByteArrayInputStream(credential));
+        cert.verify(ca.getPublicKey());
+        List<String> purposes = cert.getExtendedKeyUsage();
+        if (purposes != null && !purposes.contains(CLIENT_AUTH)) {
+          throw new GeneralSecurityException("a certificate of " + commonName(cert)
+              + " not issued to a site (no clientAuth purpose)");
+        }
+        if (checked.size() < MAX_CACHED) {
+          checked.put(key, cert);
+        }
+      }
       cert.checkValidity();
-      cert.verify(ca.getPublicKey());
       if (!siteId.equals(commonName(cert))) {
         throw new GeneralSecurityException("a certificate of " + commonName(cert) + ", not of "
             + siteId);
       }
-      Signature s = Signature.getInstance("SHA256withECDSA");
-      s.initVerify(cert.getPublicKey());
-      s.update(message);
-      if (!s.verify(signature)) {
-        throw new GeneralSecurityException("a signature that is not site " + siteId + "'s");
-      }
+      X509Certificate signer = cert;
+      verified.check(siteId, credential, message, signature, () -> {
+        Signature s = Signature.getInstance("SHA256withECDSA");
+        s.initVerify(signer.getPublicKey());
+        s.update(message);
+        return s.verify(signature);
+      });
     };
   }
 

@@ -1,5 +1,7 @@
 package io.mnistfl.fl.secagg;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +32,8 @@ import javax.crypto.spec.SecretKeySpec;
 final class Crypto {
   private static final int GCM_TAG_BITS = 128;
   private static final int NONCE_BYTES = 12;
+  private static final VarHandle LITTLE_ENDIAN_INT =
+      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
   private Crypto() {}
 
@@ -131,16 +135,27 @@ final class Crypto {
     Cipher c = Cipher.getInstance("AES/CTR/NoPadding");
     c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(hkdf(seed, new byte[0], info), "AES"),
         new IvParameterSpec(new byte[16]));
-    int block = 1 << 14;
+    // Blocks that stay in the first-level cache; the JDK's AES-CTR runs on the CPU's AES units.
+    int block = 1 << 12;
     byte[] zeros = new byte[4 * block];
     byte[] stream = new byte[4 * block];
     for (int from = 0; from < values.length; from += block) {
       int n = Math.min(block, values.length - from);
       c.update(zeros, 0, 4 * n, stream, 0);
-      ByteBuffer b = ByteBuffer.wrap(stream, 0, 4 * n).order(ByteOrder.LITTLE_ENDIAN);
       for (int i = 0; i < n; i++) {
-        values[from + i] += sign * b.getInt();
+        values[from + i] += sign * (int) LITTLE_ENDIAN_INT.get(stream, 4 * i);
       }
     }
+  }
+
+  /**
+   * Refuses a public key no honest site could have made: one of small order, whose agreement
+   * with any key is fixed (the JDK refuses it when agreeing with {@code probe}, a key of ours).
+   */
+  static void requireUsable(PrivateKey probe, PublicKey key) throws GeneralSecurityException {
+    KeyAgreement a = KeyAgreement.getInstance("X25519");
+    a.init(probe);
+    a.doPhase(key, true);
+    a.generateSecret();
   }
 }

@@ -1,5 +1,8 @@
 package io.mnistfl.fl.secagg;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * The parameters of secure aggregation.
  *
@@ -98,6 +101,22 @@ public record SecAggConfig(int neighbours, int threshold, int bits, double clipR
     return new SecAggConfig(neighbours, threshold, bits, clipRange, n);
   }
 
+  /**
+   * The parameters by name, for provenance and logs.
+   *
+   * @return the parameters
+   */
+  public Map<String, String> parameters() {
+    Map<String, String> p = new LinkedHashMap<>();
+    p.put("secureAggregation", "SecAgg+");
+    p.put("neighbours", neighbours == 0 ? "2*ceil(log2 n)" : String.valueOf(neighbours));
+    p.put("threshold", threshold == 0 ? "ceil(k/2)" : String.valueOf(threshold));
+    p.put("bits", String.valueOf(bits));
+    p.put("clipRange", String.valueOf(clipRange));
+    p.put("exampleCap", String.valueOf(exampleCap));
+    return p;
+  }
+
   /** k for a round of {@code n} sites: even, as the graph is symmetric, unless all n − 1. */
   int neighboursFor(int n) {
     int auto = 2 * (32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1)));
@@ -112,8 +131,10 @@ public record SecAggConfig(int neighbours, int threshold, int bits, double clipR
 
   /** Why {@code n} sites cannot be summed in 32 bits with these bits, or empty. */
   String overflow(int n) {
-    int log = 32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1));
-    if (bits + log > MODULUS_BITS || WEIGHT_BITS + log > MODULUS_BITS) {
+    // n values of at most 2^b - 1 each, and n weights of at most 2^16 each.
+    long values = (long) n * ((1L << bits) - 1);
+    long weights = (long) n << WEIGHT_BITS;
+    if (values > 0xFFFF_FFFFL || weights > 0xFFFF_FFFFL) {
       return n + " sites of " + bits + "-bit values could overflow the 32-bit sum";
     }
     return "";

@@ -4,15 +4,15 @@ import io.mnistfl.fl.Client;
 import io.mnistfl.fl.ClientRuntime;
 import io.mnistfl.fl.ClientUpdate;
 import io.mnistfl.fl.SiteLimits;
+import io.mnistfl.fl.wire.Frame;
 import io.mnistfl.fl.wire.MessageFormatException;
 import io.mnistfl.fl.wire.Messages;
 import java.io.IOException;
 import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.SecureRandom;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -22,12 +22,13 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 
 /**
- * A site's side of {@link SecureAggregation}: it answers the four stages, keeping its keys,
- * seed and the shares it holds for one round. Keys and seeds come fresh from {@link
- * SecureRandom} every round, never from the run's seed, since a resumed round would reuse them;
- * only the stochastic rounding of the update is seeded, so the aggregate is reproducible. It
- * checks its neighbours' signed advertisements, and refuses to reveal both kinds of share of the
- * same site, which would let the server unmask that site's update.
+ * A site's side of {@link SecureAggregation}: it answers the four stages in order, once each,
+ * keeping its keys, seed and the shares it holds for one round. Keys, seeds and salts come fresh
+ * from {@link SecureRandom} every round, never from the run's seed, since a resumed round would
+ * reuse them; only the stochastic rounding of the update is seeded, so the aggregate is
+ * reproducible. It checks its neighbours' signed advertisements and every share it receives
+ * against its dealer's commitment, and refuses to reveal both kinds of share of the same site,
+ * which would let the server unmask that site's update.
  */
 public final class SecAggSite implements ClientRuntime.StageHandler {
   static final String SELF_MASK = "mnistfl-secagg-v1/self-mask";
@@ -35,6 +36,7 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
   static final String PAIR_AGREEMENT = "mnistfl-secagg-v1/pair";
   private static final String SHARE_KEY = "mnistfl-secagg-v1/share-key";
   private static final int MAX_NEIGHBOURS = 4096;
+  static final int SALT_BYTES = 16;
 
   private final SiteIdentity identity;
   private final IdentityVerifier verifier;
@@ -42,9 +44,9 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
   private final Tamper tamper;
   private State state;
 
-  /** Changes the shares a site sends; only tests do, to show that a bad share is caught. */
+  /** Changes the shares a site deals; only tests do, to show that a bad share is caught. */
   interface Tamper {
-    byte[] share(byte[] share, String holder, String what);
+    byte[] share(byte[] share, String holder, Secret kind);
   }
 
   SecAggSite(SiteIdentity identity, IdentityVerifier verifier, Tamper tamper,
@@ -63,28 +65,51 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
    * @return the handler, for {@link ClientRuntime#withStages}
    */
   public static SecAggSite of(SiteIdentity identity, IdentityVerifier verifier) {
-    return new SecAggSite(identity, verifier, (share, holder, what) -> share,
+    return new SecAggSite(identity, verifier, (share, holder, kind) -> share,
         new SecureRandom());
   }
 
+  /** The stage a round has reached on this site; each request moves it on by one. */
+  private enum Stage { ADVERTISED, SHARED, MASKED }
+
   /** One round's secrets and what the site learned in it. */
   private static final class State {
-    byte[] session;
-    int round;
-    int threshold;
-    Quantizer quantizer;
-    List<String> neighbours;
-    KeyPair sharing;
-    KeyPair masking;
-    byte[] seed;
-    Map<String, Advertisement> peers = new TreeMap<>();
-    /** Shares this site holds, by owner: x, seed share, key share and their signatures. */
-    Map<String, Held> held = new TreeMap<>();
-    List<String> maskPeers = List.of();
+    final byte[] session;
+    final int round;
+    final int threshold;
+    final Quantizer quantizer;
+    final List<String> neighbours;
+    final KeyPair sharing;
+    final KeyPair masking;
+    final byte[] seed;
+    /** The shares this site deals, by neighbour: seed share, salt, key share, salt. */
+    final Map<String, Dealt> dealt = new TreeMap<>();
+    final Map<String, Peer> peers = new TreeMap<>();
+    /** Shares this site holds, by owner. */
+    final Map<String, Held> held = new TreeMap<>();
+    Stage stage = Stage.ADVERTISED;
+
+    State(byte[] session, int round, int threshold, Quantizer quantizer,
+        List<String> neighbours, KeyPair sharing, KeyPair masking, byte[] seed) {
+      this.session = session;
+      this.round = round;
+      this.threshold = threshold;
+      this.quantizer = quantizer;
+      this.neighbours = neighbours;
+      this.sharing = sharing;
+      this.masking = masking;
+      this.seed = seed;
+    }
   }
 
-  private record Held(int x, byte[] seedShare, byte[] keyShare, byte[] seedSignature,
-      byte[] keySignature) {}
+  /** A neighbour's checked advertisement and the two keys agreed with it. */
+  private record Peer(Advertisement advert, byte[] shareKey, byte[] pairSeed) {}
+
+  private record Dealt(int x, byte[] seedShare, byte[] seedSalt, byte[] keyShare,
+      byte[] keySalt) {}
+
+  private record Held(int x, byte[] seedShare, byte[] seedSalt, byte[] keyShare,
+      byte[] keySalt) {}
 
   @Override
   public boolean handles(String kind) {
@@ -95,7 +120,7 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
   @Override
   public synchronized byte[] handle(byte[] request, Client client, SiteLimits limits)
       throws IOException {
-    String kind = io.mnistfl.fl.wire.Frame.kind(request).orElse("");
+    String kind = Frame.kind(request).orElse("");
     try {
       return switch (kind) {
         case SecureAggregation.ADVERTISE -> advertise(request);
@@ -103,200 +128,211 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
         case SecureAggregation.MASK -> mask(request, client, limits);
         default -> unmask(request);
       };
-    } catch (GeneralSecurityException e) {
+    } catch (GeneralSecurityException | RuntimeException e) {
       throw new IOException("site " + identity.siteId() + " refuses: " + e.getMessage(), e);
     }
   }
 
-  static byte[] commit(String what, byte[] secret) {
-    return Crypto.sha256(("mnistfl-secagg-v1/commit/" + what).getBytes(StandardCharsets.UTF_8),
-        secret);
-  }
-
-  static byte[] shareSigned(byte[] session, String owner, String holder, int x, String what,
-      byte[] share) {
-    return Body.signed("mnistfl-secagg-v1/share", session, owner, holder, x, what, share);
-  }
-
-  /** Reads the header every request starts with; the site must be this one. */
-  private Body.Reader header(byte[] request, String kind, State expected)
+  /** Reads the header of a request after the advertisement; it must continue this round. */
+  private Body.Reader next(byte[] request, String kind, Stage expected)
       throws IOException, GeneralSecurityException {
     Body.Reader r = new Body.Reader(request, kind, "secure aggregation request");
     byte[] session = r.fixed(16);
     int round = r.i32();
     String site = r.string();
+    State s = state;
     if (!site.equals(identity.siteId())) {
       throw new GeneralSecurityException("a request for site " + site);
     }
-    if (expected != null && (!java.util.Arrays.equals(session, expected.session)
-        || round != expected.round)) {
-      throw new GeneralSecurityException("a request of another round or session");
+    if (s == null || !Arrays.equals(session, s.session) || round != s.round) {
+      throw new GeneralSecurityException("a request of no round it advertised keys for");
     }
-    if (expected == null) {
-      State s = new State();
-      s.session = session;
-      s.round = round;
-      state = s;
+    if (s.stage != expected) {
+      throw new GeneralSecurityException("a request out of order (after " + s.stage + ")");
     }
     return r;
   }
 
-  private State current(String stage) throws GeneralSecurityException {
-    if (state == null) {
-      throw new GeneralSecurityException("a " + stage + " request before the advertisement");
-    }
-    return state;
-  }
-
   private byte[] advertise(byte[] request) throws IOException, GeneralSecurityException {
     state = null;
-    Body.Reader r = header(request, SecureAggregation.ADVERTISE, null);
-    State s = state;
-    s.threshold = r.u16();
+    Body.Reader r = new Body.Reader(request, SecureAggregation.ADVERTISE,
+        "secure aggregation request");
+    byte[] session = r.fixed(16);
+    int round = r.i32();
+    String site = r.string();
+    int threshold = r.u16();
     int bits = r.i32();
     double clipRange = r.f64();
     int exampleCap = r.i32();
     double clipNorm = r.f64();
-    s.neighbours = r.strings(MAX_NEIGHBOURS);
+    List<String> neighbours = r.strings(MAX_NEIGHBOURS);
     r.end();
-    if (new HashSet<>(s.neighbours).size() != s.neighbours.size()
-        || s.neighbours.contains(identity.siteId())) {
+    if (!site.equals(identity.siteId())) {
+      throw new GeneralSecurityException("a request for site " + site);
+    }
+    if (new HashSet<>(neighbours).size() != neighbours.size()
+        || neighbours.contains(identity.siteId())) {
       throw new GeneralSecurityException("a neighbour list with repeats or itself");
     }
-    if (s.threshold < 1 || s.threshold > s.neighbours.size() || bits < 1 || bits > 24
+    if (threshold < 1 || threshold > neighbours.size() || bits < 1 || bits > 24
         || !(clipRange > 0 && Double.isFinite(clipRange)) || exampleCap < 1
         || !(Double.isNaN(clipNorm) || clipNorm > 0 && Double.isFinite(clipNorm))) {
-      throw new GeneralSecurityException("parameters out of range: threshold " + s.threshold
-          + " of " + s.neighbours.size() + ", " + bits + " bits, clip " + clipRange);
+      throw new GeneralSecurityException("parameters out of range: threshold " + threshold
+          + " of " + neighbours.size() + ", " + bits + " bits, clip " + clipRange);
     }
-    s.quantizer = Quantizer.of(bits, clipRange, exampleCap, clipNorm);
-    s.sharing = Crypto.x25519(random);
-    s.masking = Crypto.x25519(random);
-    s.seed = new byte[32];
-    random.nextBytes(s.seed);
+    byte[] seed = new byte[32];
+    random.nextBytes(seed);
+    State s = new State(session, round, threshold,
+        Quantizer.of(bits, clipRange, exampleCap, clipNorm), List.copyOf(neighbours),
+        Crypto.x25519(random), Crypto.x25519(random), seed);
+    List<BigInteger> seedShares = Shamir.split(seed, threshold, neighbours.size(), random);
+    List<BigInteger> keyShares = Shamir.split(Crypto.scalar(s.masking.getPrivate()), threshold,
+        neighbours.size(), random);
+    byte[] commitments = new byte[neighbours.size() * Advertisement.PER_NEIGHBOUR];
+    for (int i = 0; i < neighbours.size(); i++) {
+      String holder = neighbours.get(i);
+      int x = i + 1;
+      byte[] seedShare = tamper.share(Shamir.bytes(seedShares.get(i)), holder, Secret.SEED);
+      byte[] keyShare = tamper.share(Shamir.bytes(keyShares.get(i)), holder, Secret.MASK_KEY);
+      Dealt d = new Dealt(x, seedShare, salt(), keyShare, salt());
+      s.dealt.put(holder, d);
+      System.arraycopy(Secret.SEED.commitShare(identity.siteId(), holder, x, d.seedSalt(),
+          seedShare), 0, commitments, i * Advertisement.PER_NEIGHBOUR, 32);
+      System.arraycopy(Secret.MASK_KEY.commitShare(identity.siteId(), holder, x, d.keySalt(),
+          keyShare), 0, commitments, i * Advertisement.PER_NEIGHBOUR + 32, 32);
+    }
     byte[] sharingKey = s.sharing.getPublic().getEncoded();
     byte[] maskingKey = s.masking.getPublic().getEncoded();
-    byte[] seedCommitment = commit("seed", s.seed);
-    byte[] keyCommitment = commit("mask key", Crypto.scalar(s.masking.getPrivate()));
-    byte[] signature = identity.sign(Advertisement.signed(s.session, s.round,
-        identity.siteId(), sharingKey, maskingKey, seedCommitment, keyCommitment));
+    byte[] seedCommitment = Secret.SEED.commit(seed);
+    byte[] keyCommitment = Secret.MASK_KEY.commit(Crypto.scalar(s.masking.getPrivate()));
+    byte[] signature = identity.sign(Advertisement.signed(session, round, identity.siteId(),
+        sharingKey, maskingKey, seedCommitment, keyCommitment, commitments));
     Body.Writer w = new Body.Writer();
     new Advertisement(identity.siteId(), sharingKey, maskingKey, seedCommitment, keyCommitment,
-        identity.credential(), signature).write(w);
+        commitments, identity.credential(), signature).write(w);
+    state = s;
     return w.frame(Advertisement.KIND);
   }
 
+  private byte[] salt() {
+    byte[] salt = new byte[SALT_BYTES];
+    random.nextBytes(salt);
+    return salt;
+  }
+
   private byte[] share(byte[] request) throws IOException, GeneralSecurityException {
-    State s = current("share keys");
-    Body.Reader r = header(request, SecureAggregation.SHARE, s);
+    Body.Reader r = next(request, SecureAggregation.SHARE, Stage.ADVERTISED);
+    State s = state;
     int count = r.u16();
     if (count > s.neighbours.size()) {
       throw new GeneralSecurityException(count + " advertisements for " + s.neighbours.size()
           + " neighbours");
     }
+    Map<String, Peer> peers = new TreeMap<>();
     for (int i = 0; i < count; i++) {
       Advertisement ad = Advertisement.read(r);
-      if (!s.neighbours.contains(ad.siteId()) || s.peers.containsKey(ad.siteId())) {
+      if (!s.neighbours.contains(ad.siteId()) || peers.containsKey(ad.siteId())) {
         throw new GeneralSecurityException("an advertisement of " + ad.siteId()
             + ", not a neighbour or a repeat");
       }
       verifier.verify(ad.siteId(), ad.credential(), ad.signed(s.session, s.round),
           ad.signature());
-      Crypto.publicKey(ad.sharingKey());
-      Crypto.publicKey(ad.maskingKey());
-      s.peers.put(ad.siteId(), ad);
+      // Agreeing now also refuses a key that is not a point of the curve or of small order.
+      peers.put(ad.siteId(), new Peer(ad,
+          Crypto.agree(s.sharing.getPrivate(), Crypto.publicKey(ad.sharingKey()), s.session,
+              SHARE_KEY),
+          Crypto.agree(s.masking.getPrivate(), Crypto.publicKey(ad.maskingKey()), s.session,
+              PAIR_AGREEMENT)));
     }
     r.end();
-    if (s.peers.size() < s.threshold) {
-      throw new GeneralSecurityException("only " + s.peers.size() + " neighbours advertised,"
+    if (peers.size() < s.threshold) {
+      throw new GeneralSecurityException("only " + peers.size() + " neighbours advertised,"
           + " the threshold is " + s.threshold);
     }
-    int holders = s.neighbours.size();
-    List<BigInteger> seedShares = Shamir.split(s.seed, s.threshold, holders, random);
-    List<BigInteger> keyShares = Shamir.split(Crypto.scalar(s.masking.getPrivate()),
-        s.threshold, holders, random);
-    Body.Writer w = new Body.Writer().string(identity.siteId()).u16(s.peers.size());
-    for (int i = 0; i < holders; i++) {
-      String holder = s.neighbours.get(i);
-      Advertisement ad = s.peers.get(holder);
-      if (ad == null) {
-        continue;
-      }
-      int x = i + 1;
-      byte[] seedShare = tamper.share(Shamir.bytes(seedShares.get(i)), holder, "seed");
-      byte[] keyShare = tamper.share(Shamir.bytes(keyShares.get(i)), holder, "mask key");
-      byte[] plain = new Body.Writer().string(identity.siteId()).string(holder).u16(x)
-          .fixed(seedShare).fixed(keyShare)
-          .bytes(identity.sign(shareSigned(s.session, identity.siteId(), holder, x, "seed",
-              seedShare)))
-          .bytes(identity.sign(shareSigned(s.session, identity.siteId(), holder, x, "mask key",
-              keyShare)))
+    Body.Writer w = new Body.Writer().string(identity.siteId()).u16(peers.size());
+    for (Map.Entry<String, Peer> p : peers.entrySet()) {
+      Dealt d = s.dealt.get(p.getKey());
+      byte[] plain = new Body.Writer().string(identity.siteId()).string(p.getKey()).u16(d.x())
+          .fixed(d.seedShare()).fixed(d.seedSalt()).fixed(d.keyShare()).fixed(d.keySalt())
           .body();
-      byte[] key = Crypto.agree(s.sharing.getPrivate(), Crypto.publicKey(ad.sharingKey()),
-          s.session, SHARE_KEY);
-      w.string(holder).bytes(Crypto.seal(key, plain, Body.signed(s.session, identity.siteId(),
-          holder), random));
+      w.string(p.getKey()).bytes(Crypto.seal(p.getValue().shareKey(), plain,
+          Body.signed(s.session, identity.siteId(), p.getKey()), random));
     }
+    s.peers.putAll(peers);
+    s.stage = Stage.SHARED;
     return w.frame(SecureAggregation.SHARES);
   }
 
   private byte[] mask(byte[] request, Client client, SiteLimits limits)
       throws IOException, GeneralSecurityException {
-    State s = current("masked input");
-    Body.Reader r = header(request, SecureAggregation.MASK, s);
+    Body.Reader r = next(request, SecureAggregation.MASK, Stage.SHARED);
+    State s = state;
     int count = r.u16();
     if (count > s.peers.size()) {
       throw new GeneralSecurityException(count + " shares from " + s.peers.size() + " peers");
     }
-    List<String> sharers = new ArrayList<>();
+    Map<String, Held> held = new TreeMap<>();
     for (int i = 0; i < count; i++) {
       String sharer = r.string();
       byte[] sealed = r.bytes(1024);
-      Advertisement ad = s.peers.get(sharer);
-      if (ad == null || s.held.containsKey(sharer)) {
+      Peer peer = s.peers.get(sharer);
+      if (peer == null || held.containsKey(sharer)) {
         throw new GeneralSecurityException("a share from " + sharer + ", not a peer or a repeat");
       }
-      byte[] key = Crypto.agree(s.sharing.getPrivate(), Crypto.publicKey(ad.sharingKey()),
-          s.session, SHARE_KEY);
-      Body.Reader plain = Body.Reader.of(Crypto.open(key, sealed, Body.signed(s.session,
-          sharer, identity.siteId())), "share");
-      if (!plain.string().equals(sharer) || !plain.string().equals(identity.siteId())) {
-        throw new GeneralSecurityException("a share that names other sites");
-      }
-      int x = plain.u16();
-      Held h = new Held(x, plain.fixed(Shamir.SHARE_BYTES), plain.fixed(Shamir.SHARE_BYTES),
-          plain.bytes(512), plain.bytes(512));
-      verifier.verify(sharer, ad.credential(), shareSigned(s.session, sharer, identity.siteId(),
-          x, "seed", h.seedShare()), h.seedSignature());
-      verifier.verify(sharer, ad.credential(), shareSigned(s.session, sharer, identity.siteId(),
-          x, "mask key", h.keyShare()), h.keySignature());
-      s.held.put(sharer, h);
-      sharers.add(sharer);
+      held.put(sharer, open(s, sharer, peer, sealed));
     }
     byte[] fit = r.bytes(Integer.MAX_VALUE);
     r.end();
-    if (sharers.size() < s.threshold) {
-      throw new GeneralSecurityException("shares from " + sharers.size() + " neighbours, the"
+    if (held.size() < s.threshold) {
+      throw new GeneralSecurityException("shares from " + held.size() + " neighbours, the"
           + " threshold is " + s.threshold);
     }
-    s.maskPeers = List.copyOf(new TreeMap<>(s.held).keySet());
     Messages.Request fitRequest = Messages.decodeRequest(fit);
+    if (fitRequest.evaluate()) {
+      throw new MessageFormatException("an evaluation request where training was expected");
+    }
     String refusal = limits.violation(fitRequest.config(), client.numExamples());
     if (!refusal.isEmpty()) {
       throw new IOException("site " + identity.siteId() + " refuses: " + refusal);
     }
+    s.held.putAll(held);
+    s.stage = Stage.MASKED;
     ClientUpdate update = client.fit(fitRequest.weights(), fitRequest.config());
     fitRequest.weights().requireSameLayout(update.weights(), "update");
     int[] values = s.quantizer.quantize(fitRequest.weights(), update, new SplittableRandom(
         roundingSeed(fitRequest.config().training().seed(), identity.siteId())));
     Crypto.mask(values, s.seed, SELF_MASK, 1);
-    for (String peer : s.maskPeers) {
-      byte[] pair = Crypto.agree(s.masking.getPrivate(),
-          Crypto.publicKey(s.peers.get(peer).maskingKey()), s.session, PAIR_AGREEMENT);
-      Crypto.mask(values, pair, PAIR_MASK, identity.siteId().compareTo(peer) < 0 ? 1 : -1);
+    for (String peer : held.keySet()) {
+      Crypto.mask(values, s.peers.get(peer).pairSeed(), PAIR_MASK,
+          identity.siteId().compareTo(peer) < 0 ? 1 : -1);
     }
-    return new Body.Writer().string(identity.siteId()).ints(values)
+    return new Body.Writer(4 * values.length + 512).string(identity.siteId()).ints(values)
         .frame(SecureAggregation.MASKED);
+  }
+
+  /** A sealed share from {@code sharer}, opened and checked against its commitments. */
+  private Held open(State s, String sharer, Peer peer, byte[] sealed)
+      throws IOException, GeneralSecurityException {
+    Body.Reader plain = Body.Reader.of(Crypto.open(peer.shareKey(), sealed,
+        Body.signed(s.session, sharer, identity.siteId())), "share");
+    if (!plain.string().equals(sharer) || !plain.string().equals(identity.siteId())) {
+      throw new GeneralSecurityException("a share from " + sharer + " that names other sites");
+    }
+    Held h = new Held(plain.u16(), plain.fixed(Shamir.SHARE_BYTES), plain.fixed(SALT_BYTES),
+        plain.fixed(Shamir.SHARE_BYTES), plain.fixed(SALT_BYTES));
+    for (Secret kind : Secret.values()) {
+      byte[] share = kind == Secret.SEED ? h.seedShare() : h.keyShare();
+      byte[] salt = kind == Secret.SEED ? h.seedSalt() : h.keySalt();
+      byte[] expected = peer.advert().shareCommitment(h.x(), kind).orElseThrow(
+          () -> new GeneralSecurityException("a share from " + sharer + " at x = " + h.x()
+              + ", which it committed no share to"));
+      if (!Arrays.equals(expected, kind.commitShare(sharer, identity.siteId(), h.x(), salt,
+          share))) {
+        throw new GeneralSecurityException(sharer + " dealt it a share of its " + kind
+            + " that does not match its signed commitment");
+      }
+    }
+    return h;
   }
 
   /** The seed of a site's stochastic rounding: the round's training seed and its id. */
@@ -305,8 +341,8 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
   }
 
   private byte[] unmask(byte[] request) throws IOException, GeneralSecurityException {
-    State s = current("unmask");
-    Body.Reader r = header(request, SecureAggregation.UNMASK, s);
+    Body.Reader r = next(request, SecureAggregation.UNMASK, Stage.MASKED);
+    State s = state;
     List<String> survivors = r.strings(MAX_NEIGHBOURS);
     List<String> dropped = r.strings(MAX_NEIGHBOURS);
     r.end();
@@ -315,29 +351,32 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     if (!both.isEmpty()) {
       throw new GeneralSecurityException("asked for both kinds of share of " + both);
     }
-    for (String id : survivors) {
+    for (String id : concat(survivors, dropped)) {
       if (!s.held.containsKey(id)) {
         throw new GeneralSecurityException("asked for a share of " + id + ", which it does not"
             + " hold");
       }
     }
-    for (String id : dropped) {
-      if (!s.held.containsKey(id)) {
-        throw new GeneralSecurityException("asked for a share of " + id + ", which it does not"
-            + " hold");
-      }
-    }
+    // Whatever happens next, this round reveals nothing more.
+    state = null;
     Body.Writer w = new Body.Writer().string(identity.siteId())
         .u16(survivors.size() + dropped.size());
     for (String id : survivors) {
       Held h = s.held.get(id);
-      w.string(id).u16(0).u16(h.x()).fixed(h.seedShare()).bytes(h.seedSignature());
+      w.string(id).u16(Secret.SEED.ordinal()).u16(h.x()).fixed(h.seedShare())
+          .fixed(h.seedSalt());
     }
     for (String id : dropped) {
       Held h = s.held.get(id);
-      w.string(id).u16(1).u16(h.x()).fixed(h.keyShare()).bytes(h.keySignature());
+      w.string(id).u16(Secret.MASK_KEY.ordinal()).u16(h.x()).fixed(h.keyShare())
+          .fixed(h.keySalt());
     }
-    state = null;
     return w.frame(SecureAggregation.REVEALED);
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new java.util.ArrayList<>(a);
+    all.addAll(b);
+    return all;
   }
 }

@@ -105,7 +105,7 @@ class SecureAggregationTest {
     List<ClientRuntime> runtimes = new ArrayList<>();
     for (Client c : clients) {
       SecAggSite site = new SecAggSite(ids.of(c.id()), ids.verifier(),
-          tampers.getOrDefault(c.id(), (share, holder, what) -> share),
+          tampers.getOrDefault(c.id(), (share, holder, kind) -> share),
           seeded(c.id().hashCode()));
       runtimes.add(ClientRuntime.of(c).withStages(site));
     }
@@ -123,6 +123,7 @@ class SecureAggregationTest {
     final Set<String> gone = new HashSet<>();
     final Map<String, byte[]> masked = new TreeMap<>();
     final List<byte[]> seen = new ArrayList<>();
+    java.util.function.Consumer<Map<String, byte[]>> beforeStage = out -> {};
     BiFunction<String, byte[], byte[]> requests = (site, bytes) -> bytes;
     BiFunction<String, byte[], byte[]> answers = (site, bytes) -> bytes;
 
@@ -137,6 +138,7 @@ class SecureAggregationTest {
 
     @Override
     public Replies send(String stage, Map<String, byte[]> out) {
+      beforeStage.accept(out);
       Map<String, byte[]> in = new LinkedHashMap<>();
       List<SiteFailure> failures = new ArrayList<>();
       for (Map.Entry<String, byte[]> e : out.entrySet()) {
@@ -178,7 +180,7 @@ class SecureAggregationTest {
   }
 
   static SecureAggregation protocol(SecAggConfig config, SimulatedIdentities ids) {
-    return SecureAggregation.of(config).withVerifier(ids.verifier()).withRandom(seeded(99));
+    return SecureAggregation.of(config, ids.verifier()).withRandom(seeded(99));
   }
 
   /** The site's plain quantized values, as it computes them before masking. */
@@ -394,9 +396,9 @@ class SecureAggregationTest {
     List<Client> clients = clients(8);
     RoundConfig config = RoundConfig.of(1, TRAINING);
     // s3 sends s5 a seed share off its polynomial, signed as it is.
-    SecAggSite.Tamper tamper = (share, holder, what) -> {
+    SecAggSite.Tamper tamper = (share, holder, kind) -> {
       byte[] bad = share.clone();
-      if (holder.equals("s5") && what.equals("seed")) {
+      if (holder.equals("s5") && kind == Secret.SEED) {
         bad[bad.length - 1] ^= 1;
       }
       return bad;
@@ -408,28 +410,172 @@ class SecureAggregationTest {
 
     assertThat(u.failures()).singleElement().satisfies(f -> {
       assertThat(f.siteId()).isEqualTo("s3");
-      assertThat(f.reason()).contains("sent s5 an inconsistent share of its seed");
+      assertThat(f.reason()).contains("dealt s5 shares of its seed that do not fit its"
+          + " commitment");
     });
     assertThat(u.sum()).containsExactly(plainSum(clients, config,
         quantizer(SecAggConfig.defaults())));
   }
 
   @Test
-  void inconsistentSharesWithoutSparesAbandonTheRound() {
+  void oneInconsistentShareWithoutSparesAbandonsTheRoundNamingItsDealer() {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(4);
-    SecAggSite.Tamper tamper = (share, holder, what) -> {
+    SecAggSite.Tamper tamper = (share, holder, kind) -> {
       byte[] bad = share.clone();
-      if (what.equals("seed")) {
+      if (holder.equals("s0") && kind == Secret.SEED) {
         bad[bad.length - 1] ^= 1;
       }
       return bad;
     };
     Wire wire = new Wire(sites(clients, ids, Map.of("s2", tamper)));
+    // k = 3, t = 3: the three shares of s2's seed are all needed, one of them is bad.
     assertThatThrownBy(() -> protocol(SecAggConfig.defaults().withNeighbourhood(3, 3), ids)
         .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
+        .isInstanceOfSatisfying(RoundAbandonedException.class, e -> {
+          assertThat(e).hasMessageContaining("the shares s2 dealt of its seed are inconsistent");
+          assertThat(e.failures()).extracting(SiteFailure::siteId).containsExactly("s2");
+        });
+  }
+
+  @Test
+  void aSiteDealingAnInconsistentMaskKeyShareAndDroppingIsNamed() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(8);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    SecAggSite.Tamper tamper = (share, holder, kind) -> {
+      byte[] bad = share.clone();
+      if (holder.equals("s6") && kind == Secret.MASK_KEY) {
+        bad[bad.length - 1] ^= 1;
+      }
+      return bad;
+    };
+    Wire wire = new Wire(sites(clients, ids, Map.of("s3", tamper)))
+        .vanish(SecureAggregation.MASK, "s3");
+
+    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults().withNeighbourhood(7, 3),
+        ids).unmask(round(), instructions(clients, config), wire);
+
+    assertThat(u.failures()).filteredOn(f -> f.reason().contains("dealt"))
+        .singleElement().satisfies(f -> {
+          assertThat(f.siteId()).isEqualTo("s3");
+          assertThat(f.reason()).contains("dealt s6 shares of its mask key");
+        });
+    List<Client> rest = clients.stream().filter(c -> !c.id().equals("s3")).toList();
+    assertThat(u.sum()).containsExactly(plainSum(rest, config,
+        quantizer(SecAggConfig.defaults())));
+  }
+
+  @Test
+  void aSiteFailingToShareIsLeftOutAndTheOthersSumExactly() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(7);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    Wire wire = new Wire(sites(clients, ids, Map.of()))
+        .vanish(SecureAggregation.SHARE, "s2");
+
+    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
+        instructions(clients, config), wire);
+
+    List<Client> rest = clients.stream().filter(c -> !c.id().equals("s2")).toList();
+    assertThat(u.contributors()).doesNotContain("s2").hasSize(6);
+    assertThat(u.sum()).containsExactly(plainSum(rest, config,
+        quantizer(SecAggConfig.defaults())));
+  }
+
+  @Test
+  void fewerThanTSitesSendingTheirInputAbandonTheRound() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(6);
+    Wire wire = new Wire(sites(clients, ids, Map.of()))
+        .vanish(SecureAggregation.MASK, "s0", "s1", "s2");
+    // k = 5, t = 4: each survivor's seed is held by the 2 other survivors only.
+    assertThatThrownBy(() -> protocol(SecAggConfig.defaults().withNeighbourhood(5, 4), ids)
+        .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
         .isInstanceOf(RoundAbandonedException.class)
-        .hasMessageContaining("the shares of s2's seed are inconsistent");
+        .hasMessageContaining("is held by 2 surviving neighbours, the threshold is 4");
+  }
+
+  @Test
+  void survivorsInGroupsThatShareNoMasksAreNotUnmasked() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(6);
+    Wire wire = new Wire(sites(clients, ids, Map.of()));
+    // k = 2: a ring in a random order. Two sites opposite each other on it drop before their
+    // input, which leaves two arcs of two.
+    Map<String, List<String>> ring = new TreeMap<>();
+    wire.beforeStage = out -> out.forEach((site, bytes) -> {
+      String kind = Frame.kind(bytes).orElseThrow();
+      if (kind.equals(SecureAggregation.ADVERTISE)) {
+        ring.put(site, neighbours(bytes));
+      } else if (kind.equals(SecureAggregation.MASK) && wire.vanishAt.isEmpty()) {
+        String a = "s0";
+        String b = ring.get(a).get(0);
+        String across = ring.get(b).stream().filter(v -> !v.equals(a)).findFirst().orElseThrow();
+        String opposite = ring.get(across).stream().filter(v -> !v.equals(b)).findFirst()
+            .orElseThrow();
+        wire.vanish(SecureAggregation.MASK, a, opposite);
+      }
+    });
+    assertThatThrownBy(() -> protocol(SecAggConfig.defaults().withNeighbourhood(2, 1), ids)
+        .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
+        .isInstanceOf(RoundAbandonedException.class)
+        .hasMessageContaining("fall into groups that share no masks");
+  }
+
+  static List<String> neighbours(byte[] advertise) {
+    try {
+      Body.Reader r = new Body.Reader(advertise, SecureAggregation.ADVERTISE, "test");
+      r.fixed(16);
+      r.i32();
+      r.string();
+      r.u16();
+      r.i32();
+      r.f64();
+      r.i32();
+      r.f64();
+      return r.strings(100);
+    } catch (MessageFormatException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void aSiteRefusesARequestReplayedOrOutOfOrder() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(5);
+    Transport transport = sites(clients, ids, Map.of());
+    Wire wire = new Wire(transport);
+    Map<String, byte[]> lastRequest = new TreeMap<>();
+    List<String> refusals = new ArrayList<>();
+    wire.requests = (site, bytes) -> {
+      lastRequest.put(site, bytes);
+      return bytes;
+    };
+    wire.answers = (site, bytes) -> {
+      if (site.equals("s0") && !Frame.kind(lastRequest.get(site)).orElseThrow()
+          .equals(SecureAggregation.ADVERTISE)) {
+        try {
+          transport.exchange(site, lastRequest.get(site));
+        } catch (IOException e) {
+          refusals.add(e.getMessage());
+        } catch (InterruptedException e) {
+          throw new AssertionError(e);
+        }
+      }
+      return bytes;
+    };
+    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
+        instructions(clients, RoundConfig.of(1, TRAINING)), wire);
+
+    // An advertisement request starts a new round; a replay of any later stage is refused,
+    // and the round goes on.
+    assertThat(refusals).hasSize(3).allSatisfy(r -> assertThat(r).contains("s0 refuses"));
+    assertThat(refusals.get(0)).contains("a request out of order");
+    assertThat(refusals.get(1)).contains("a request out of order");
+    assertThat(refusals.get(2)).contains("a request of no round it advertised keys for");
+    assertThat(u.failures()).isEmpty();
+    assertThat(u.contributors()).hasSize(5);
   }
 
   @Test
@@ -453,7 +599,7 @@ class SecureAggregationTest {
           w.string(r.string()).u16(r.u16()).u16(r.u16());
           byte[] share = r.fixed(Shamir.SHARE_BYTES);
           share[share.length - 1] ^= 1;
-          w.fixed(share).bytes(r.bytes(512));
+          w.fixed(share).fixed(r.fixed(SecAggSite.SALT_BYTES));
         }
         return w.frame(SecureAggregation.REVEALED);
       } catch (MessageFormatException e) {
@@ -466,7 +612,8 @@ class SecureAggregationTest {
 
     assertThat(u.failures()).isNotEmpty().allSatisfy(f -> {
       assertThat(f.siteId()).isEqualTo("s6");
-      assertThat(f.reason()).contains("returned an altered share of");
+      assertThat(f.reason()).contains("returned shares that are not the ones their owners"
+          + " committed to");
     });
     assertThat(u.sum()).containsExactly(plainSum(clients, config,
         quantizer(SecAggConfig.defaults())));
@@ -567,7 +714,7 @@ class SecureAggregationTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     assertThatThrownBy(() -> Federation.builder(SPEC, sites(clients(4), ids, Map.of()))
         .strategy(StandardStrategy.builder().aggregator(new FedMedian()).build())
-        .fitProtocol(SecureAggregation.of(SecAggConfig.defaults())).build())
+        .fitProtocol(SecureAggregation.of(SecAggConfig.defaults(), ids.verifier())).build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("gives the server only the sum of the updates")
         .hasMessageContaining("needs each site's update");
@@ -618,5 +765,84 @@ class SecureAggregationTest {
         .isEqualTo("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf");
     assertThat(java.util.HexFormat.of().formatHex(Crypto.hkdf(ikm, new byte[0], new byte[0])))
         .isEqualTo("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d");
+  }
+
+  @Test
+  void aSiteRefusesAnAdvertisementItsVerifierRejectsEvenIfTheServerPassedIt()
+      throws Exception {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    SimulatedIdentities strangers = new SimulatedIdentities();
+    ids.of("s1");
+    SecAggSite honest = SecAggSite.of(ids.of("s0"), ids.verifier());
+    SecAggSite forger = SecAggSite.of(strangers.of("s1"), strangers.verifier());
+    Client c0 = clients(1).get(0);
+    Client c1 = new Drift("s1", 10);
+    byte[] session = new byte[16];
+    byte[] advertOfS1 = forger.handle(advertise(session, "s1", List.of("s0")), c1,
+        io.mnistfl.fl.SiteLimits.defaults());
+    honest.handle(advertise(session, "s0", List.of("s1")), c0,
+        io.mnistfl.fl.SiteLimits.defaults());
+    Body.Reader r = new Body.Reader(advertOfS1, Advertisement.KIND, "test");
+    Body.Writer share = new Body.Writer().fixed(session).i32(1).string("s0").u16(1);
+    Advertisement.read(r).write(share);
+
+    assertThatThrownBy(() -> honest.handle(share.frame(SecureAggregation.SHARE), c0,
+        io.mnistfl.fl.SiteLimits.defaults()))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("site s0 refuses: not the registered key of site s1");
+  }
+
+  static byte[] advertise(byte[] session, String site, List<String> neighbours) {
+    return new Body.Writer().fixed(session).i32(1).string(site).u16(1).i32(16).f64(1)
+        .i32(10_000).f64(Double.NaN).strings(neighbours).frame(SecureAggregation.ADVERTISE);
+  }
+
+  @Test
+  void publicKeysOfSmallOrderAreRefused() throws GeneralSecurityException {
+    byte[] prefix = java.util.HexFormat.of().parseHex("302a300506032b656e032100");
+    byte[] zero = java.util.Arrays.copyOf(prefix, prefix.length + 32);
+    assertThatThrownBy(() -> Crypto.requireUsable(Crypto.x25519(seeded(2)).getPrivate(), Crypto.publicKey(zero)))
+        .isInstanceOf(GeneralSecurityException.class);
+    Crypto.requireUsable(Crypto.x25519(seeded(2)).getPrivate(), Crypto.x25519(seeded(1)).getPublic());
+  }
+
+  @Test
+  void aSiteDealingSharesToOnlySomeOfItsNeighboursIsLeftOut() {
+    SimulatedIdentities ids = new SimulatedIdentities();
+    List<Client> clients = clients(7);
+    RoundConfig config = RoundConfig.of(1, TRAINING);
+    Wire wire = new Wire(sites(clients, ids, Map.of()));
+    // s2 keeps one neighbour out of its shares: that pair's masks would not cancel.
+    wire.answers = (site, bytes) -> {
+      if (!site.equals("s2") || !Frame.kind(bytes).orElseThrow()
+          .equals(SecureAggregation.SHARES)) {
+        return bytes;
+      }
+      try {
+        Body.Reader r = new Body.Reader(bytes, SecureAggregation.SHARES, "test");
+        Body.Writer w = new Body.Writer().string(r.string());
+        int count = r.u16();
+        w.u16(count - 1);
+        r.string();
+        r.bytes(1024);
+        for (int i = 1; i < count; i++) {
+          w.string(r.string()).bytes(r.bytes(1024));
+        }
+        return w.frame(SecureAggregation.SHARES);
+      } catch (MessageFormatException e) {
+        throw new AssertionError(e);
+      }
+    };
+
+    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
+        instructions(clients, config), wire);
+
+    assertThat(u.failures()).singleElement().satisfies(f -> {
+      assertThat(f.siteId()).isEqualTo("s2");
+      assertThat(f.reason()).contains("shares for 5 of its 6 neighbours");
+    });
+    List<Client> rest = clients.stream().filter(c -> !c.id().equals("s2")).toList();
+    assertThat(u.sum()).containsExactly(plainSum(rest, config,
+        quantizer(SecAggConfig.defaults())));
   }
 }

@@ -1,0 +1,462 @@
+package io.mnistfl.fl.secagg;
+
+import io.mnistfl.fl.RoundAbandonedException;
+import io.mnistfl.fl.RoundContext;
+import io.mnistfl.fl.SiteExchange;
+import io.mnistfl.fl.SiteFailure;
+import io.mnistfl.fl.SiteInstruction;
+import io.mnistfl.fl.wire.MessageFormatException;
+import io.mnistfl.fl.wire.Messages;
+import java.math.BigInteger;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The server's side of one round of {@link SecureAggregation}: the four stages in order, each
+ * answer checked before anything in it is used, and the unmasking of the sum.
+ */
+final class ServerRound {
+  private final SecAggConfig config;
+  private final IdentityVerifier verifier;
+  private final SecureRandom random;
+  private final RoundContext round;
+  private final SiteExchange exchange;
+  private final Map<String, SiteInstruction> byId = new TreeMap<>();
+  private final List<SiteFailure> failures = new ArrayList<>();
+  private final byte[] session = new byte[16];
+  private int t;
+  private Map<String, List<String>> graph;
+  private final Map<String, Advertisement> adverts = new TreeMap<>();
+
+  ServerRound(SecAggConfig config, IdentityVerifier verifier, SecureRandom random,
+      RoundContext round, List<SiteInstruction> instructions, SiteExchange exchange) {
+    this.config = config;
+    this.verifier = verifier;
+    this.random = random;
+    this.round = round;
+    this.exchange = exchange;
+    instructions.forEach(i -> byId.put(i.siteId(), i));
+  }
+
+  SecureAggregation.Unmasked run() {
+    List<String> sites = new ArrayList<>(byId.keySet());
+    int n = sites.size();
+    int k = config.neighboursFor(n);
+    t = config.thresholdFor(k);
+    if (n < 2 || t > k) {
+      throw abandon(n + " site" + (n == 1 ? "" : "s") + " sampled, secure aggregation needs at"
+          + " least " + (t + 1));
+    }
+    String overflow = config.overflow(n);
+    if (!overflow.isEmpty()) {
+      throw abandon(overflow);
+    }
+    List<Double> clipNorms = byId.values().stream()
+        .map(i -> i.config().clipNorm().orElse(Double.NaN)).distinct().toList();
+    if (clipNorms.size() > 1) {
+      throw abandon("secure aggregation needs one clip norm for all sites, the instructions"
+          + " hold " + clipNorms);
+    }
+    double clipNorm = clipNorms.get(0);
+    Quantizer quantizer = Quantizer.of(config.bits(), config.clipRange(), config.exampleCap(),
+        clipNorm);
+    graph = neighbourGraph(sites, k);
+    random.nextBytes(session);
+
+    advertise(sites, clipNorm);
+    Map<String, Map<String, byte[]>> sealedFor = new TreeMap<>();
+    List<String> shared = shareKeys(sealedFor);
+    Map<String, List<String>> maskPeers = new TreeMap<>();
+    int[] sum = new int[(int) round.global().scalarCount() + 1];
+    List<String> survivors = maskedInput(shared, sealedFor, maskPeers, sum);
+    if (survivors.isEmpty()) {
+      throw abandon("no site sent its masked input");
+    }
+    Set<String> survived = new HashSet<>(survivors);
+    requireConnected(survivors, survived, maskPeers);
+    // Every site that shared its keys may be a mask peer of a survivor, sent input or not.
+    List<String> dropped = shared.stream().filter(u -> !survived.contains(u)).toList();
+    removeMasks(sum, survivors, survived, dropped, maskPeers);
+    return new SecureAggregation.Unmasked(sum, List.copyOf(survivors), failures, quantizer);
+  }
+
+  private RoundAbandonedException abandon(String reason) {
+    return new RoundAbandonedException(reason, failures);
+  }
+
+  private Body.Writer header(String site) {
+    return header(site, 256);
+  }
+
+  private Body.Writer header(String site, int capacity) {
+    return new Body.Writer(capacity).fixed(session).i32(round.round()).string(site);
+  }
+
+  /** Stage 1: each site's advertisement, its signature and keys checked. */
+  private void advertise(List<String> sites, double clipNorm) {
+    PrivateKey probe;
+    try {
+      probe = Crypto.x25519(random).getPrivate();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK always provides X25519", e);
+    }
+    Map<String, byte[]> requests = new LinkedHashMap<>();
+    for (String u : sites) {
+      requests.put(u, header(u).u16(t).i32(config.bits()).f64(config.clipRange())
+          .i32(config.exampleCap()).f64(clipNorm).strings(graph.get(u))
+          .frame(SecureAggregation.ADVERTISE));
+    }
+    SiteExchange.Replies replies = exchange.send("secagg advertise", requests);
+    failures.addAll(replies.failures());
+    for (Map.Entry<String, byte[]> a : replies.answers().entrySet()) {
+      String u = a.getKey();
+      try {
+        Body.Reader r = new Body.Reader(a.getValue(), Advertisement.KIND, "advertisement");
+        Advertisement ad = Advertisement.read(r);
+        r.end();
+        if (!ad.siteId().equals(u)) {
+          throw new GeneralSecurityException("advertised as " + ad.siteId());
+        }
+        if (ad.neighbours() != graph.get(u).size()) {
+          throw new GeneralSecurityException("share commitments for " + ad.neighbours()
+              + " neighbours, it has " + graph.get(u).size());
+        }
+        verifier.verify(u, ad.credential(), ad.signed(session, round.round()), ad.signature());
+        Crypto.requireUsable(probe, Crypto.publicKey(ad.sharingKey()));
+        Crypto.requireUsable(probe, Crypto.publicKey(ad.maskingKey()));
+        adverts.put(u, ad);
+      } catch (MessageFormatException | GeneralSecurityException | RuntimeException e) {
+        failures.add(new SiteFailure(u, "secagg advertise: " + e.getMessage()));
+      }
+    }
+  }
+
+  /**
+   * Stage 2: each site gets its advertised neighbours' advertisements and deals each of them
+   * its sealed shares; returns the sites that did, filling {@code sealedFor} by holder.
+   */
+  private List<String> shareKeys(Map<String, Map<String, byte[]>> sealedFor) {
+    Map<String, byte[]> requests = new LinkedHashMap<>();
+    Map<String, List<String>> asked = new HashMap<>();
+    for (String u : adverts.keySet()) {
+      List<String> mine = graph.get(u).stream().filter(adverts::containsKey).toList();
+      if (mine.size() < t) {
+        failures.add(new SiteFailure(u, "secagg: " + mine.size() + " of its neighbours"
+            + " advertised keys, the threshold is " + t));
+        continue;
+      }
+      Body.Writer w = header(u).u16(mine.size());
+      mine.forEach(v -> adverts.get(v).write(w));
+      requests.put(u, w.frame(SecureAggregation.SHARE));
+      asked.put(u, mine);
+    }
+    SiteExchange.Replies replies = exchange.send("secagg share keys", requests);
+    failures.addAll(replies.failures());
+    List<String> shared = new ArrayList<>();
+    for (Map.Entry<String, byte[]> a : replies.answers().entrySet()) {
+      String u = a.getKey();
+      try {
+        Body.Reader r = new Body.Reader(a.getValue(), SecureAggregation.SHARES, "shares");
+        if (!r.string().equals(u)) {
+          throw new MessageFormatException("shares sent as another site");
+        }
+        int count = r.u16();
+        Map<String, byte[]> sealed = new TreeMap<>();
+        for (int i = 0; i < count; i++) {
+          String holder = r.string();
+          byte[] ciphertext = r.bytes(1024);
+          if (!asked.get(u).contains(holder) || sealed.put(holder, ciphertext) != null) {
+            throw new MessageFormatException("a share for " + holder + ", not a neighbour that"
+                + " advertised keys, or a repeat");
+          }
+        }
+        r.end();
+        // Pairwise masks must be symmetric: a site deals every advertised neighbour a share.
+        if (sealed.size() != asked.get(u).size()) {
+          throw new MessageFormatException("shares for " + sealed.size() + " of its "
+              + asked.get(u).size() + " neighbours");
+        }
+        sealed.forEach((holder, ct) -> sealedFor.computeIfAbsent(holder, h -> new TreeMap<>())
+            .put(u, ct));
+        shared.add(u);
+      } catch (MessageFormatException e) {
+        failures.add(new SiteFailure(u, "secagg share keys: " + e.getMessage()));
+      }
+    }
+    return shared;
+  }
+
+  /**
+   * Stage 3: each site that shared gets the shares its sharing neighbours dealt it and the fit
+   * request; their masked inputs are summed as they are read. Returns the sites that sent one.
+   */
+  private List<String> maskedInput(List<String> shared,
+      Map<String, Map<String, byte[]>> sealedFor, Map<String, List<String>> maskPeers,
+      int[] sum) {
+    Set<String> sharedSet = new HashSet<>(shared);
+    Map<String, byte[]> requests = new LinkedHashMap<>();
+    Map<Object, byte[]> fitRequests = new HashMap<>();
+    for (String u : shared) {
+      Map<String, byte[]> toMe = new TreeMap<>(sealedFor.getOrDefault(u, Map.of()));
+      toMe.keySet().retainAll(sharedSet);
+      if (toMe.size() < t) {
+        failures.add(new SiteFailure(u, "secagg: shares from " + toMe.size() + " neighbours,"
+            + " the threshold is " + t));
+        continue;
+      }
+      maskPeers.put(u, List.copyOf(toMe.keySet()));
+      SiteInstruction instruction = byId.get(u);
+      byte[] fit = fitRequests.computeIfAbsent(instruction.config(),
+          c -> Messages.encodeFit(instruction.config(), round.global()));
+      int capacity = 512 + fit.length + toMe.values().stream().mapToInt(ct -> ct.length + 300)
+          .sum();
+      Body.Writer w = header(u, capacity).u16(toMe.size());
+      toMe.forEach((sharer, ct) -> w.string(sharer).bytes(ct));
+      requests.put(u, w.bytes(fit).frame(SecureAggregation.MASK));
+    }
+    SiteExchange.Replies replies = exchange.send("secagg masked input", requests);
+    requests.clear();
+    failures.addAll(replies.failures());
+    List<String> survivors = new ArrayList<>();
+    for (Map.Entry<String, byte[]> a : replies.answers().entrySet()) {
+      try {
+        Body.Reader r = new Body.Reader(a.getValue(), SecureAggregation.MASKED, "masked input");
+        if (!r.string().equals(a.getKey())) {
+          throw new MessageFormatException("masked input sent as another site");
+        }
+        int[] masked = r.ints(sum.length);
+        r.end();
+        for (int i = 0; i < masked.length; i++) {
+          sum[i] += masked[i];
+        }
+        survivors.add(a.getKey());
+      } catch (MessageFormatException e) {
+        failures.add(new SiteFailure(a.getKey(), "secagg masked input: " + e.getMessage()));
+      }
+    }
+    return survivors;
+  }
+
+  /**
+   * Refuses to unmask survivors that fall into groups sharing no masks: each group's sum would
+   * come out on its own.
+   */
+  private void requireConnected(List<String> survivors, Set<String> survived,
+      Map<String, List<String>> maskPeers) {
+    Set<String> reached = new HashSet<>();
+    Deque<String> todo = new ArrayDeque<>(List.of(survivors.get(0)));
+    reached.add(survivors.get(0));
+    while (!todo.isEmpty()) {
+      for (String v : maskPeers.get(todo.pop())) {
+        if (survived.contains(v) && reached.add(v)) {
+          todo.push(v);
+        }
+      }
+    }
+    if (reached.size() < survivors.size()) {
+      throw abandon("the " + survivors.size() + " sites that sent their input fall into groups"
+          + " that share no masks (" + reached.size() + " with " + survivors.get(0) + "); the"
+          + " unmasking would reveal each group's sum");
+    }
+  }
+
+  /** A revealed share, checked against its commitment. */
+  private record Revealed(String holder, int x, BigInteger value) {}
+
+  /** Stage 4: gathers the revealed shares, rebuilds the secrets and removes their masks. */
+  private void removeMasks(int[] sum, List<String> survivors, Set<String> survived,
+      List<String> dropped, Map<String, List<String>> maskPeers) {
+    Set<String> droppedSet = new HashSet<>(dropped);
+    Map<String, byte[]> requests = new LinkedHashMap<>();
+    for (String u : survivors) {
+      List<String> peers = maskPeers.get(u);
+      requests.put(u, header(u).strings(peers.stream().filter(survived::contains).toList())
+          .strings(peers.stream().filter(droppedSet::contains).toList())
+          .frame(SecureAggregation.UNMASK));
+    }
+    SiteExchange.Replies replies = exchange.send("secagg unmask", requests);
+    failures.addAll(replies.failures());
+    Map<String, Map<Integer, Revealed>> revealed = new TreeMap<>();
+    for (Map.Entry<String, byte[]> a : replies.answers().entrySet()) {
+      readRevealed(a.getKey(), a.getValue(), survived, maskPeers, revealed);
+    }
+    try {
+      for (String v : survivors) {
+        byte[] seed = rebuild(v, Secret.SEED, revealed.getOrDefault(v, Map.of()));
+        Crypto.mask(sum, seed, SecAggSite.SELF_MASK, -1);
+      }
+      for (String v : dropped) {
+        List<String> affected = survivors.stream().filter(u -> maskPeers.get(u).contains(v))
+            .toList();
+        if (affected.isEmpty()) {
+          continue;
+        }
+        PrivateKey key = Crypto.privateKey(rebuild(v, Secret.MASK_KEY,
+            revealed.getOrDefault(v, Map.of())));
+        for (String u : affected) {
+          byte[] pair = Crypto.agree(key, Crypto.publicKey(adverts.get(u).maskingKey()), session,
+              SecAggSite.PAIR_AGREEMENT);
+          // u added the pair's mask if u < v and subtracted it otherwise: undo that.
+          Crypto.mask(sum, pair, SecAggSite.PAIR_MASK, u.compareTo(v) < 0 ? -1 : 1);
+        }
+      }
+    } catch (GeneralSecurityException e) {
+      throw abandon("cannot remove the masks: " + e.getMessage());
+    }
+  }
+
+  /**
+   * One holder's revealed shares: each must be one it was asked for, and match the commitment
+   * its owner signed, or the holder altered it and is named.
+   */
+  private void readRevealed(String holder, byte[] answer, Set<String> survived,
+      Map<String, List<String>> maskPeers, Map<String, Map<Integer, Revealed>> revealed) {
+    try {
+      Body.Reader r = new Body.Reader(answer, SecureAggregation.REVEALED, "revealed shares");
+      if (!r.string().equals(holder)) {
+        throw new MessageFormatException("shares revealed as another site");
+      }
+      int count = r.u16();
+      Map<String, Revealed> mine = new TreeMap<>();
+      List<String> altered = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        String owner = r.string();
+        int kind = r.u16();
+        int x = r.u16();
+        byte[] share = r.fixed(Shamir.SHARE_BYTES);
+        byte[] salt = r.fixed(SecAggSite.SALT_BYTES);
+        if (!maskPeers.get(holder).contains(owner) || mine.containsKey(owner)) {
+          throw new MessageFormatException("a share of " + owner + ", not a peer or a repeat");
+        }
+        Secret secret = survived.contains(owner) ? Secret.SEED : Secret.MASK_KEY;
+        if (kind != secret.ordinal() || x != graph.get(owner).indexOf(holder) + 1) {
+          throw new MessageFormatException("a share of " + owner + " of kind " + kind
+              + " at x = " + x + ", not the one asked for");
+        }
+        Optional<byte[]> committed = adverts.get(owner).shareCommitment(x, secret);
+        if (committed.isEmpty() || !Arrays.equals(committed.get(),
+            secret.commitShare(owner, holder, x, salt, share))) {
+          altered.add(owner + "'s " + secret);
+          continue;
+        }
+        try {
+          mine.put(owner, new Revealed(holder, x, Shamir.value(share)));
+        } catch (IllegalArgumentException e) {
+          // Outside the field, yet committed to: its owner dealt it; rebuilding names it.
+          mine.put(owner, new Revealed(holder, x, Shamir.P));
+        }
+      }
+      r.end();
+      if (!altered.isEmpty()) {
+        failures.add(new SiteFailure(holder, "secagg: returned shares that are not the ones"
+            + " their owners committed to (" + String.join(", ", altered) + ")"));
+      }
+      mine.forEach((owner, share) -> revealed.computeIfAbsent(owner, o -> new TreeMap<>())
+          .put(share.x(), share));
+    } catch (MessageFormatException e) {
+      failures.add(new SiteFailure(holder, "secagg unmask: " + e.getMessage()));
+    }
+  }
+
+  /**
+   * The secret of {@code owner} from its revealed shares, checked against its commitment. The
+   * shares all match the commitments the owner signed, so one off the polynomial of the
+   * committed secret was dealt so by the owner, who is named; the secret is still rebuilt when
+   * t of the shares lie on that polynomial.
+   */
+  private byte[] rebuild(String owner, Secret secret, Map<Integer, Revealed> shares) {
+    if (shares.size() < t) {
+      throw abandon("the " + secret + " of " + owner + " is held by " + shares.size()
+          + " surviving neighbours, the threshold is " + t);
+    }
+    byte[] commitment = secret == Secret.SEED ? adverts.get(owner).seedCommitment()
+        : adverts.get(owner).keyCommitment();
+    List<Integer> xs = new ArrayList<>(shares.keySet());
+    for (List<Integer> subset : candidates(xs, t)) {
+      Map<Integer, BigInteger> points = new TreeMap<>();
+      subset.forEach(x -> points.put(x, shares.get(x).value()));
+      Optional<byte[]> value = Shamir.combine(points, 32)
+          .filter(s -> Arrays.equals(secret.commit(s), commitment));
+      if (value.isPresent()) {
+        Shamir.Polynomial polynomial = new Shamir.Polynomial(points);
+        List<String> off = xs.stream().filter(x -> !points.containsKey(x)
+            && !polynomial.at(x).equals(shares.get(x).value()))
+            .map(x -> shares.get(x).holder()).toList();
+        if (!off.isEmpty()) {
+          failures.add(new SiteFailure(owner, "secagg: dealt " + String.join(", ", off)
+              + " shares of its " + secret + " that do not fit its commitment"));
+        }
+        return value.get();
+      }
+    }
+    failures.add(new SiteFailure(owner, "secagg: dealt shares of its " + secret + " that do"
+        + " not fit its commitment"));
+    throw abandon("the shares " + owner + " dealt of its " + secret + " are inconsistent, and"
+        + " too few fit together to rebuild it");
+  }
+
+  /**
+   * The t-subsets of {@code xs} tried in turn: the first t, the first t + 1 less each one, and
+   * every run of t in a row.
+   */
+  private static List<List<Integer>> candidates(List<Integer> xs, int t) {
+    List<List<Integer>> out = new ArrayList<>();
+    out.add(xs.subList(0, t));
+    for (int leave = 0; leave <= t && xs.size() > t; leave++) {
+      List<Integer> rest = new ArrayList<>(xs.subList(0, t + 1));
+      rest.remove(leave);
+      out.add(rest);
+    }
+    for (int from = 1; from < xs.size(); from++) {
+      List<Integer> run = new ArrayList<>();
+      for (int i = 0; i < t; i++) {
+        run.add(xs.get((from + i) % xs.size()));
+      }
+      out.add(run);
+    }
+    return out;
+  }
+
+  /**
+   * Each site's k neighbours: a Harary graph over a random order, as in SecAgg+ (the k/2 sites
+   * before and after each site; everyone, when k = n − 1).
+   */
+  private Map<String, List<String>> neighbourGraph(List<String> sites, int k) {
+    List<String> order = new ArrayList<>(sites);
+    Collections.shuffle(order, random);
+    int n = order.size();
+    Map<String, List<String>> out = new TreeMap<>();
+    for (int i = 0; i < n; i++) {
+      List<String> mine = new ArrayList<>();
+      if (k >= n - 1) {
+        for (String v : order) {
+          if (!v.equals(order.get(i))) {
+            mine.add(v);
+          }
+        }
+      } else {
+        for (int step = 1; step <= k / 2; step++) {
+          mine.add(order.get((i + step) % n));
+          mine.add(order.get((i - step + n) % n));
+        }
+      }
+      Collections.sort(mine);
+      out.put(order.get(i), mine);
+    }
+    return out;
+  }
+}
