@@ -41,8 +41,8 @@ final class ClientCommand implements Callable<Integer> {
   String server;
 
   @Option(names = "--id", paramLabel = "ID",
-      description = "This site's id and certificate name (default: client-<index>); with"
-          + " --simulate-sites, the host's certificate name.")
+      description = "This site's id and certificate name (default: the --cert's common name,"
+          + " else client-<index>); with --simulate-sites, the host's certificate name.")
   Optional<String> id;
 
   @Option(names = "--pki", paramLabel = "DIR",
@@ -165,6 +165,10 @@ final class ClientCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--images is one site's own pictures; it cannot be"
           + " split into --simulate-sites");
     }
+    if (id.isEmpty() && cert.isPresent()) {
+      // Your own PKI: the certificate names the site.
+      id = Optional.of(commonName(cert.get()));
+    }
     List<String> ids = new ArrayList<>();
     if (simulateSites.isEmpty()) {
       ids.add(id.orElse(siteId(index)));
@@ -215,12 +219,31 @@ final class ClientCommand implements Callable<Integer> {
    * The certificate a site signs its secure-aggregation messages with: the connection's for a
    * single site; a simulated site's own from --pki, where `certs` made one.
    */
-  private Optional<TlsFiles> identityFiles(String siteId) {
+  Optional<TlsFiles> identityFiles(String siteId) {
     if (simulateSites.isEmpty() || connection.isEmpty()) {
       return connection;
     }
-    return pki.map(dir -> new QuickStartPki.Layout(dir).site(siteId))
-        .filter(f -> java.nio.file.Files.isRegularFile(f.certificateChain()));
+    // TlsFiles requires its files: look before making one.
+    return pki.filter(dir -> java.nio.file.Files.isRegularFile(
+            dir.resolve("sites").resolve(siteId + ".pem")))
+        .map(dir -> new QuickStartPki.Layout(dir).site(siteId));
+  }
+
+  /** The common name of the first certificate in {@code file}. */
+  private static String commonName(Path file) throws IOException {
+    try (var in = java.nio.file.Files.newInputStream(file)) {
+      var cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
+          .getInstance("X.509").generateCertificate(in);
+      for (var rdn : new javax.naming.ldap.LdapName(cert.getSubjectX500Principal().getName())
+          .getRdns()) {
+        if (rdn.getType().equalsIgnoreCase("CN")) {
+          return String.valueOf(rdn.getValue());
+        }
+      }
+      throw new IOException(file + ": a certificate without a common name; give --id");
+    } catch (java.security.GeneralSecurityException | javax.naming.InvalidNameException e) {
+      throw new IOException(file + ": not a PEM certificate (" + e.getMessage() + ")", e);
+    }
   }
 
   private int workerCount(ModelSpec spec) {

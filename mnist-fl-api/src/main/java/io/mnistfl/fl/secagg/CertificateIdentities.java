@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
-import java.security.Signature;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
@@ -50,26 +49,7 @@ public final class CertificateIdentities {
       PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(
           Base64.getDecoder().decode(pem)));
       String id = commonName(cert);
-      byte[] credential = cert.getEncoded();
-      return new SiteIdentity() {
-        @Override
-        public String siteId() {
-          return id;
-        }
-
-        @Override
-        public byte[] credential() {
-          return credential.clone();
-        }
-
-        @Override
-        public byte[] sign(byte[] message) throws GeneralSecurityException {
-          Signature s = Signature.getInstance("SHA256withECDSA");
-          s.initSign(key);
-          s.update(message);
-          return s.sign();
-        }
-      };
+      return new EcIdentity(id, cert.getEncoded(), key);
     } catch (GeneralSecurityException | IllegalArgumentException e) {
       throw new IOException(files.privateKey() + ": not an EC key in PKCS#8 PEM, or its"
           + " certificate cannot be read (" + e.getMessage() + ")", e);
@@ -119,12 +99,8 @@ public final class CertificateIdentities {
             + siteId);
       }
       X509Certificate signer = cert;
-      verified.check(siteId, credential, message, signature, () -> {
-        Signature s = Signature.getInstance("SHA256withECDSA");
-        s.initVerify(signer.getPublicKey());
-        s.update(message);
-        return s.verify(signature);
-      });
+      verified.check(siteId, credential, message, signature,
+          () -> EcIdentity.verify(signer.getPublicKey(), message, signature));
     };
   }
 

@@ -4,7 +4,6 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
-import java.security.Signature;
 import java.security.spec.ECGenParameterSpec;
 import java.util.Arrays;
 import java.util.Map;
@@ -27,25 +26,7 @@ public final class SimulatedIdentities {
    */
   public SiteIdentity of(String siteId) {
     KeyPair pair = keys.computeIfAbsent(siteId, id -> generate());
-    return new SiteIdentity() {
-      @Override
-      public String siteId() {
-        return siteId;
-      }
-
-      @Override
-      public byte[] credential() {
-        return pair.getPublic().getEncoded();
-      }
-
-      @Override
-      public byte[] sign(byte[] message) throws GeneralSecurityException {
-        Signature s = Signature.getInstance("SHA256withECDSA");
-        s.initSign(pair.getPrivate());
-        s.update(message);
-        return s.sign();
-      }
-    };
+    return new EcIdentity(siteId, pair.getPublic().getEncoded(), pair.getPrivate());
   }
 
   /**
@@ -61,12 +42,8 @@ public final class SimulatedIdentities {
       if (pair == null || !Arrays.equals(pair.getPublic().getEncoded(), credential)) {
         throw new GeneralSecurityException("not the registered key of site " + siteId);
       }
-      verified.check(siteId, credential, message, signature, () -> {
-        Signature s = Signature.getInstance("SHA256withECDSA");
-        s.initVerify(pair.getPublic());
-        s.update(message);
-        return s.verify(signature);
-      });
+      verified.check(siteId, credential, message, signature,
+          () -> EcIdentity.verify(pair.getPublic(), message, signature));
     };
   }
 

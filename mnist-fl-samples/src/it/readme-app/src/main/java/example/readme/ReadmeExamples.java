@@ -16,6 +16,10 @@ import io.mnistfl.fl.Transport;
 import io.mnistfl.fl.aggregate.Aggregator;
 import io.mnistfl.fl.aggregate.WeightMath;
 import io.mnistfl.fl.checkpoint.CheckpointStore;
+import io.mnistfl.fl.secagg.SecAggConfig;
+import io.mnistfl.fl.secagg.SecAggSite;
+import io.mnistfl.fl.secagg.SecureAggregation;
+import io.mnistfl.fl.secagg.SimulatedIdentities;
 import io.mnistfl.fl.sim.InProcessTransport;
 import io.mnistfl.fl.sim.Partitioning;
 import io.mnistfl.metrics.Metrics;
@@ -88,6 +92,30 @@ public final class ReadmeExamples {
           .build()
           .run();
       history.rounds().forEach(round -> System.out.println(round.format()));
+      // endregion
+      return history;
+    }
+  }
+
+  /** Three simulated sites whose updates the server sees only summed; returns the history. */
+  public static FederationHistory secureSimulation() throws IOException {
+    // region: secure
+    TrainTestData mnist = StandardDataset.MNIST.load();
+    ModelSpec spec = ModelSpec.baseline();
+    List<int[]> parts = new Partitioning.Iid().split(mnist.train().labels(), 10, 3, 42);
+    SimulatedIdentities ids = new SimulatedIdentities(); // over gRPC: CertificateIdentities
+    try (TfModel shared = TfModel.create(spec);
+        Transport sites = InProcessTransport.ofRuntimes(
+            TfClient.simulate(shared, mnist.train(), parts, 0).stream()
+                .map(site -> ClientRuntime.of(site)
+                    .withStages(SecAggSite.of(ids.of(site.id()), ids.verifier())))
+                .toList())) {
+      FederationHistory history = Federation.builder(spec, sites)
+          .fitProtocol(SecureAggregation.of(SecAggConfig.defaults(), ids.verifier()))
+          .rounds(1)
+          .build()
+          .run();
+      System.out.println(history.rounds().get(0).format()); // 3/3 sites, summed under masks
       // endregion
       return history;
     }

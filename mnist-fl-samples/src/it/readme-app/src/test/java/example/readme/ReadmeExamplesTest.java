@@ -88,6 +88,15 @@ class ReadmeExamplesTest {
 
   @Test
   @Order(4)
+  void secureAggregationSumsTheThreeSites() throws Exception {
+    FederationHistory history = ReadmeExamples.secureSimulation();
+    assertEquals(3, history.rounds().get(0).succeeded());
+    assertTrue(history.rounds().get(0).abandoned().isEmpty());
+    assertTrue(history.rounds().get(0).failures().isEmpty());
+  }
+
+  @Test
+  @Order(5)
   void anOwnTransportAndAggregatorFederate() throws Exception {
     TrainTestData mnist = StandardDataset.MNIST.load();
     ModelSpec spec = ModelSpec.baseline();
