@@ -1,9 +1,9 @@
 /**
  * mnist-fl's API, pure Java: data sets and readers ({@code io.mnistfl.data}), model specs and
- * weights ({@code model}), metrics, training records and provenance ({@code train}), and
- * federated learning: the round loop and its SPI ({@code fl}), aggregators, differential
- * privacy, secure aggregation, simulation, the gRPC transport, the wire format and checkpoints.
- * A backend such as {@code io.mnistfl.tf} implements {@link io.mnistfl.train.Model}.
+ * weights ({@code model}), metrics, training records and provenance ({@code train}), and federated
+ * learning: the round loop and its SPI ({@code fl}), aggregators, differential privacy, secure
+ * aggregation, simulation, the gRPC transport, the wire format and checkpoints. A backend such as
+ * {@code io.mnistfl.tf} implements {@link io.mnistfl.train.Model}.
  */
 module io.mnistfl.api {
   requires transitive java.desktop;
@@ -35,9 +35,14 @@ module io.mnistfl.api {
   exports io.mnistfl.fl.wire;
 
   // JSON: specs, metrics, records, histories and checkpoints are read and written by Jackson.
-  opens io.mnistfl.model to com.fasterxml.jackson.databind;
-  opens io.mnistfl.metrics to com.fasterxml.jackson.databind;
-  opens io.mnistfl.train to com.fasterxml.jackson.databind;
-  opens io.mnistfl.fl to com.fasterxml.jackson.databind;
-  opens io.mnistfl.fl.checkpoint to com.fasterxml.jackson.databind;
+  opens io.mnistfl.model to
+      com.fasterxml.jackson.databind;
+  opens io.mnistfl.metrics to
+      com.fasterxml.jackson.databind;
+  opens io.mnistfl.train to
+      com.fasterxml.jackson.databind;
+  opens io.mnistfl.fl to
+      com.fasterxml.jackson.databind;
+  opens io.mnistfl.fl.checkpoint to
+      com.fasterxml.jackson.databind;
 }

@@ -21,23 +21,32 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every saved and wire format against a small committed file: today's reader must decode it to
- * the values it was made from, and today's writer must produce the same bytes, so that an
- * accidental change of format fails here. A deliberate one bumps the format's version and makes
- * new files (keeping a reader, or a refusal naming the version, for the old ones).
+ * Every saved and wire format against a small committed file: today's reader must decode it to the
+ * values it was made from, and today's writer must produce the same bytes, so that an accidental
+ * change of format fails here. A deliberate one bumps the format's version and makes new files
+ * (keeping a reader, or a refusal naming the version, for the old ones).
  */
 class GoldenFormatsTest {
-  private static final Weights WEIGHTS = new Weights(List.of(
-      new Weights.NamedArray("dense_1/kernel", new int[] {4, 2},
-          new float[] {0.5f, -1.25f, 2f, 0f, -0.125f, 3.5f, 1e-3f, -7f}),
-      new Weights.NamedArray("dense_1/bias", new int[] {2}, new float[] {0.25f, -0.75f})));
-  private static final Weights TRAINED = new Weights(List.of(
-      new Weights.NamedArray("dense_1/kernel", new int[] {4, 2},
-          new float[] {0.6f, -1.2f, 2.1f, 0.1f, -0.1f, 3.4f, 0f, -6.9f}),
-      new Weights.NamedArray("dense_1/bias", new int[] {2}, new float[] {0.3f, -0.8f})));
-  private static final RoundConfig CONFIG = RoundConfig.of(3,
-          new LocalTraining(2, 16, 0.05, 0.01, 1234))
-      .withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT).withClipNorm(1.5);
+  private static final Weights WEIGHTS =
+      new Weights(
+          List.of(
+              new Weights.NamedArray(
+                  "dense_1/kernel",
+                  new int[] {4, 2},
+                  new float[] {0.5f, -1.25f, 2f, 0f, -0.125f, 3.5f, 1e-3f, -7f}),
+              new Weights.NamedArray("dense_1/bias", new int[] {2}, new float[] {0.25f, -0.75f})));
+  private static final Weights TRAINED =
+      new Weights(
+          List.of(
+              new Weights.NamedArray(
+                  "dense_1/kernel",
+                  new int[] {4, 2},
+                  new float[] {0.6f, -1.2f, 2.1f, 0.1f, -0.1f, 3.4f, 0f, -6.9f}),
+              new Weights.NamedArray("dense_1/bias", new int[] {2}, new float[] {0.3f, -0.8f})));
+  private static final RoundConfig CONFIG =
+      RoundConfig.of(3, new LocalTraining(2, 16, 0.05, 0.01, 1234))
+          .withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT)
+          .withClipNorm(1.5);
 
   private static Path golden(String name) {
     try {
@@ -94,11 +103,16 @@ class GoldenFormatsTest {
         .containsEntry("strategy.aggregator", "FedAvgM(eta=1.0, beta=0.9)");
     assertThat(c.provenance().sites()).containsExactly("site-007", "site-008");
     assertThat(c.history().finalWeights()).isEqualTo(WEIGHTS);
-    assertThat(c.history().rounds()).singleElement().satisfies(r -> {
-      assertThat(r.failures()).singleElement().asString()
-          .isEqualTo("site-008: no answer within 600.0 s");
-      assertThat(r.test().orElseThrow().accuracy()).isEqualTo(0.8);
-    });
+    assertThat(c.history().rounds())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.failures())
+                  .singleElement()
+                  .asString()
+                  .isEqualTo("site-008: no answer within 600.0 s");
+              assertThat(r.test().orElseThrow().accuracy()).isEqualTo(0.8);
+            });
     assertThat(c.history().strategyState()).hasSize(2);
     assertThat(c.history().strategyState().get(1)).containsExactly(0.125, 0.375);
   }
@@ -114,7 +128,8 @@ class GoldenFormatsTest {
     assertThat(legacy.weights()).isEqualTo(WEIGHTS);
     assertThat(legacy.record().provenance().kind()).isEqualTo("saved before provenance records");
     assertThat(legacy.record().provenance().data()).isEqualTo("mnist/train");
-    assertThat(legacy.record().epochs()).singleElement()
+    assertThat(legacy.record().epochs())
+        .singleElement()
         .satisfies(e -> assertThat(e.validationAccuracy()).isEqualTo(0.97));
   }
 }

@@ -51,8 +51,8 @@ public record Augmentation(double maxRotationDegrees, double maxZoom, double max
   }
 
   /**
-   * Writes a randomly distorted copy of one {@code height × width} image from {@code src} at
-   * {@code srcOffset} to {@code dst} at {@code dstOffset}. The two must not overlap.
+   * Writes a randomly distorted copy of one {@code height × width} image from {@code src} at {@code
+   * srcOffset} to {@code dst} at {@code dstOffset}. The two must not overlap.
    *
    * @param src the source images
    * @param srcOffset where the image starts in {@code src}
@@ -102,10 +102,16 @@ public record Augmentation(double maxRotationDegrees, double maxZoom, double max
     }
     double fx = x - x0;
     double fy = y - y0;
-    double top = lerp(pixel(src, offset, height, width, x0, y0),
-        pixel(src, offset, height, width, x0 + 1, y0), fx);
-    double bottom = lerp(pixel(src, offset, height, width, x0, y0 + 1),
-        pixel(src, offset, height, width, x0 + 1, y0 + 1), fx);
+    double top =
+        lerp(
+            pixel(src, offset, height, width, x0, y0),
+            pixel(src, offset, height, width, x0 + 1, y0),
+            fx);
+    double bottom =
+        lerp(
+            pixel(src, offset, height, width, x0, y0 + 1),
+            pixel(src, offset, height, width, x0 + 1, y0 + 1),
+            fx);
     return (float) lerp(top, bottom, fy);
   }
 

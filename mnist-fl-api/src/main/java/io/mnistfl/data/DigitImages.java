@@ -13,26 +13,28 @@ import javax.imageio.stream.ImageInputStream;
 
 /**
  * Turns an arbitrary picture of one handwritten digit into an MNIST-style 28×28 image: the way
- * MNIST itself was made (light ink on black, the ink's bounding box scaled to fit 20×20 keeping
- * its aspect ratio, centred by centre of mass), with the extra steps real scans and photos need —
- * polarity detection, uneven background, specks of noise, and strokes much thinner or thicker
- * than MNIST's.
+ * MNIST itself was made (light ink on black, the ink's bounding box scaled to fit 20×20 keeping its
+ * aspect ratio, centred by centre of mass), with the extra steps real scans and photos need —
+ * polarity detection, uneven background, specks of noise, and strokes much thinner or thicker than
+ * MNIST's.
  */
 public final class DigitImages {
   /** MNIST's image side. */
   public static final int SIZE = 28;
 
   private static final int BOX = 20;
+
   /** Larger pictures are first reduced to this side; more detail does not help a 20 px box. */
   private static final int WORK_SIDE = 200;
+
   /** MNIST strokes are about 2.5 px wide in the 20 px box. */
   private static final double TARGET_STROKE_FRACTION = 2.5 / BOX;
 
   private DigitImages() {}
 
   /**
-   * Pictures above this many pixels are refused unless a caller gives another cap: 50
-   * megapixels, well above any camera's, far below what a compressed "image bomb" can declare.
+   * Pictures above this many pixels are refused unless a caller gives another cap: 50 megapixels,
+   * well above any camera's, far below what a compressed "image bomb" can declare.
    */
   public static final long DEFAULT_MAX_PIXELS = 50_000_000L;
 
@@ -43,8 +45,8 @@ public final class DigitImages {
   private static final int DECODE_SIDE = 2048;
 
   /**
-   * Reads and preprocesses an image file (any format ImageIO reads: PNG, JPEG, BMP, GIF) of at
-   * most {@link #DEFAULT_MAX_PIXELS} pixels.
+   * Reads and preprocesses an image file (any format ImageIO reads: PNG, JPEG, BMP, GIF) of at most
+   * {@link #DEFAULT_MAX_PIXELS} pixels.
    *
    * @param file the picture to read
    * @return 784 values in {@code [0, 1]}, row-major, ink bright
@@ -86,9 +88,11 @@ public final class DigitImages {
         int height = reader.getHeight(0);
         long pixels = (long) width * height;
         if (width <= 0 || height <= 0 || pixels > maxPixels) {
-          throw new IOException(String.format("%s: %d x %d pixels (%.1f megapixels) is above"
-              + " the cap of %.1f megapixels; not decoded", source, width, height, pixels / 1e6,
-              maxPixels / 1e6));
+          throw new IOException(
+              String.format(
+                  "%s: %d x %d pixels (%.1f megapixels) is above"
+                      + " the cap of %.1f megapixels; not decoded",
+                  source, width, height, pixels / 1e6, maxPixels / 1e6));
         }
         ImageReadParam param = reader.getDefaultReadParam();
         int step = (Math.max(width, height) + DECODE_SIDE - 1) / DECODE_SIDE;
@@ -100,7 +104,8 @@ public final class DigitImages {
         reader.dispose();
       }
     } catch (IOException e) {
-      throw e.getMessage() != null && e.getMessage().startsWith(source) ? e
+      throw e.getMessage() != null && e.getMessage().startsWith(source)
+          ? e
           : new IOException(source + ": not a readable image (" + e.getMessage() + ")", e);
     } catch (RuntimeException e) {
       // ImageIO's decoders throw undocumented runtime exceptions on malformed input.
@@ -245,8 +250,8 @@ public final class DigitImages {
       for (int i = 0; i < argb.length; i++) {
         int p = argb[i];
         double a = (p >>> 24) / 255.0;
-        double lum = (0.299 * ((p >> 16) & 0xFF) + 0.587 * ((p >> 8) & 0xFF) + 0.114 * (p & 0xFF))
-            / 255.0;
+        double lum =
+            (0.299 * ((p >> 16) & 0xFF) + 0.587 * ((p >> 8) & 0xFF) + 0.114 * (p & 0xFF)) / 255.0;
         // Transparent pixels are paper: composite onto white.
         v[i] = (float) (a * lum + (1 - a));
       }
@@ -268,9 +273,10 @@ public final class DigitImages {
       double sy = (double) h / nh;
       for (int y = 0; y < nh; y++) {
         for (int x = 0; x < nw; x++) {
-          out[y * nw + x] = sx > 1 || sy > 1
-              ? (float) areaMean(x * sx, y * sy, (x + 1) * sx, (y + 1) * sy)
-              : (float) bilinear((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5);
+          out[y * nw + x] =
+              sx > 1 || sy > 1
+                  ? (float) areaMean(x * sx, y * sy, (x + 1) * sx, (y + 1) * sy)
+                  : (float) bilinear((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5);
         }
       }
       return new Gray(nw, nh, out);

@@ -28,8 +28,10 @@ public final class Idx {
   public static final long DEFAULT_MAX_PAYLOAD_BYTES = 256L << 20;
 
   private static final int UNSIGNED_BYTE = 0x08;
+
   /** The most any Java array can hold. */
   private static final long ARRAY_LIMIT = Integer.MAX_VALUE - 8;
+
   private static final int FIRST_CHUNK = 1 << 20;
 
   private Idx() {}
@@ -130,8 +132,8 @@ public final class Idx {
    * @throws IOException when the stream cannot be read, is not a valid labels file, holds a label
    *     out of range or declares more than {@code maxPayloadBytes}
    */
-  public static byte[] readLabels(String source, InputStream stream, int numClasses,
-      long maxPayloadBytes) throws IOException {
+  public static byte[] readLabels(
+      String source, InputStream stream, int numClasses, long maxPayloadBytes) throws IOException {
     DataInputStream in = new DataInputStream(decompressIfGzip(stream));
     int[] dims = readHeader(source, in, 1);
     byte[] labels = readPayload(source, in, dims[0], maxPayloadBytes);
@@ -139,8 +141,7 @@ public final class Idx {
       int label = labels[i] & 0xFF;
       if (label >= numClasses) {
         throw new IdxFormatException(
-            source,
-            "label " + label + " at index " + i + " is outside 0.." + (numClasses - 1));
+            source, "label " + label + " at index " + i + " is outside 0.." + (numClasses - 1));
       }
     }
     return labels;
@@ -196,8 +197,8 @@ public final class Idx {
         throw new IdxFormatException(source, "file ends inside the header at dimension " + d);
       }
       if (dims[d] <= 0) {
-        throw new IdxFormatException(source,
-            "dimension " + d + " is " + dims[d] + ", expected > 0");
+        throw new IdxFormatException(
+            source, "dimension " + d + " is " + dims[d] + ", expected > 0");
       }
     }
     return dims;
@@ -211,18 +212,26 @@ public final class Idx {
         product = Math.multiplyExact(product, d);
       }
     } catch (ArithmeticException e) {
-      throw new IdxFormatException(source, "dimensions " + dims[0] + " x " + dims[1] + " x "
-          + dims[2] + " overflow: their product exceeds 2^63 bytes");
+      throw new IdxFormatException(
+          source,
+          "dimensions "
+              + dims[0]
+              + " x "
+              + dims[1]
+              + " x "
+              + dims[2]
+              + " overflow: their product exceeds 2^63 bytes");
     }
     return product;
   }
 
-  private static byte[] readPayload(String source, DataInputStream in, long expected,
-      long maxPayloadBytes) throws IOException {
+  private static byte[] readPayload(
+      String source, DataInputStream in, long expected, long maxPayloadBytes) throws IOException {
     long cap = Math.min(maxPayloadBytes, ARRAY_LIMIT);
     if (expected > cap) {
-      throw new IdxFormatException(source, "header declares " + expected
-          + " data bytes, more than the cap of " + cap + " bytes");
+      throw new IdxFormatException(
+          source,
+          "header declares " + expected + " data bytes, more than the cap of " + cap + " bytes");
     }
     // Grow with what arrives rather than trust the header with one large allocation.
     byte[] data = new byte[(int) Math.min(expected, FIRST_CHUNK)];
@@ -233,8 +242,9 @@ public final class Idx {
       }
       int n = in.read(data, read, data.length - read);
       if (n < 0) {
-        throw new IdxFormatException(source, "truncated: header declares " + expected
-            + " data bytes but only " + read + " follow");
+        throw new IdxFormatException(
+            source,
+            "truncated: header declares " + expected + " data bytes but only " + read + " follow");
       }
       read += n;
     }

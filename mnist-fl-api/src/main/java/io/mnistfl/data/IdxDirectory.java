@@ -18,8 +18,8 @@ import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 
 /**
  * Loads a data set in MNIST's layout — {@code train-images-idx3-ubyte}, {@code
- * train-labels-idx1-ubyte}, {@code t10k-images-idx3-ubyte}, {@code t10k-labels-idx1-ubyte} — from
- * a directory (each file raw or {@code .gz}) or from inside a {@code .tgz} archive, optionally
+ * train-labels-idx1-ubyte}, {@code t10k-images-idx3-ubyte}, {@code t10k-labels-idx1-ubyte} — from a
+ * directory (each file raw or {@code .gz}) or from inside a {@code .tgz} archive, optionally
  * checking each file's SHA-256 over its decompressed content.
  */
 public final class IdxDirectory {
@@ -113,7 +113,8 @@ public final class IdxDirectory {
         }
         for (String wanted : FILES) {
           String entryName = entry.getName();
-          if (entryName.endsWith("/" + wanted) || entryName.equals(wanted)
+          if (entryName.endsWith("/" + wanted)
+              || entryName.equals(wanted)
               || entryName.endsWith("/" + wanted + ".gz")) {
             parsed.put(wanted, parse(tgz + "!" + entryName, wanted, tar, numClasses, sha256));
           }

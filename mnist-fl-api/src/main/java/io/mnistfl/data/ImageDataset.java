@@ -3,8 +3,8 @@ package io.mnistfl.data;
 import java.util.Objects;
 
 /**
- * An in-memory labelled image set stored as unsigned bytes (as in IDX files), normalized to
- * {@code [0, 1]} on read. Immutable.
+ * An in-memory labelled image set stored as unsigned bytes (as in IDX files), normalized to {@code
+ * [0, 1]} on read. Immutable.
  */
 public final class ImageDataset implements DataSource {
   private static final float[] NORMALIZED = new float[256];

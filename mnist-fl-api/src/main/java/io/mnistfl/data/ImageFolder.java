@@ -8,12 +8,12 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Labelled pictures of digits in a folder with one subfolder per class, named {@code 0} to
- * {@code 9} (the layout of torchvision's {@code ImageFolder}): a site's own data, ready to train
- * or evaluate on. Every picture (PNG, JPEG, BMP, GIF; any size; either polarity) is preprocessed
- * into an MNIST-style 28×28 image by {@link DigitImages}, as {@code predict} does, and held in
- * memory. A picture that cannot be read is left out and named in {@link Loaded#skipped()}; the
- * others still load.
+ * Labelled pictures of digits in a folder with one subfolder per class, named {@code 0} to {@code
+ * 9} (the layout of torchvision's {@code ImageFolder}): a site's own data, ready to train or
+ * evaluate on. Every picture (PNG, JPEG, BMP, GIF; any size; either polarity) is preprocessed into
+ * an MNIST-style 28×28 image by {@link DigitImages}, as {@code predict} does, and held in memory. A
+ * picture that cannot be read is left out and named in {@link Loaded#skipped()}; the others still
+ * load.
  */
 public final class ImageFolder {
   private ImageFolder() {}
@@ -37,14 +37,14 @@ public final class ImageFolder {
   }
 
   /**
-   * Loads {@code dir}/{@code 0}…{@code numClasses − 1}/*. Files directly in {@code dir} and
-   * hidden entries are ignored; a class folder may be missing or empty.
+   * Loads {@code dir}/{@code 0}…{@code numClasses − 1}/*. Files directly in {@code dir} and hidden
+   * entries are ignored; a class folder may be missing or empty.
    *
    * @param dir the folder holding one subfolder per class
    * @param numClasses the number of classes
    * @return the pictures read and the ones left out
-   * @throws IOException naming {@code dir} when it is not a folder, holds a subfolder that is not
-   *     a class number, or holds no readable picture at all
+   * @throws IOException naming {@code dir} when it is not a folder, holds a subfolder that is not a
+   *     class number, or holds no readable picture at all
    */
   public static Loaded load(Path dir, int numClasses) throws IOException {
     return load(dir, numClasses, DigitImages::load);
@@ -61,8 +61,12 @@ public final class ImageFolder {
     }
     List<Path> classFolders;
     try (Stream<Path> entries = Files.list(dir)) {
-      classFolders = entries.filter(Files::isDirectory)
-          .filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+      classFolders =
+          entries
+              .filter(Files::isDirectory)
+              .filter(p -> !p.getFileName().toString().startsWith("."))
+              .sorted()
+              .toList();
     }
     List<float[]> pictures = new ArrayList<>();
     List<Integer> labels = new ArrayList<>();
@@ -71,8 +75,12 @@ public final class ImageFolder {
       int label = classOf(folder, numClasses);
       List<Path> files;
       try (Stream<Path> entries = Files.list(folder)) {
-        files = entries.filter(Files::isRegularFile)
-            .filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+        files =
+            entries
+                .filter(Files::isRegularFile)
+                .filter(p -> !p.getFileName().toString().startsWith("."))
+                .sorted()
+                .toList();
       }
       for (Path file : files) {
         try {
@@ -80,14 +88,19 @@ public final class ImageFolder {
           labels.add(label);
         } catch (Exception | Error e) {
           // Even an Error stays with its file: the other pictures still load.
-          skipped.add(e.getMessage() != null && e.getMessage().startsWith(file.toString())
-              ? e.getMessage() : file + ": " + e);
+          skipped.add(
+              e.getMessage() != null && e.getMessage().startsWith(file.toString())
+                  ? e.getMessage()
+                  : file + ": " + e);
         }
       }
     }
     if (pictures.isEmpty()) {
-      throw new IOException(dir + ": no readable digit pictures in subfolders 0 to "
-          + (numClasses - 1) + (skipped.isEmpty() ? "" : " (" + skipped.size() + " unreadable)"));
+      throw new IOException(
+          dir
+              + ": no readable digit pictures in subfolders 0 to "
+              + (numClasses - 1)
+              + (skipped.isEmpty() ? "" : " (" + skipped.size() + " unreadable)"));
     }
     int side = DigitImages.SIZE;
     byte[] pixels = new byte[pictures.size() * side * side];
@@ -99,8 +112,13 @@ public final class ImageFolder {
       }
       classes[i] = (byte) (int) labels.get(i);
     }
-    return new Loaded(ImageDataset.of(dir.toString(),
-        new Idx.Images(pictures.size(), side, side, pixels), classes, numClasses), skipped);
+    return new Loaded(
+        ImageDataset.of(
+            dir.toString(),
+            new Idx.Images(pictures.size(), side, side, pixels),
+            classes,
+            numClasses),
+        skipped);
   }
 
   private static int classOf(Path folder, int numClasses) throws IOException {
@@ -113,7 +131,7 @@ public final class ImageFolder {
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw new IOException(folder + ": not a class folder; expected subfolders named 0 to "
-        + (numClasses - 1));
+    throw new IOException(
+        folder + ": not a class folder; expected subfolders named 0 to " + (numClasses - 1));
   }
 }

@@ -11,8 +11,15 @@ final class IndexView implements DataSource {
     for (int i = 0; i < indices.length; i++) {
       if (indices[i] < 0 || indices[i] >= parent.size()) {
         throw new IndexOutOfBoundsException(
-            "index " + indices[i] + " at position " + i + " is outside " + parent.name()
-                + " (size " + parent.size() + ")");
+            "index "
+                + indices[i]
+                + " at position "
+                + i
+                + " is outside "
+                + parent.name()
+                + " (size "
+                + parent.size()
+                + ")");
       }
     }
     this.parent = parent;

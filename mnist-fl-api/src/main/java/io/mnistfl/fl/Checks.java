@@ -5,8 +5,8 @@ import io.mnistfl.model.Weights;
 
 /**
  * The server's checks of every decoded answer against what it knows: who was asked, the global
- * weights' layout, the model's classes and the caps it set. A failed check leaves that one site
- * out of the stage, with the reason.
+ * weights' layout, the model's classes and the caps it set. A failed check leaves that one site out
+ * of the stage, with the reason.
  */
 final class Checks {
   private Checks() {}
@@ -37,8 +37,13 @@ final class Checks {
     }
     ConfusionMatrix m = e.confusion();
     if (m.numClasses() != numClasses) {
-      throw new IllegalArgumentException("a " + m.numClasses() + "-class confusion matrix, the"
-          + " model has " + numClasses + " classes");
+      throw new IllegalArgumentException(
+          "a "
+              + m.numClasses()
+              + "-class confusion matrix, the"
+              + " model has "
+              + numClasses
+              + " classes");
     }
     examples(e.numExamples(), maxExamples);
     long sum = 0;
@@ -52,8 +57,8 @@ final class Checks {
       }
     }
     if (sum != e.numExamples()) {
-      throw new IllegalArgumentException("its confusion matrix counts " + sum
-          + " examples, it reports " + e.numExamples());
+      throw new IllegalArgumentException(
+          "its confusion matrix counts " + sum + " examples, it reports " + e.numExamples());
     }
     if (!(Double.isFinite(e.loss()) && e.loss() >= 0)) {
       throw new IllegalArgumentException("reports loss " + e.loss());

@@ -11,5 +11,5 @@ import io.mnistfl.metrics.ConfusionMatrix;
  * @param loss mean loss
  * @param confusion confusion matrix over those examples
  */
-public record ClientEvaluation(String clientId, int numExamples, double loss,
-    ConfusionMatrix confusion) {}
+public record ClientEvaluation(
+    String clientId, int numExamples, double loss, ConfusionMatrix confusion) {}

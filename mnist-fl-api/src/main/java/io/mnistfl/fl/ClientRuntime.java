@@ -8,9 +8,9 @@ import java.util.Objects;
 
 /**
  * The site's side of every exchange: decodes a request, checks it against the site's {@link
- * SiteLimits}, has the {@link Client} train or evaluate, and encodes the answer. A transport on
- * the site hands it each request's bytes and sends back what it returns; the site never learns
- * anything from a server but through here.
+ * SiteLimits}, has the {@link Client} train or evaluate, and encodes the answer. A transport on the
+ * site hands it each request's bytes and sends back what it returns; the site never learns anything
+ * from a server but through here.
  */
 public final class ClientRuntime {
   private final Client client;
@@ -90,8 +90,7 @@ public final class ClientRuntime {
    *
    * @param request the encoded request
    * @return the encoded answer
-   * @throws IOException when the request is malformed or the site refuses it; the message says
-   *     why
+   * @throws IOException when the request is malformed or the site refuses it; the message says why
    */
   public byte[] handle(byte[] request) throws IOException {
     String kind = Frame.kind(request).orElse("");
@@ -110,7 +109,11 @@ public final class ClientRuntime {
     if (handler != null && handler.handles(kind)) {
       return handler.handle(request, client, limits);
     }
-    throw new MessageFormatException("site " + client.id() + " does not know messages of kind '"
-        + kind.replaceAll("[^ -~]", "?") + "'");
+    throw new MessageFormatException(
+        "site "
+            + client.id()
+            + " does not know messages of kind '"
+            + kind.replaceAll("[^ -~]", "?")
+            + "'");
   }
 }

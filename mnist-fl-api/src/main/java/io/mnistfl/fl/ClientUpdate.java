@@ -11,5 +11,5 @@ import io.mnistfl.model.Weights;
  * @param trainLoss mean local training loss of the last local epoch
  * @param trainAccuracy local training accuracy of the last local epoch
  */
-public record ClientUpdate(String clientId, Weights weights, int numExamples, double trainLoss,
-    double trainAccuracy) {}
+public record ClientUpdate(
+    String clientId, Weights weights, int numExamples, double trainLoss, double trainAccuracy) {}

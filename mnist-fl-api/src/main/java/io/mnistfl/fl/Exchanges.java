@@ -16,9 +16,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The {@link SiteExchange} of a running federation: at most {@code parallel} calls through the
- * transport at once, and none waited for longer than the stage's deadline from the stage's start;
- * a late call is interrupted. Answers keep the order of the requests, whatever order they arrive
- * in, so that aggregates do not depend on which site was fastest.
+ * transport at once, and none waited for longer than the stage's deadline from the stage's start; a
+ * late call is interrupted. Answers keep the order of the requests, whatever order they arrive in,
+ * so that aggregates do not depend on which site was fastest.
  */
 final class Exchanges implements SiteExchange, AutoCloseable {
   /** Told of every finished call, on the loop's thread. */
@@ -35,11 +35,14 @@ final class Exchanges implements SiteExchange, AutoCloseable {
     this.transport = transport;
     this.deadline = deadline;
     this.progress = progress;
-    this.pool = Executors.newFixedThreadPool(parallel, task -> {
-      Thread t = new Thread(task, "federation-site-call");
-      t.setDaemon(true);
-      return t;
-    });
+    this.pool =
+        Executors.newFixedThreadPool(
+            parallel,
+            task -> {
+              Thread t = new Thread(task, "federation-site-call");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   @Override
@@ -83,8 +86,8 @@ final class Exchanges implements SiteExchange, AutoCloseable {
     List<SiteFailure> failures = new ArrayList<>();
     for (int i = 0; i < ids.size(); i++) {
       if (errors[i] != null) {
-        failures.add(new SiteFailure(ids.get(i), (stage.equals("fit") ? "" : stage + ": ")
-            + errors[i]));
+        failures.add(
+            new SiteFailure(ids.get(i), (stage.equals("fit") ? "" : stage + ": ") + errors[i]));
       } else {
         present.put(ids.get(i), answers[i]);
       }

@@ -21,13 +21,13 @@ import java.util.OptionalDouble;
 import java.util.OptionalInt;
 
 /**
- * The server's round loop. Each round the {@link Strategy} picks the sites and their
- * instructions, the {@link FitProtocol} runs the training stages over the {@link Transport}, the
- * strategy aggregates what came back (seeing the round's failures), the new weights are
- * evaluated on the server's test set if it has one and, if the strategy asks, on the sites' own
- * data. A site that fails, times out, refuses or sends anything malformed or out of bounds is left
- * out of that stage with its reason, and the round goes on. It knows weights and bytes, never
- * models. Build one with {@link #builder(ModelSpec, Transport)}.
+ * The server's round loop. Each round the {@link Strategy} picks the sites and their instructions,
+ * the {@link FitProtocol} runs the training stages over the {@link Transport}, the strategy
+ * aggregates what came back (seeing the round's failures), the new weights are evaluated on the
+ * server's test set if it has one and, if the strategy asks, on the sites' own data. A site that
+ * fails, times out, refuses or sends anything malformed or out of bounds is left out of that stage
+ * with its reason, and the round goes on. It knows weights and bytes, never models. Build one with
+ * {@link #builder(ModelSpec, Transport)}.
  */
 public final class Federation {
   private final Builder b;
@@ -54,9 +54,13 @@ public final class Federation {
    * @return the provenance
    */
   public Provenance provenance() {
-    Provenance.Builder p = Provenance.builder(b.spec).kind("federated")
-        .settings("strategy", b.strategy.parameters())
-        .sites(b.transport.siteIds()).data(b.dataName, b.dataExamples).backend(b.backend);
+    Provenance.Builder p =
+        Provenance.builder(b.spec)
+            .kind("federated")
+            .settings("strategy", b.strategy.parameters())
+            .sites(b.transport.siteIds())
+            .data(b.dataName, b.dataExamples)
+            .backend(b.backend);
     b.fitProtocol.parameters().forEach((k, v) -> p.setting("protocol." + k, v));
     b.settings.forEach(p::setting);
     return p.build();
@@ -82,11 +86,11 @@ public final class Federation {
   }
 
   /**
-   * Goes on from a checkpoint, round n + 1 onwards, as if never stopped: the strategy takes up
-   * the saved state, and sites are sampled and seeded by round. Refused, naming each, when a
-   * setting that determines the result differs from the saved run's, or when a stateful
-   * strategy's state is missing; a different library or backend version only warns, and the
-   * set of reachable sites may change.
+   * Goes on from a checkpoint, round n + 1 onwards, as if never stopped: the strategy takes up the
+   * saved state, and sites are sampled and seeded by round. Refused, naming each, when a setting
+   * that determines the result differs from the saved run's, or when a stateful strategy's state is
+   * missing; a different library or backend version only warns, and the set of reachable sites may
+   * change.
    *
    * @param checkpoint a checkpoint of an earlier run of this federation
    * @return the record of every round, the saved ones included
@@ -95,16 +99,19 @@ public final class Federation {
   public FederationHistory resume(Checkpoint checkpoint) {
     List<String> conflicts = provenance().conflictsWith(checkpoint.provenance());
     if (!conflicts.isEmpty()) {
-      throw new IllegalArgumentException("cannot resume " + checkpoint.name() + ": "
-          + String.join("; ", conflicts));
+      throw new IllegalArgumentException(
+          "cannot resume " + checkpoint.name() + ": " + String.join("; ", conflicts));
     }
     provenance().versionWarnings(checkpoint.provenance()).forEach(b.listener::warning);
     FederationHistory saved = checkpoint.history();
-    if (!saved.rounds().isEmpty() && b.strategy.keepsState()
-        && saved.strategyState().isEmpty()) {
-      throw new IllegalArgumentException("cannot resume " + checkpoint.name() + ": it lacks the"
-          + " state of " + b.strategy.parameters().getOrDefault("aggregator", "the strategy")
-          + " (its moments), which the next round needs");
+    if (!saved.rounds().isEmpty() && b.strategy.keepsState() && saved.strategyState().isEmpty()) {
+      throw new IllegalArgumentException(
+          "cannot resume "
+              + checkpoint.name()
+              + ": it lacks the"
+              + " state of "
+              + b.strategy.parameters().getOrDefault("aggregator", "the strategy")
+              + " (its moments), which the next round needs");
     }
     return run(saved);
   }
@@ -113,8 +120,11 @@ public final class Federation {
     b.spec.initialWeights().requireSameLayout(previous.finalWeights(), "the starting weights");
     for (int i = 0; i < previous.rounds().size(); i++) {
       if (previous.rounds().get(i).round() != i + 1) {
-        throw new IllegalArgumentException("cannot resume: result " + (i + 1)
-            + " of the history is round " + previous.rounds().get(i).round());
+        throw new IllegalArgumentException(
+            "cannot resume: result "
+                + (i + 1)
+                + " of the history is round "
+                + previous.rounds().get(i).round());
       }
     }
     b.strategy.restore(previous.strategyState());
@@ -128,10 +138,13 @@ public final class Federation {
     Weights global = previous.finalWeights();
     long start = System.nanoTime();
     int[] round = {0};
-    try (Exchanges exchange = new Exchanges(b.transport, b.parallelism, b.stageTimeout,
-        (stage, done, total) -> b.listener.siteAnswered(round[0], stage, done, total))) {
-      for (round[0] = results.size() + 1; round[0] <= b.rounds && reached.isEmpty();
-          round[0]++) {
+    try (Exchanges exchange =
+        new Exchanges(
+            b.transport,
+            b.parallelism,
+            b.stageTimeout,
+            (stage, done, total) -> b.listener.siteAnswered(round[0], stage, done, total))) {
+      for (round[0] = results.size() + 1; round[0] <= b.rounds && reached.isEmpty(); round[0]++) {
         RoundOutcome outcome = round(round[0], global, exchange);
         global = outcome.global;
         results.add(outcome.result);
@@ -139,22 +152,29 @@ public final class Federation {
         if (reachesTarget(outcome.result)) {
           reached = OptionalInt.of(round[0]);
         }
-        FederationHistory soFar = new FederationHistory(results, reached,
-            previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global,
-            b.strategy.state());
+        FederationHistory soFar =
+            new FederationHistory(
+                results,
+                reached,
+                previous.totalSeconds() + (System.nanoTime() - start) / 1e9,
+                global,
+                b.strategy.state());
         if (b.checkpoints.isPresent()) {
           try {
             b.checkpoints.get().save(new Checkpoint(provenance(), soFar));
           } catch (IOException e) {
-            throw new UncheckedIOException("cannot save the checkpoint of round " + round[0]
-                + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                "cannot save the checkpoint of round " + round[0] + ": " + e.getMessage(), e);
           }
         }
         b.listener.checkpoint(soFar);
       }
     }
-    return new FederationHistory(results, reached,
-        previous.totalSeconds() + (System.nanoTime() - start) / 1e9, global,
+    return new FederationHistory(
+        results,
+        reached,
+        previous.totalSeconds() + (System.nanoTime() - start) / 1e9,
+        global,
         b.strategy.state());
   }
 
@@ -192,8 +212,18 @@ public final class Federation {
     Optional<Metrics> test = b.evaluator.map(e -> e.evaluate(evaluated));
     double testSeconds = (System.nanoTime() - testStart) / 1e9;
     Optional<Metrics> federated = evaluate(round, next, available, exchange, failures);
-    RoundResult result = new RoundResult(round, instructions.size(), succeeded, failures,
-        (System.nanoTime() - start) / 1e9, testSeconds, trainLoss, test, federated, abandoned);
+    RoundResult result =
+        new RoundResult(
+            round,
+            instructions.size(),
+            succeeded,
+            failures,
+            (System.nanoTime() - start) / 1e9,
+            testSeconds,
+            trainLoss,
+            test,
+            federated,
+            abandoned);
     return new RoundOutcome(next, result);
   }
 
@@ -213,8 +243,12 @@ public final class Federation {
     return ids;
   }
 
-  private Optional<Metrics> evaluate(int round, Weights weights, List<String> available,
-      Exchanges exchange, List<SiteFailure> failures) {
+  private Optional<Metrics> evaluate(
+      int round,
+      Weights weights,
+      List<String> available,
+      Exchanges exchange,
+      List<SiteFailure> failures) {
     List<SiteInstruction> instructions = b.strategy.configureEvaluate(round, weights, available);
     if (instructions.isEmpty()) {
       return Optional.empty();
@@ -232,8 +266,7 @@ public final class Federation {
         Checks.evaluation(answer.getKey(), e, b.spec.numClasses(), b.maxExamplesPerSite);
         evaluations.add(e);
       } catch (Exception e) {
-        evaluationFailures.add(new SiteFailure(answer.getKey(), "evaluate: "
-            + Checks.describe(e)));
+        evaluationFailures.add(new SiteFailure(answer.getKey(), "evaluate: " + Checks.describe(e)));
       }
     }
     failures.addAll(evaluationFailures);
@@ -241,7 +274,8 @@ public final class Federation {
   }
 
   private boolean reachesTarget(RoundResult result) {
-    return b.target.isPresent() && result.accuracy().isPresent()
+    return b.target.isPresent()
+        && result.accuracy().isPresent()
         && result.accuracy().get() >= b.target.getAsDouble();
   }
 
@@ -348,8 +382,8 @@ public final class Federation {
     }
 
     /**
-     * Wait at most {@code timeout} for the sites' answers in each stage of a round; a site
-     * still silent then is left out and its call interrupted (default 10 minutes).
+     * Wait at most {@code timeout} for the sites' answers in each stage of a round; a site still
+     * silent then is left out and its call interrupted (default 10 minutes).
      *
      * @param timeout the deadline of each stage
      * @return this builder
@@ -361,8 +395,8 @@ public final class Federation {
 
     /**
      * Before each round, wait up to {@code wait} for at least {@code count} reachable sites
-     * (default: start each round with whoever is there): sites that dial in, or come back
-     * after a restart, take part as soon as they are connected.
+     * (default: start each round with whoever is there): sites that dial in, or come back after a
+     * restart, take part as soon as they are connected.
      *
      * @param count the sites to wait for
      * @param wait the longest wait before a round starts with fewer
@@ -432,8 +466,8 @@ public final class Federation {
     }
 
     /**
-     * A further setting that determines the result (e.g. {@code data.partition}), recorded in
-     * the provenance and compared on resume.
+     * A further setting that determines the result (e.g. {@code data.partition}), recorded in the
+     * provenance and compared on resume.
      *
      * @param name the setting's name
      * @param value its value, recorded as a string
@@ -458,9 +492,12 @@ public final class Federation {
       Require.atLeastOne("maxExamplesPerSite", maxExamplesPerSite);
       target.ifPresent(t -> Require.inUnitInterval("target", t));
       if (fitProtocol.yieldsSums() && !strategy.aggregatesSums()) {
-        throw new IllegalArgumentException(fitProtocol + " gives the server only the sum of the"
-            + " updates, but " + strategy.parameters().getOrDefault("aggregator",
-            strategy.toString()) + " needs each site's update");
+        throw new IllegalArgumentException(
+            fitProtocol
+                + " gives the server only the sum of the"
+                + " updates, but "
+                + strategy.parameters().getOrDefault("aggregator", strategy.toString())
+                + " needs each site's update");
       }
       return new Federation(this);
     }

@@ -13,8 +13,12 @@ import java.util.OptionalInt;
  * @param finalWeights the global weights after the last round
  * @param strategyState the strategy's {@link Strategy#state() state} after the last round
  */
-public record FederationHistory(List<RoundResult> rounds, OptionalInt roundsToTarget,
-    double totalSeconds, Weights finalWeights, List<double[]> strategyState) {
+public record FederationHistory(
+    List<RoundResult> rounds,
+    OptionalInt roundsToTarget,
+    double totalSeconds,
+    Weights finalWeights,
+    List<double[]> strategyState) {
 
   /**
    * Copies the lists.

@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * What came back from a round's training, as a {@link Strategy} aggregates it: each site's update,
- * or, where the server may only see their total (secure aggregation, differential privacy), the
- * sum of the sites' deltas from the global weights.
+ * or, where the server may only see their total (secure aggregation, differential privacy), the sum
+ * of the sites' deltas from the global weights.
  */
 public sealed interface FitResults {
 
@@ -38,9 +38,8 @@ public sealed interface FitResults {
   }
 
   /**
-   * The sum of the sites' weighted deltas (new weights − global), and the sum of their weights:
-   * the mean delta is {@code deltaSum / totalWeight}. No single site's update can be recovered
-   * from it.
+   * The sum of the sites' weighted deltas (new weights − global), and the sum of their weights: the
+   * mean delta is {@code deltaSum / totalWeight}. No single site's update can be recovered from it.
    *
    * @param deltaSum Σ wᵢ·Δᵢ, shaped like the global weights
    * @param totalWeight Σ wᵢ, {@code > 0}: example counts, or 1 per site, or DP-FedAvg's fixed

@@ -11,13 +11,14 @@ import java.util.Map;
 final class PlainFit implements FitProtocol {
 
   @Override
-  public FitResults run(RoundContext round, List<SiteInstruction> instructions,
-      SiteExchange exchange) {
+  public FitResults run(
+      RoundContext round, List<SiteInstruction> instructions, SiteExchange exchange) {
     Map<RoundConfig, byte[]> encoded = new HashMap<>();
     Map<String, byte[]> requests = new LinkedHashMap<>();
     for (SiteInstruction i : instructions) {
-      requests.put(i.siteId(), encoded.computeIfAbsent(i.config(),
-          c -> Messages.encodeFit(c, round.global())));
+      requests.put(
+          i.siteId(),
+          encoded.computeIfAbsent(i.config(), c -> Messages.encodeFit(c, round.global())));
     }
     SiteExchange.Replies replies = exchange.send("fit", requests);
     List<SiteFailure> failures = new ArrayList<>(replies.failures());

@@ -3,8 +3,8 @@ package io.mnistfl.fl;
 import java.util.List;
 
 /**
- * A round that cannot produce an aggregate, e.g. secure aggregation with too few surviving
- * sites: the round loop keeps the global weights unchanged and records the reason on the round.
+ * A round that cannot produce an aggregate, e.g. secure aggregation with too few surviving sites:
+ * the round loop keeps the global weights unchanged and records the reason on the round.
  */
 public final class RoundAbandonedException extends RuntimeException {
   private static final long serialVersionUID = 1L;

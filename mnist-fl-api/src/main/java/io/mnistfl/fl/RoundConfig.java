@@ -10,15 +10,15 @@ import java.util.OptionalDouble;
  * its update back as {@code updateEncoding} says.
  *
  * @param round 1-based round number
- * @param training local training: epochs, batch size, learning rate, FedProx μ and the seed of
- *     the site's shuffling (and of any random rounding of its update)
+ * @param training local training: epochs, batch size, learning rate, FedProx μ and the seed of the
+ *     site's shuffling (and of any random rounding of its update)
  * @param updateEncoding how the site sends its update back
- * @param clipNorm where present, the site clips its update (new weights − global) to this L2
- *     norm before sending it, and the server weighs every site the same: DP-FedAvg under secure
+ * @param clipNorm where present, the site clips its update (new weights − global) to this L2 norm
+ *     before sending it, and the server weighs every site the same: DP-FedAvg under secure
  *     aggregation, where the server cannot clip what it cannot see
  */
-public record RoundConfig(int round, LocalTraining training, UpdateEncoding updateEncoding,
-    OptionalDouble clipNorm) {
+public record RoundConfig(
+    int round, LocalTraining training, UpdateEncoding updateEncoding, OptionalDouble clipNorm) {
 
   /**
    * Checks the round and the clip norm.

@@ -19,8 +19,16 @@ import java.util.Optional;
  * @param federated the sites' own held-out data, aggregated, when federated evaluation is on
  * @param abandoned why the round produced no aggregate (the global weights stayed), if it did not
  */
-public record RoundResult(int round, int sampled, int succeeded, List<SiteFailure> failures,
-    double seconds, double testSeconds, double clientTrainLoss, Optional<Metrics> test, Optional<Metrics> federated,
+public record RoundResult(
+    int round,
+    int sampled,
+    int succeeded,
+    List<SiteFailure> failures,
+    double seconds,
+    double testSeconds,
+    double clientTrainLoss,
+    Optional<Metrics> test,
+    Optional<Metrics> federated,
     Optional<String> abandoned) {
 
   /**
@@ -56,16 +64,24 @@ public record RoundResult(int round, int sampled, int succeeded, List<SiteFailur
    * @return the line
    */
   public String format() {
-    StringBuilder line = new StringBuilder(String.format("round %d - %d/%d sites - %.1fs", round,
-        succeeded, sampled, seconds));
+    StringBuilder line =
+        new StringBuilder(
+            String.format("round %d - %d/%d sites - %.1fs", round, succeeded, sampled, seconds));
     if (test.isPresent()) {
       line.append(String.format(" (test %.1fs)", testSeconds));
     }
-    test.ifPresent(t -> line.append(String.format(" - loss %.4f - accuracy %.4f - precision %.4f"
-        + " - recall %.4f - f1 %.4f", t.loss(), t.accuracy(), t.macro().precision(),
-        t.macro().recall(), t.macro().f1())));
-    federated.ifPresent(f -> line.append(String.format(" - federated accuracy %.4f",
-        f.accuracy())));
+    test.ifPresent(
+        t ->
+            line.append(
+                String.format(
+                    " - loss %.4f - accuracy %.4f - precision %.4f" + " - recall %.4f - f1 %.4f",
+                    t.loss(),
+                    t.accuracy(),
+                    t.macro().precision(),
+                    t.macro().recall(),
+                    t.macro().f1())));
+    federated.ifPresent(
+        f -> line.append(String.format(" - federated accuracy %.4f", f.accuracy())));
     abandoned.ifPresent(reason -> line.append(" - abandoned: ").append(reason));
     if (!failures.isEmpty()) {
       line.append(" - failed: ").append(failures);

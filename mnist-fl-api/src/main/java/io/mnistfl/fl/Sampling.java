@@ -28,8 +28,8 @@ public sealed interface Sampling {
   }
 
   /**
-   * A share {@code c} of the available sites, at least {@code min} (all, if fewer), drawn
-   * without replacement.
+   * A share {@code c} of the available sites, at least {@code min} (all, if fewer), drawn without
+   * replacement.
    *
    * @param c the share, in (0, 1]
    * @param min the least number sampled, at least 1

@@ -4,10 +4,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One stage of a round on the wire: each site gets its request, at most a set number at once,
- * and the stage waits for answers no longer than its deadline. A {@link FitProtocol} runs as
- * many stages as it needs (one for plain training, four for secure aggregation) through the
- * federation's transport, whatever that transport is.
+ * One stage of a round on the wire: each site gets its request, at most a set number at once, and
+ * the stage waits for answers no longer than its deadline. A {@link FitProtocol} runs as many
+ * stages as it needs (one for plain training, four for secure aggregation) through the federation's
+ * transport, whatever that transport is.
  */
 public interface SiteExchange {
 

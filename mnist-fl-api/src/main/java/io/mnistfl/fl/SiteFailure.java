@@ -3,8 +3,8 @@ package io.mnistfl.fl;
 import java.util.Objects;
 
 /**
- * A site left out of a stage of a round, and why: it failed, timed out, refused, or sent
- * something malformed or out of bounds.
+ * A site left out of a stage of a round, and why: it failed, timed out, refused, or sent something
+ * malformed or out of bounds.
  *
  * @param siteId the site
  * @param reason one line naming the problem

@@ -47,11 +47,19 @@ public record SiteLimits(int maxLocalEpochs, long maxExamplesPerRound, int maxBa
       return "asked for " + epochs + " local epochs, the site's limit is " + maxLocalEpochs;
     }
     if ((long) epochs * examples > maxExamplesPerRound) {
-      return "asked for " + epochs + " epochs of " + examples + " examples, above the site's"
-          + " limit of " + maxExamplesPerRound + " examples a round";
+      return "asked for "
+          + epochs
+          + " epochs of "
+          + examples
+          + " examples, above the site's"
+          + " limit of "
+          + maxExamplesPerRound
+          + " examples a round";
     }
     if (config.training().batchSize() > maxBatchSize) {
-      return "asked for batches of " + config.training().batchSize() + ", the site's limit is "
+      return "asked for batches of "
+          + config.training().batchSize()
+          + ", the site's limit is "
           + maxBatchSize;
     }
     return "";

@@ -15,11 +15,10 @@ import java.util.Optional;
 import java.util.Random;
 
 /**
- * The default {@link Strategy}, Flower's FedAvg family: sample the round's sites, ask each to
- * train the same way (the learning rate decaying by round), hand their updates to an {@link
- * Aggregator}, and, if asked, have the same sites evaluate the new weights. Build one with {@link
- * #builder()}. Sampling and seeds depend only on the round, so a resumed run samples as an
- * uninterrupted one.
+ * The default {@link Strategy}, Flower's FedAvg family: sample the round's sites, ask each to train
+ * the same way (the learning rate decaying by round), hand their updates to an {@link Aggregator},
+ * and, if asked, have the same sites evaluate the new weights. Build one with {@link #builder()}.
+ * Sampling and seeds depend only on the round, so a resumed run samples as an uninterrupted one.
  */
 public final class StandardStrategy implements Strategy {
   private final Aggregator aggregator;
@@ -57,9 +56,10 @@ public final class StandardStrategy implements Strategy {
    * @return the config, its learning rate decayed and its seed drawn for the round
    */
   public RoundConfig roundConfig(int round) {
-    LocalTraining t = training.withLearningRate(
-            training.learningRate() * Math.pow(learningRateDecay, round - 1))
-        .withSeed(seed * 1_000_003L + round);
+    LocalTraining t =
+        training
+            .withLearningRate(training.learningRate() * Math.pow(learningRateDecay, round - 1))
+            .withSeed(seed * 1_000_003L + round);
     return RoundConfig.of(round, t).withUpdateEncoding(updateEncoding);
   }
 
@@ -80,20 +80,22 @@ public final class StandardStrategy implements Strategy {
 
   /** This round's fit sample, when federated evaluation is on. */
   @Override
-  public List<SiteInstruction> configureEvaluate(int round, Weights weights,
-      List<String> available) {
+  public List<SiteInstruction> configureEvaluate(
+      int round, Weights weights, List<String> available) {
     if (!federatedEvaluation) {
       return List.of();
     }
     RoundConfig config = roundConfig(round);
-    return lastSample.stream().filter(available::contains)
-        .map(id -> new SiteInstruction(id, config)).toList();
+    return lastSample.stream()
+        .filter(available::contains)
+        .map(id -> new SiteInstruction(id, config))
+        .toList();
   }
 
   /** The sum of the sites' confusion matrices and their example-weighted loss. */
   @Override
-  public Optional<Metrics> aggregateEvaluate(int round, List<ClientEvaluation> results,
-      List<SiteFailure> failures) {
+  public Optional<Metrics> aggregateEvaluate(
+      int round, List<ClientEvaluation> results, List<SiteFailure> failures) {
     ConfusionMatrix total = null;
     double lossSum = 0;
     long n = 0;
@@ -102,8 +104,7 @@ public final class StandardStrategy implements Strategy {
       lossSum += e.loss() * e.numExamples();
       n += e.numExamples();
     }
-    return total == null || n == 0 ? Optional.empty() : Optional.of(Metrics.of(total,
-        lossSum / n));
+    return total == null || n == 0 ? Optional.empty() : Optional.of(Metrics.of(total, lossSum / n));
   }
 
   @Override
@@ -181,8 +182,8 @@ public final class StandardStrategy implements Strategy {
     }
 
     /**
-     * How each site trains in round 1; the learning rate then decays by round and the seed is
-     * the strategy's, per round.
+     * How each site trains in round 1; the learning rate then decays by round and the seed is the
+     * strategy's, per round.
      *
      * @param value round 1's local training
      * @return this builder

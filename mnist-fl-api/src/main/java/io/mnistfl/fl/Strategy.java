@@ -8,10 +8,10 @@ import java.util.Optional;
 
 /**
  * The server's decisions in each round, shaped like Flower's {@code Strategy}: which sites train
- * and what each is asked ({@link #configureFit}), how their results become the next global
- * weights ({@link #aggregateFit}, which also sees the round's failures), and the same two for
- * federated evaluation. {@link Federation} runs the rounds and moves the bytes; a strategy never
- * touches a transport. {@link StandardStrategy} covers the FedAvg family; {@link
+ * and what each is asked ({@link #configureFit}), how their results become the next global weights
+ * ({@link #aggregateFit}, which also sees the round's failures), and the same two for federated
+ * evaluation. {@link Federation} runs the rounds and moves the bytes; a strategy never touches a
+ * transport. {@link StandardStrategy} covers the FedAvg family; {@link
  * io.mnistfl.fl.privacy.DpFedAvg} wraps a strategy with differential privacy.
  */
 public interface Strategy {
@@ -27,8 +27,8 @@ public interface Strategy {
   List<SiteInstruction> configureFit(int round, Weights global, List<String> available);
 
   /**
-   * The next global weights from what the round's training returned. Called every round, also
-   * when no update arrived (then, unless the strategy must act anyway, {@code global}).
+   * The next global weights from what the round's training returned. Called every round, also when
+   * no update arrived (then, unless the strategy must act anyway, {@code global}).
    *
    * @param round the 1-based round
    * @param global the weights the round started from
@@ -45,8 +45,8 @@ public interface Strategy {
    * @param available the sites that can be reached now, sorted
    * @return one instruction per site that evaluates
    */
-  default List<SiteInstruction> configureEvaluate(int round, Weights weights,
-      List<String> available) {
+  default List<SiteInstruction> configureEvaluate(
+      int round, Weights weights, List<String> available) {
     return List.of();
   }
 
@@ -58,14 +58,14 @@ public interface Strategy {
    * @param results the sites' checked evaluations
    * @return the aggregated metrics, or empty when there are none
    */
-  default Optional<Metrics> aggregateEvaluate(int round, List<ClientEvaluation> results,
-      List<SiteFailure> failures) {
+  default Optional<Metrics> aggregateEvaluate(
+      int round, List<ClientEvaluation> results, List<SiteFailure> failures) {
     return Optional.empty();
   }
 
   /**
-   * Whether {@link #aggregateFit} accepts a {@link FitResults.Sum}: true for strategies that
-   * only need the mean update, which secure aggregation and differential privacy require.
+   * Whether {@link #aggregateFit} accepts a {@link FitResults.Sum}: true for strategies that only
+   * need the mean update, which secure aggregation and differential privacy require.
    *
    * @return whether sums are accepted; false by default
    */
@@ -74,8 +74,8 @@ public interface Strategy {
   }
 
   /**
-   * Whether the strategy carries state from round to round (a server optimizer's moments), so
-   * that a checkpoint without it cannot be resumed.
+   * Whether the strategy carries state from round to round (a server optimizer's moments), so that
+   * a checkpoint without it cannot be resumed.
    *
    * @return whether state is carried; false by default
    */
@@ -93,21 +93,24 @@ public interface Strategy {
   }
 
   /**
-   * Takes up a {@link #state()} saved by a strategy of the same kind and parameters; an empty
-   * one starts afresh.
+   * Takes up a {@link #state()} saved by a strategy of the same kind and parameters; an empty one
+   * starts afresh.
    *
    * @param state the saved state, or an empty list
    */
   default void restore(List<double[]> state) {
     if (!state.isEmpty()) {
-      throw new IllegalArgumentException(this + " keeps no state, but was given " + state.size()
-          + (state.size() == 1 ? " array" : " arrays"));
+      throw new IllegalArgumentException(
+          this
+              + " keeps no state, but was given "
+              + state.size()
+              + (state.size() == 1 ? " array" : " arrays"));
     }
   }
 
   /**
-   * Every parameter that determines the result, by name, for the run's provenance: a resumed
-   * run must have the same.
+   * Every parameter that determines the result, by name, for the run's provenance: a resumed run
+   * must have the same.
    *
    * @return the parameters
    */

@@ -4,12 +4,12 @@ import java.io.IOException;
 import java.util.List;
 
 /**
- * How the server reaches sites: bytes in, bytes out, so that a host application can carry them
- * over gRPC, HTTP or a message queue. Requests and answers are {@link io.mnistfl.fl.wire.Messages}
+ * How the server reaches sites: bytes in, bytes out, so that a host application can carry them over
+ * gRPC, HTTP or a message queue. Requests and answers are {@link io.mnistfl.fl.wire.Messages}
  * encodings, produced and read by the round loop and by {@link ClientRuntime} on the site; a
- * transport only moves them. An exception fails that one site for that stage of the round.
- * Calls may come from several threads at once, and a call still running at the stage's deadline
- * is interrupted.
+ * transport only moves them. An exception fails that one site for that stage of the round. Calls
+ * may come from several threads at once, and a call still running at the stage's deadline is
+ * interrupted.
  */
 public interface Transport extends AutoCloseable {
 

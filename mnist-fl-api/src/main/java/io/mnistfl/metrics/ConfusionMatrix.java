@@ -47,8 +47,14 @@ public final class ConfusionMatrix {
     long[][] copy = new long[counts.length][];
     for (int i = 0; i < counts.length; i++) {
       if (counts[i].length != counts.length) {
-        throw new IllegalArgumentException("confusion matrix must be square, row " + i + " has "
-            + counts[i].length + " columns for " + counts.length + " rows");
+        throw new IllegalArgumentException(
+            "confusion matrix must be square, row "
+                + i
+                + " has "
+                + counts[i].length
+                + " columns for "
+                + counts.length
+                + " rows");
       }
       copy[i] = counts[i].clone();
     }

@@ -94,12 +94,14 @@ public record Metrics(
       weightedR += recall * actualPositives;
       weightedF += f1 * actualPositives;
     }
-    ClassScores macro = present == 0
-        ? new ClassScores(0, 0, 0, total)
-        : new ClassScores(macroP / present, macroR / present, macroF / present, total);
-    ClassScores weighted = total == 0
-        ? new ClassScores(0, 0, 0, 0)
-        : new ClassScores(weightedP / total, weightedR / total, weightedF / total, total);
+    ClassScores macro =
+        present == 0
+            ? new ClassScores(0, 0, 0, total)
+            : new ClassScores(macroP / present, macroR / present, macroF / present, total);
+    ClassScores weighted =
+        total == 0
+            ? new ClassScores(0, 0, 0, 0)
+            : new ClassScores(weightedP / total, weightedR / total, weightedF / total, total);
     return new Metrics(loss, ratio(correct, total), perClass, macro, weighted, confusion);
   }
 
@@ -133,21 +135,22 @@ public record Metrics(
    * @return the report
    */
   public String report() {
-    StringBuilder sb = new StringBuilder(
-        String.format("%8s %10s %10s %10s %10s%n",
-            "class", "precision", "recall", "f1", "support"));
+    StringBuilder sb =
+        new StringBuilder(
+            String.format(
+                "%8s %10s %10s %10s %10s%n", "class", "precision", "recall", "f1", "support"));
     for (int c = 0; c < perClass.size(); c++) {
       sb.append(row(Integer.toString(c), perClass.get(c)));
     }
     sb.append(row("macro", macro)).append(row("weighted", weighted));
-    sb.append(String.format("accuracy %.4f over %d examples, loss %.4f%n",
-        accuracy, count(), loss));
+    sb.append(
+        String.format("accuracy %.4f over %d examples, loss %.4f%n", accuracy, count(), loss));
     sb.append(confusion.format());
     return sb.toString();
   }
 
   private static String row(String label, ClassScores s) {
-    return String.format("%8s %10.4f %10.4f %10.4f %10d%n", label, s.precision(), s.recall(),
-        s.f1(), s.support());
+    return String.format(
+        "%8s %10.4f %10.4f %10.4f %10d%n", label, s.precision(), s.recall(), s.f1(), s.support());
   }
 }

@@ -8,8 +8,8 @@ import java.util.Objects;
 
 /**
  * One step of a network, in order from input to logits. The set is closed, and a backend handles
- * every kind through a {@link Visitor}, so a new kind fails to compile until every backend
- * builds it. Each kind knows its output size and its variables.
+ * every kind through a {@link Visitor}, so a new kind fails to compile until every backend builds
+ * it. Each kind knows its output size and its variables.
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({
@@ -191,8 +191,9 @@ public sealed interface Layer {
       if (padding == Padding.SAME) {
         return Dims.image(in.height(), in.width(), filters);
       }
-      require(kernelSize <= in.height() && kernelSize <= in.width(), "kernel " + kernelSize
-          + " is larger than its input " + in.height() + "x" + in.width());
+      require(
+          kernelSize <= in.height() && kernelSize <= in.width(),
+          "kernel " + kernelSize + " is larger than its input " + in.height() + "x" + in.width());
       return Dims.image(in.height() - kernelSize + 1, in.width() - kernelSize + 1, filters);
     }
 
@@ -201,8 +202,13 @@ public sealed interface Layer {
       int k = kernelSize;
       int c = in.channels();
       return List.of(
-          ParameterShape.of("conv2d", index, Role.KERNEL, new int[] {k, k, c, filters},
-              k * k * c, k * k * filters),
+          ParameterShape.of(
+              "conv2d",
+              index,
+              Role.KERNEL,
+              new int[] {k, k, c, filters},
+              k * k * c,
+              k * k * filters),
           ParameterShape.of("conv2d", index, Role.BIAS, new int[] {filters}, 0, 0));
     }
 
@@ -227,8 +233,9 @@ public sealed interface Layer {
     public Dims output(Dims in) {
       require(!in.flat(), "pooling cannot follow Flatten");
       require(size >= 1, "pool size must be >= 1");
-      require(size <= in.height() && size <= in.width(), "pool " + size
-          + " is larger than its input " + in.height() + "x" + in.width());
+      require(
+          size <= in.height() && size <= in.width(),
+          "pool " + size + " is larger than its input " + in.height() + "x" + in.width());
       return Dims.image(in.height() / size, in.width() / size, in.channels());
     }
 
@@ -270,8 +277,8 @@ public sealed interface Layer {
     @Override
     public List<ParameterShape> parameters(int index, Dims in) {
       return List.of(
-          ParameterShape.of("dense", index, Role.KERNEL, new int[] {in.features(), units},
-              in.features(), units),
+          ParameterShape.of(
+              "dense", index, Role.KERNEL, new int[] {in.features(), units}, in.features(), units),
           ParameterShape.of("dense", index, Role.BIAS, new int[] {units}, 0, 0));
     }
 
@@ -305,8 +312,8 @@ public sealed interface Layer {
   }
 
   /**
-   * Batch normalization over the channel (or feature) axis: batch statistics while training,
-   * moving averages ({@code moving = momentum·moving + (1 − momentum)·batch}) for inference.
+   * Batch normalization over the channel (or feature) axis: batch statistics while training, moving
+   * averages ({@code moving = momentum·moving + (1 − momentum)·batch}) for inference.
    *
    * @param momentum the moving averages' decay, in [0, 1)
    * @param epsilon added to the variance, {@code > 0}

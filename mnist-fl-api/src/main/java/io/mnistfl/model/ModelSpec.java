@@ -18,9 +18,9 @@ import java.util.SplittableRandom;
 /**
  * An immutable, validated description of a classifier and how to train it: input size, layers
  * (ending in the logits; softmax and cross-entropy are implied), optimizer, batch size, per-epoch
- * learning-rate decay, training augmentation and the seed for initial weights and shuffling.
- * Build one with {@link #builder()} or start from a preset ({@link #baseline()}, {@link
- * #regularized()}, {@link #mcmahanCnn()}).
+ * learning-rate decay, training augmentation and the seed for initial weights and shuffling. Build
+ * one with {@link #builder()} or start from a preset ({@link #baseline()}, {@link #regularized()},
+ * {@link #mcmahanCnn()}).
  *
  * @param name a label for logs and saved models
  * @param inputHeight image height
@@ -65,11 +65,13 @@ public record ModelSpec(
     Objects.requireNonNull(optimizer, "optimizer");
     Objects.requireNonNull(augmentation, "augmentation");
     layers = List.copyOf(layers);
-    require(inputHeight > 0 && inputWidth > 0,
+    require(
+        inputHeight > 0 && inputWidth > 0,
         "input size must be positive, was " + inputHeight + "x" + inputWidth);
     require(numClasses >= 2, "numClasses must be >= 2, was " + numClasses);
     require(batchSize > 0, "batchSize must be >= 1, was " + batchSize);
-    require(learningRateDecay > 0 && learningRateDecay <= 1,
+    require(
+        learningRateDecay > 0 && learningRateDecay <= 1,
         "learningRateDecay must be in (0, 1], was " + learningRateDecay);
     inferParameters(inputHeight, inputWidth, numClasses, layers);
   }
@@ -168,8 +170,9 @@ public record ModelSpec(
       case "baseline" -> baseline();
       case "regularized" -> regularized();
       case "mcmahan-cnn" -> mcmahanCnn();
-      default -> throw new IllegalArgumentException(
-          "unknown model preset '" + name + "', expected baseline, regularized or mcmahan-cnn");
+      default ->
+          throw new IllegalArgumentException(
+              "unknown model preset '" + name + "', expected baseline, regularized or mcmahan-cnn");
     };
   }
 
@@ -227,13 +230,15 @@ public record ModelSpec(
    * @return the number of trainable scalars
    */
   public long trainableParameterCount() {
-    return parameters().stream().filter(ParameterShape::trainable).mapToLong(ParameterShape::size)
+    return parameters().stream()
+        .filter(ParameterShape::trainable)
+        .mapToLong(ParameterShape::size)
         .sum();
   }
 
   /**
-   * Initial weights from {@link #seed()}: kernels by their layer's initializer, biases and β
-   * zero, γ and moving variance one.
+   * Initial weights from {@link #seed()}: kernels by their layer's initializer, biases and β zero,
+   * γ and moving variance one.
    *
    * @return the weights
    */
@@ -243,8 +248,11 @@ public record ModelSpec(
     for (ParameterShape p : parameters()) {
       float[] values = new float[p.size()];
       switch (p.role()) {
-        case KERNEL -> layers.get(p.layer()).kernelInitializer()
-            .fill(values, p.fanIn(), p.fanOut(), random.split());
+        case KERNEL ->
+            layers
+                .get(p.layer())
+                .kernelInitializer()
+                .fill(values, p.fanIn(), p.fanOut(), random.split());
         case GAMMA, MOVING_VARIANCE -> java.util.Arrays.fill(values, 1f);
         case BIAS, BETA, MOVING_MEAN -> {
           // start at zero
@@ -276,16 +284,19 @@ public record ModelSpec(
       try {
         out = layer.output(dims);
       } catch (IllegalArgumentException | NullPointerException e) {
-        throw new IllegalArgumentException("invalid ModelSpec: layer " + i + " (" + layer + "): "
-            + e.getMessage(), e);
+        throw new IllegalArgumentException(
+            "invalid ModelSpec: layer " + i + " (" + layer + "): " + e.getMessage(), e);
       }
       params.addAll(layer.parameters(i, dims));
       dims = out;
     }
     Layer last = layers.get(layers.size() - 1);
-    require(last instanceof Layer.Dense d && d.units() == numClasses,
-        "the last layer must be Dense with " + numClasses
-            + " units (the logits; softmax is implied), was " + last);
+    require(
+        last instanceof Layer.Dense d && d.units() == numClasses,
+        "the last layer must be Dense with "
+            + numClasses
+            + " units (the logits; softmax is implied), was "
+            + last);
     return List.copyOf(params);
   }
 
@@ -498,8 +509,17 @@ public record ModelSpec(
      *     fit
      */
     public ModelSpec build() {
-      return new ModelSpec(name, inputHeight, inputWidth, numClasses, layers, optimizer,
-          batchSize, learningRateDecay, augmentation, seed);
+      return new ModelSpec(
+          name,
+          inputHeight,
+          inputWidth,
+          numClasses,
+          layers,
+          optimizer,
+          batchSize,
+          learningRateDecay,
+          augmentation,
+          seed);
     }
   }
 }

@@ -3,9 +3,9 @@ package io.mnistfl.model;
 import java.util.Arrays;
 
 /**
- * One variable a {@link ModelSpec} implies, e.g. {@code conv2d_0/kernel} of shape {@code [3, 3,
- * 1, 32]} (kernels are height × width × in × out; dense kernels in × out). Its name is made here
- * and only here, from its layer's kind and index and its role.
+ * One variable a {@link ModelSpec} implies, e.g. {@code conv2d_0/kernel} of shape {@code [3, 3, 1,
+ * 32]} (kernels are height × width × in × out; dense kernels in × out). Its name is made here and
+ * only here, from its layer's kind and index and its role.
  *
  * @param name unique name, {@code <layer kind>_<layer index>/<role>}
  * @param shape dimensions
@@ -14,8 +14,8 @@ import java.util.Arrays;
  * @param fanIn inputs per output unit (for initializers); 0 where not a kernel
  * @param fanOut outputs per input unit (for initializers); 0 where not a kernel
  */
-public record ParameterShape(String name, int[] shape, int layer, Role role, int fanIn,
-    int fanOut) {
+public record ParameterShape(
+    String name, int[] shape, int layer, Role role, int fanIn, int fanOut) {
 
   /** What a variable is in its layer. */
   public enum Role {
@@ -57,10 +57,9 @@ public record ParameterShape(String name, int[] shape, int layer, Role role, int
   }
 
   /** A variable of layer {@code index} of kind {@code kind} (e.g. {@code conv2d}). */
-  static ParameterShape of(String kind, int index, Role role, int[] shape, int fanIn,
-      int fanOut) {
-    return new ParameterShape(kind + "_" + index + "/" + role.name().toLowerCase(), shape, index,
-        role, fanIn, fanOut);
+  static ParameterShape of(String kind, int index, Role role, int[] shape, int fanIn, int fanOut) {
+    return new ParameterShape(
+        kind + "_" + index + "/" + role.name().toLowerCase(), shape, index, role, fanIn, fanOut);
   }
 
   /**

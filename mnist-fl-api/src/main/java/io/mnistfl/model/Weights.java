@@ -37,14 +37,19 @@ public final class Weights {
       int n = 1;
       for (int d : shape) {
         if (d < 0) {
-          throw new IllegalArgumentException(name + ": negative dimension in "
-              + Arrays.toString(shape));
+          throw new IllegalArgumentException(
+              name + ": negative dimension in " + Arrays.toString(shape));
         }
         n *= d;
       }
       if (n != values.length) {
         throw new IllegalArgumentException(
-            name + ": shape " + Arrays.toString(shape) + " needs " + n + " values, got "
+            name
+                + ": shape "
+                + Arrays.toString(shape)
+                + " needs "
+                + n
+                + " values, got "
                 + values.length);
       }
       shape = shape.clone();

@@ -90,20 +90,24 @@ public final class WeightsCodec {
     int version = Short.toUnsignedInt(buf.getShort());
     if (version != VERSION) {
       throw new WeightsFormatException(
-          "weights format version " + version + " is not supported (this reader knows "
-              + VERSION + ")");
+          "weights format version "
+              + version
+              + " is not supported (this reader knows "
+              + VERSION
+              + ")");
     }
     CRC32C crc = new CRC32C();
     crc.update(bytes, 0, bytes.length - 4);
-    int stored = ByteBuffer.wrap(bytes, bytes.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN)
-        .getInt();
+    int stored =
+        ByteBuffer.wrap(bytes, bytes.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
     if (stored != (int) crc.getValue()) {
       throw new WeightsFormatException(
-          String.format("weights checksum mismatch: stored %08x, computed %08x (corrupted)",
+          String.format(
+              "weights checksum mismatch: stored %08x, computed %08x (corrupted)",
               stored, (int) crc.getValue()));
     }
-    ByteBuffer body = buf.slice(buf.position(), bytes.length - 4 - buf.position())
-        .order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer body =
+        buf.slice(buf.position(), bytes.length - 4 - buf.position()).order(ByteOrder.LITTLE_ENDIAN);
     try {
       int count = body.getInt();
       if (count < 0 || count > body.remaining()) {
@@ -127,20 +131,26 @@ public final class WeightsCodec {
           try {
             n = Math.multiplyExact(n, shape[d]);
           } catch (ArithmeticException e) {
-            throw new WeightsFormatException("array " + i + ": the product of its dimensions "
-                + "overflows");
+            throw new WeightsFormatException(
+                "array " + i + ": the product of its dimensions " + "overflows");
           }
         }
         if (n > body.remaining() / 4) {
           throw new WeightsFormatException(
-              "array " + i + " (" + new String(name, StandardCharsets.UTF_8) + ") declares " + n
-                  + " values but only " + body.remaining() / 4 + " remain");
+              "array "
+                  + i
+                  + " ("
+                  + new String(name, StandardCharsets.UTF_8)
+                  + ") declares "
+                  + n
+                  + " values but only "
+                  + body.remaining() / 4
+                  + " remain");
         }
         float[] values = new float[(int) n];
         body.asFloatBuffer().get(values);
         body.position(body.position() + 4 * values.length);
-        arrays.add(new Weights.NamedArray(new String(name, StandardCharsets.UTF_8), shape,
-            values));
+        arrays.add(new Weights.NamedArray(new String(name, StandardCharsets.UTF_8), shape, values));
       }
       if (body.hasRemaining()) {
         throw new WeightsFormatException(body.remaining() + " unexpected bytes after the arrays");

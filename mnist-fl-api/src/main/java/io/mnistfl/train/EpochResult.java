@@ -37,11 +37,13 @@ public record EpochResult(
    * @return the line
    */
   public String format() {
-    String line = String.format("epoch %d/%d - %.1fs - loss %.4f - accuracy %.4f", epoch, epochs,
-        seconds, loss, accuracy);
+    String line =
+        String.format(
+            "epoch %d/%d - %.1fs - loss %.4f - accuracy %.4f",
+            epoch, epochs, seconds, loss, accuracy);
     if (hasValidation()) {
-      line += String.format(" - val_loss %.4f - val_accuracy %.4f", validationLoss,
-          validationAccuracy);
+      line +=
+          String.format(" - val_loss %.4f - val_accuracy %.4f", validationLoss, validationAccuracy);
     }
     return line;
   }

@@ -30,13 +30,13 @@ public final class Json {
    * @throws IOException when the file cannot be written or moved into place
    */
   public static void write(Path file, Object value) throws IOException {
-    writeAtomically(file, (toJson(value) + System.lineSeparator()).getBytes(
-        StandardCharsets.UTF_8));
+    writeAtomically(
+        file, (toJson(value) + System.lineSeparator()).getBytes(StandardCharsets.UTF_8));
   }
 
   /**
-   * Writes {@code bytes} to a temporary file next to {@code file}, then moves it into place, so
-   * the file appears whole or not at all (for binary files saved beside JSON ones).
+   * Writes {@code bytes} to a temporary file next to {@code file}, then moves it into place, so the
+   * file appears whole or not at all (for binary files saved beside JSON ones).
    *
    * @param file the file to write
    * @param bytes its content
@@ -45,8 +45,8 @@ public final class Json {
   public static void writeAtomically(Path file, byte[] bytes) throws IOException {
     Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
     Files.write(temporary, bytes);
-    Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING,
-        StandardCopyOption.ATOMIC_MOVE);
+    Files.move(
+        temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
   /**
@@ -62,8 +62,8 @@ public final class Json {
     try {
       return MAPPER.readValue(file.toFile(), type);
     } catch (IOException e) {
-      throw new IOException(file + ": not a valid " + type.getSimpleName() + " (" + e.getMessage()
-          + ")", e);
+      throw new IOException(
+          file + ": not a valid " + type.getSimpleName() + " (" + e.getMessage() + ")", e);
     }
   }
 
@@ -80,8 +80,7 @@ public final class Json {
     try {
       return MAPPER.readValue(json, type);
     } catch (IOException e) {
-      throw new IOException("not a valid " + type.getSimpleName() + " (" + e.getMessage() + ")",
-          e);
+      throw new IOException("not a valid " + type.getSimpleName() + " (" + e.getMessage() + ")", e);
     }
   }
 
@@ -96,11 +95,12 @@ public final class Json {
    */
   public static <T> List<T> readList(Path file, Class<T> element) throws IOException {
     try {
-      return MAPPER.readValue(file.toFile(),
-          MAPPER.getTypeFactory().constructCollectionType(List.class, element));
+      return MAPPER.readValue(
+          file.toFile(), MAPPER.getTypeFactory().constructCollectionType(List.class, element));
     } catch (IOException e) {
-      throw new IOException(file + ": not a valid list of " + element.getSimpleName() + " ("
-          + e.getMessage() + ")", e);
+      throw new IOException(
+          file + ": not a valid list of " + element.getSimpleName() + " (" + e.getMessage() + ")",
+          e);
     }
   }
 

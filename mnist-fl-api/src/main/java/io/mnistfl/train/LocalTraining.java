@@ -17,8 +17,8 @@ import io.mnistfl.model.ModelSpec;
  *     weights at the start of the call; 0 disables it
  * @param seed seed of the call's shuffling, dropout and augmentation
  */
-public record LocalTraining(int epochs, int batchSize, double learningRate, double proximalMu,
-    long seed) {
+public record LocalTraining(
+    int epochs, int batchSize, double learningRate, double proximalMu, long seed) {
 
   /**
    * Checks every setting.

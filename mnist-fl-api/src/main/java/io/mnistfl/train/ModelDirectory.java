@@ -1,17 +1,17 @@
 package io.mnistfl.train;
 
+import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
 import io.mnistfl.model.WeightsCodec;
 import io.mnistfl.model.WeightsFormatException;
 import java.io.IOException;
 import java.nio.file.Files;
-import io.mnistfl.metrics.Metrics;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -30,8 +30,8 @@ public record ModelDirectory(ModelSpec spec, Weights weights, TrainingRecord rec
 
   /**
    * Writes the three files into {@code dir}, as a whole: into a fresh sibling folder first, which
-   * then takes the place of any earlier model, so that a reader sees the old model or the new
-   * one, never a mix.
+   * then takes the place of any earlier model, so that a reader sees the old model or the new one,
+   * never a mix.
    *
    * @param dir the model's directory
    * @throws IOException when a file cannot be written or the folder moved into place
@@ -82,21 +82,29 @@ public record ModelDirectory(ModelSpec spec, Weights weights, TrainingRecord rec
   }
 
   /**
-   * The record, or for a model saved before records held a {@link Provenance} (version 0.1.0
-   * until the provenance record), one that says so and keeps its epochs and test metrics.
+   * The record, or for a model saved before records held a {@link Provenance} (version 0.1.0 until
+   * the provenance record), one that says so and keeps its epochs and test metrics.
    */
   private static TrainingRecord readRecord(Path file, ModelSpec spec) throws IOException {
     if (Json.hasField(file, "provenance")) {
       return Json.read(file, TrainingRecord.class);
     }
     LegacyRecord old = Json.read(file, LegacyRecord.class);
-    return new TrainingRecord(Provenance.builder(spec).kind("saved before provenance records")
-        .data(old.trainData() == null ? "" : old.trainData(), old.trainExamples()).build(),
-        old.history(), old.test(), old.wallSeconds());
+    return new TrainingRecord(
+        Provenance.builder(spec)
+            .kind("saved before provenance records")
+            .data(old.trainData() == null ? "" : old.trainData(), old.trainExamples())
+            .build(),
+        old.history(),
+        old.test(),
+        old.wallSeconds());
   }
 
   /** The fields of a training record before provenance records. */
-  private record LegacyRecord(String trainData, int trainExamples, List<EpochResult> history,
-      Optional<Metrics> test, double wallSeconds) {
-  }
+  private record LegacyRecord(
+      String trainData,
+      int trainExamples,
+      List<EpochResult> history,
+      Optional<Metrics> test,
+      double wallSeconds) {}
 }

@@ -22,8 +22,8 @@ import java.util.TreeSet;
  *
  * @param kind {@code central} or {@code federated}
  * @param spec the network and its optimizer
- * @param settings every setting that determines the result, by name; a run resumes only with
- *     equal ones
+ * @param settings every setting that determines the result, by name; a run resumes only with equal
+ *     ones
  * @param sites the ids of the federated sites known when it was saved (may change on resume)
  * @param data the training data's name
  * @param trainExamples training examples the server knows of (0 when sites keep their count)
@@ -31,8 +31,15 @@ import java.util.TreeSet;
  * @param backend the backend and its version, e.g. {@code tensorflow-java 1.1.0}
  * @param createdAt ISO-8601 instant of the save
  */
-public record Provenance(String kind, ModelSpec spec, SortedMap<String, String> settings,
-    List<String> sites, String data, long trainExamples, String library, String backend,
+public record Provenance(
+    String kind,
+    ModelSpec spec,
+    SortedMap<String, String> settings,
+    List<String> sites,
+    String data,
+    long trainExamples,
+    String library,
+    String backend,
     String createdAt) {
 
   /** This library's version, from the build. */
@@ -81,8 +88,15 @@ public record Provenance(String kind, ModelSpec spec, SortedMap<String, String> 
       conflicts.add("kind: saved " + saved.kind + ", now " + kind);
     }
     if (!spec.equals(saved.spec)) {
-      conflicts.add("model: saved " + saved.spec.name() + " " + saved.spec + ", now "
-          + spec.name() + " " + spec);
+      conflicts.add(
+          "model: saved "
+              + saved.spec.name()
+              + " "
+              + saved.spec
+              + ", now "
+              + spec.name()
+              + " "
+              + spec);
     }
     TreeSet<String> names = new TreeSet<>(settings.keySet());
     names.addAll(saved.settings.keySet());
@@ -203,7 +217,15 @@ public record Provenance(String kind, ModelSpec spec, SortedMap<String, String> 
      * @return the provenance
      */
     public Provenance build() {
-      return new Provenance(kind, spec, settings, sites, data, trainExamples, LIBRARY, backend,
+      return new Provenance(
+          kind,
+          spec,
+          settings,
+          sites,
+          data,
+          trainExamples,
+          LIBRARY,
+          backend,
           Instant.now().toString());
     }
   }

@@ -13,8 +13,8 @@ import java.util.Optional;
  * @param test metrics on the test set, if measured
  * @param wallSeconds total training wall time
  */
-public record TrainingRecord(Provenance provenance, List<EpochResult> epochs,
-    Optional<Metrics> test, double wallSeconds) {
+public record TrainingRecord(
+    Provenance provenance, List<EpochResult> epochs, Optional<Metrics> test, double wallSeconds) {
 
   /**
    * Copies the list; a record without provenance is refused.

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 class DigitImagesTest {
 
   /** A "7" drawn with the given stroke into a canvas, at a position and scale. */
-  private static BufferedImage seven(int w, int h, double x, double y, double size, float stroke,
-      Color ink, Color paper) {
+  private static BufferedImage seven(
+      int w, int h, double x, double y, double size, float stroke, Color ink, Color paper) {
     BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
     g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
@@ -42,10 +42,10 @@ class DigitImagesTest {
 
   @Test
   void polarityDoesNotMatter() {
-    float[] dark = DigitImages.preprocess(seven(200, 200, 60, 40, 120, 12, Color.BLACK,
-        Color.WHITE));
-    float[] light = DigitImages.preprocess(seven(200, 200, 60, 40, 120, 12, Color.WHITE,
-        Color.BLACK));
+    float[] dark =
+        DigitImages.preprocess(seven(200, 200, 60, 40, 120, 12, Color.BLACK, Color.WHITE));
+    float[] light =
+        DigitImages.preprocess(seven(200, 200, 60, 40, 120, 12, Color.WHITE, Color.BLACK));
     assertThat(meanAbsDiff(dark, light)).isLessThan(0.02);
     assertThat(max(dark)).isEqualTo(1f);
     // MNIST's background is exactly 0.
@@ -54,8 +54,8 @@ class DigitImagesTest {
 
   @Test
   void offCentreDigitInALargeCanvasIsCentredByMassAndFitsTwentyPixels() {
-    float[] out = DigitImages.preprocess(seven(1600, 1000, 40, 30, 300, 30, Color.BLACK,
-        Color.WHITE));
+    float[] out =
+        DigitImages.preprocess(seven(1600, 1000, 40, 30, 300, 30, Color.BLACK, Color.WHITE));
     double[] c = centreOfMass(out);
     assertThat(c[0]).isBetween(13.5 - 1, 13.5 + 1);
     assertThat(c[1]).isBetween(13.5 - 1, 13.5 + 1);
@@ -68,12 +68,12 @@ class DigitImagesTest {
 
   @Test
   void thinAndThickStrokesEndUpWithSimilarInk() {
-    float[] thin = DigitImages.preprocess(seven(800, 800, 200, 150, 500, 3, Color.BLACK,
-        Color.WHITE));
-    float[] normal = DigitImages.preprocess(seven(800, 800, 200, 150, 500, 60, Color.BLACK,
-        Color.WHITE));
-    float[] fat = DigitImages.preprocess(seven(800, 800, 200, 150, 500, 140, Color.BLACK,
-        Color.WHITE));
+    float[] thin =
+        DigitImages.preprocess(seven(800, 800, 200, 150, 500, 3, Color.BLACK, Color.WHITE));
+    float[] normal =
+        DigitImages.preprocess(seven(800, 800, 200, 150, 500, 60, Color.BLACK, Color.WHITE));
+    float[] fat =
+        DigitImages.preprocess(seven(800, 800, 200, 150, 500, 140, Color.BLACK, Color.WHITE));
     double reference = sum(normal);
     assertThat(sum(thin) / reference).isBetween(0.5, 1.6);
     assertThat(sum(fat) / reference).isBetween(0.6, 2.0);
@@ -96,8 +96,8 @@ class DigitImagesTest {
 
   @Test
   void unevenLightingAndGrayPaperAreFlattened() {
-    BufferedImage photo = seven(400, 300, 150, 60, 180, 16, new Color(60, 50, 40),
-        new Color(200, 190, 170));
+    BufferedImage photo =
+        seven(400, 300, 150, 60, 180, 16, new Color(60, 50, 40), new Color(200, 190, 170));
     for (int y = 0; y < 300; y++) {
       for (int x = 0; x < 400; x++) {
         int rgb = photo.getRGB(x, y);
@@ -109,18 +109,17 @@ class DigitImagesTest {
       }
     }
     float[] out = DigitImages.preprocess(photo);
-    float[] ideal = DigitImages.preprocess(seven(400, 300, 150, 60, 180, 16, Color.BLACK,
-        Color.WHITE));
+    float[] ideal =
+        DigitImages.preprocess(seven(400, 300, 150, 60, 180, 16, Color.BLACK, Color.WHITE));
     assertThat(meanAbsDiff(out, ideal)).isLessThan(0.05);
   }
 
   @Test
   void aTightlyCroppedBoldDigitKeepsItsInk() {
     // Strokes cover most of some background cells here; they must not be taken for paper.
-    float[] tight = DigitImages.preprocess(seven(84, 84, 8, 6, 72, 18, Color.BLACK,
-        Color.WHITE));
-    float[] framed = DigitImages.preprocess(seven(420, 420, 176, 174, 72, 18, Color.BLACK,
-        Color.WHITE));
+    float[] tight = DigitImages.preprocess(seven(84, 84, 8, 6, 72, 18, Color.BLACK, Color.WHITE));
+    float[] framed =
+        DigitImages.preprocess(seven(420, 420, 176, 174, 72, 18, Color.BLACK, Color.WHITE));
     // Measured 0.032 (resampling differs between the two); taking the 30th percentile of each
     // cell for paper, as before, gave 0.095.
     assertThat(meanAbsDiff(tight, framed)).isLessThan(0.05);
@@ -153,7 +152,8 @@ class DigitImagesTest {
     Files.writeString(text, "not a picture");
     assertThatThrownBy(() -> DigitImages.load(text))
         .isInstanceOf(IOException.class)
-        .hasMessageContaining("notes.png").hasMessageContaining("not an image");
+        .hasMessageContaining("notes.png")
+        .hasMessageContaining("not an image");
     assertThatThrownBy(() -> DigitImages.load(dir.resolve("missing.jpg")))
         .hasMessageContaining("missing.jpg");
   }
@@ -167,8 +167,10 @@ class DigitImagesTest {
     long before = Allocation.bytes();
     assertThatThrownBy(() -> DigitImages.load(bomb))
         .isInstanceOf(IOException.class)
-        .hasMessage(bomb + ": 20000 x 20000 pixels (400.0 megapixels) is above the cap of 50.0"
-            + " megapixels; not decoded");
+        .hasMessage(
+            bomb
+                + ": 20000 x 20000 pixels (400.0 megapixels) is above the cap of 50.0"
+                + " megapixels; not decoded");
     assertThat(Allocation.bytes() - before).isLessThan(16L << 20);
     Path small = dir.resolve("small-cap.png");
     Files.write(small, Pngs.headerOnly(100, 100));
@@ -182,12 +184,16 @@ class DigitImagesTest {
     // 6000 x 6000 (36 megapixels): decoded whole, its pixels alone would take 36 MB as bytes,
     // 144 MB as ARGB ints and 144 MB again as floats.
     Path large = dir.resolve("large.png");
-    Pngs.write(large, 6000, 6000, (y, row) -> {
-      java.util.Arrays.fill(row, (byte) 255);
-      if (y >= 1000 && y < 5000) {
-        java.util.Arrays.fill(row, 2700, 3300, (byte) 0); // a thick vertical stroke: a "1"
-      }
-    });
+    Pngs.write(
+        large,
+        6000,
+        6000,
+        (y, row) -> {
+          java.util.Arrays.fill(row, (byte) 255);
+          if (y >= 1000 && y < 5000) {
+            java.util.Arrays.fill(row, 2700, 3300, (byte) 0); // a thick vertical stroke: a "1"
+          }
+        });
     long before = Allocation.bytes();
     float[] out = DigitImages.load(large);
     assertThat(Allocation.bytes() - before).isLessThan(120L << 20);
@@ -197,14 +203,16 @@ class DigitImagesTest {
   }
 
   @Test
-  void malformedDataAfterAValidHeaderGivesTheDocumentedError(@TempDir Path dir)
-      throws IOException {
+  void malformedDataAfterAValidHeaderGivesTheDocumentedError(@TempDir Path dir) throws IOException {
     byte[] header = Pngs.headerOnly(64, 64);
     // An IDAT chunk whose zlib stream is garbage, inserted before IEND.
     byte[] broken = java.util.Arrays.copyOf(header, header.length + 16);
     System.arraycopy(header, header.length - 12, broken, header.length + 4, 12);
-    java.nio.ByteBuffer.wrap(broken, header.length - 12, 16).putInt(4).put("IDAT".getBytes(
-        java.nio.charset.StandardCharsets.US_ASCII)).putInt(0x12345678).putInt(0);
+    java.nio.ByteBuffer.wrap(broken, header.length - 12, 16)
+        .putInt(4)
+        .put("IDAT".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+        .putInt(0x12345678)
+        .putInt(0);
     Path file = dir.resolve("garbage-idat.png");
     Files.write(file, broken);
     assertThatThrownBy(() -> DigitImages.load(file))

@@ -48,8 +48,8 @@ class IdxDirectoryTest {
     String good = sha256(IdxFiles.images(2, 3, 3));
     IdxDirectory.load(dir, "tiny", 10, Map.of("t10k-images-idx3-ubyte", good));
     String bad = "00" + good.substring(2);
-    assertThatThrownBy(() ->
-            IdxDirectory.load(dir, "tiny", 10, Map.of("t10k-images-idx3-ubyte", bad)))
+    assertThatThrownBy(
+            () -> IdxDirectory.load(dir, "tiny", 10, Map.of("t10k-images-idx3-ubyte", bad)))
         .isInstanceOf(IdxFormatException.class)
         .hasMessageContaining("t10k-images-idx3-ubyte.gz: SHA-256 " + good)
         .hasMessageContaining("does not match the expected " + bad);

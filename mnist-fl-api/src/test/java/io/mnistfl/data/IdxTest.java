@@ -3,9 +3,9 @@ package io.mnistfl.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mnistfl.testing.Allocation;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import io.mnistfl.testing.Allocation;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,8 +105,10 @@ class IdxTest {
     ByteBuffer.wrap(file).putInt(4, 100_000).putInt(8, 1000).putInt(12, 1000);
     assertThatThrownBy(() -> Idx.readImages("huge", new ByteArrayInputStream(file)))
         .isInstanceOf(IdxFormatException.class)
-        .hasMessage("huge: header declares 100000000000 data bytes, more than the cap of "
-            + Idx.DEFAULT_MAX_PAYLOAD_BYTES + " bytes");
+        .hasMessage(
+            "huge: header declares 100000000000 data bytes, more than the cap of "
+                + Idx.DEFAULT_MAX_PAYLOAD_BYTES
+                + " bytes");
   }
 
   @Test
@@ -116,12 +118,16 @@ class IdxTest {
     ByteBuffer.wrap(file).putInt(4, 40769).putInt(8, 1830494838).putInt(12, 247672158);
     assertThatThrownBy(() -> Idx.readImages("wrap", new ByteArrayInputStream(file)))
         .isInstanceOf(IdxFormatException.class)
-        .hasMessage("wrap: dimensions 40769 x 1830494838 x 247672158 overflow: their product"
-            + " exceeds 2^63 bytes");
-    ByteBuffer.wrap(file).putInt(4, Integer.MAX_VALUE).putInt(8, Integer.MAX_VALUE)
+        .hasMessage(
+            "wrap: dimensions 40769 x 1830494838 x 247672158 overflow: their product"
+                + " exceeds 2^63 bytes");
+    ByteBuffer.wrap(file)
+        .putInt(4, Integer.MAX_VALUE)
+        .putInt(8, Integer.MAX_VALUE)
         .putInt(12, Integer.MAX_VALUE);
     assertThatThrownBy(() -> Idx.readImages("max", new ByteArrayInputStream(file)))
-        .isInstanceOf(IdxFormatException.class).hasMessageContaining("overflow");
+        .isInstanceOf(IdxFormatException.class)
+        .hasMessageContaining("overflow");
   }
 
   @Test
@@ -132,32 +138,36 @@ class IdxTest {
     byte[] header = Arrays.copyOf(IdxFiles.images(1, 1, 1), 16);
     ByteBuffer.wrap(header).putInt(4, 1 << 22).putInt(8, 1 << 21).putInt(12, 1 << 21);
     assertThatThrownBy(() -> Idx.readImages("empty-body", new ByteArrayInputStream(header)))
-        .isInstanceOf(IdxFormatException.class).hasMessageContaining("overflow");
+        .isInstanceOf(IdxFormatException.class)
+        .hasMessageContaining("overflow");
     ByteBuffer.wrap(header).putInt(4, 1000).putInt(8, 1000).putInt(12, 1000);
     long before = Allocation.bytes();
-    assertThatThrownBy(() -> Idx.readImages("claims-1gb", new ByteArrayInputStream(header),
-        Long.MAX_VALUE))
+    assertThatThrownBy(
+            () -> Idx.readImages("claims-1gb", new ByteArrayInputStream(header), Long.MAX_VALUE))
         .isInstanceOf(IdxFormatException.class)
-        .hasMessage("claims-1gb: truncated: header declares 1000000000 data bytes but only 0"
-            + " follow");
+        .hasMessage(
+            "claims-1gb: truncated: header declares 1000000000 data bytes but only 0" + " follow");
     assertThat(Allocation.bytes() - before).isLessThan(8L << 20);
   }
 
   @Test
   void gzipPayloadsAreCappedAsTheyAreRead() throws IOException {
     byte[] raw = IdxFiles.images(40, 28, 28);
-    assertThatThrownBy(() -> Idx.readImages("small-cap.gz",
-        new ByteArrayInputStream(IdxFiles.gzip(raw)), 28 * 28 * 10))
+    assertThatThrownBy(
+            () ->
+                Idx.readImages(
+                    "small-cap.gz", new ByteArrayInputStream(IdxFiles.gzip(raw)), 28 * 28 * 10))
         .isInstanceOf(IdxFormatException.class)
-        .hasMessage("small-cap.gz: header declares 31360 data bytes, more than the cap of 7840"
-            + " bytes");
-    assertThat(Idx.readImages("fits.gz", new ByteArrayInputStream(IdxFiles.gzip(raw)),
-        28 * 28 * 40).count()).isEqualTo(40);
+        .hasMessage(
+            "small-cap.gz: header declares 31360 data bytes, more than the cap of 7840" + " bytes");
+    assertThat(
+            Idx.readImages("fits.gz", new ByteArrayInputStream(IdxFiles.gzip(raw)), 28 * 28 * 40)
+                .count())
+        .isEqualTo(40);
   }
 
   @Test
-  void directoryLoadingWithoutChecksumsNamesTheHostileFile(@TempDir Path dir)
-      throws IOException {
+  void directoryLoadingWithoutChecksumsNamesTheHostileFile(@TempDir Path dir) throws IOException {
     byte[] images = IdxFiles.images(2, 2, 2);
     ByteBuffer.wrap(images).putInt(4, 40769).putInt(8, 1830494838).putInt(12, 247672158);
     Files.write(dir.resolve(IdxDirectory.TRAIN_IMAGES), images);

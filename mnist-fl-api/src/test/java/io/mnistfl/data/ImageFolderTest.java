@@ -60,8 +60,8 @@ class ImageFolderTest {
     assertThat(images.size()).isEqualTo(4);
     assertThat(images.labels()).containsExactly(0, 0, 1, 7);
     assertThat(images.height()).isEqualTo(28);
-    assertThat(loaded.skipped()).containsExactly(dir.resolve("7/broken.png")
-        + ": not an image in a format this JVM reads");
+    assertThat(loaded.skipped())
+        .containsExactly(dir.resolve("7/broken.png") + ": not an image in a format this JVM reads");
     // Each picture is what predict would see, kept to MNIST's 8 bits.
     float[] one = new float[784];
     images.copyImage(2, one, 0);
@@ -80,16 +80,20 @@ class ImageFolderTest {
     Path bomb = dir.resolve("1/a.png");
 
     // The caps keep real pictures from reaching an OutOfMemoryError, so one is injected.
-    ImageFolder.Loaded loaded = ImageFolder.load(dir, 10, file -> {
-      if (file.equals(bomb)) {
-        throw new OutOfMemoryError("Java heap space (injected)");
-      }
-      return DigitImages.load(file);
-    });
+    ImageFolder.Loaded loaded =
+        ImageFolder.load(
+            dir,
+            10,
+            file -> {
+              if (file.equals(bomb)) {
+                throw new OutOfMemoryError("Java heap space (injected)");
+              }
+              return DigitImages.load(file);
+            });
 
     assertThat(loaded.images().labels()).containsExactly(0, 1);
-    assertThat(loaded.skipped()).containsExactly(bomb
-        + ": java.lang.OutOfMemoryError: Java heap space (injected)");
+    assertThat(loaded.skipped())
+        .containsExactly(bomb + ": java.lang.OutOfMemoryError: Java heap space (injected)");
   }
 
   @Test
@@ -98,8 +102,8 @@ class ImageFolderTest {
         .hasMessage(dir.resolve("missing") + ": no such folder");
     draw(dir.resolve("sevens/a.png"), "png", seven());
     assertThatThrownBy(() -> ImageFolder.load(dir, 10))
-        .hasMessage(dir.resolve("sevens") + ": not a class folder; expected subfolders named 0"
-            + " to 9");
+        .hasMessage(
+            dir.resolve("sevens") + ": not a class folder; expected subfolders named 0" + " to 9");
     Files.delete(dir.resolve("sevens/a.png"));
     Files.delete(dir.resolve("sevens"));
     Files.createDirectories(dir.resolve("3"));

@@ -36,8 +36,10 @@ class StandardDatasetTest {
 
   @Test
   void shipsChecksumsForAllFourFiles() {
-    assertThat(StandardDataset.MNIST.checksums()).hasSize(4)
-        .containsEntry("train-images-idx3-ubyte",
+    assertThat(StandardDataset.MNIST.checksums())
+        .hasSize(4)
+        .containsEntry(
+            "train-images-idx3-ubyte",
             "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db");
     assertThat(StandardDataset.FASHION_MNIST.checksums()).hasSize(4);
   }

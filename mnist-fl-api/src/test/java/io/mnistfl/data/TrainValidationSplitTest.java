@@ -16,9 +16,11 @@ class TrainValidationSplitTest {
     for (int i = 0; i < n; i++) {
       labels[i] = i % 10;
     }
-    return ImageDataset.of("d",
+    return ImageDataset.of(
+        "d",
         Idx.readImages("i", new ByteArrayInputStream(IdxFiles.images(n, 1, 1))),
-        Idx.readLabels("l", new ByteArrayInputStream(IdxFiles.labels(labels)), 10), 10);
+        Idx.readLabels("l", new ByteArrayInputStream(IdxFiles.labels(labels)), 10),
+        10);
   }
 
   @Test

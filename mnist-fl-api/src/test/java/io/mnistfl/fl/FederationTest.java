@@ -37,8 +37,8 @@ class FederationTest {
   }
 
   static Federation.Builder federation(List<? extends Client> clients, Aggregator aggregator) {
-    return federation(new InProcessTransport(clients),
-        StandardStrategy.builder().aggregator(aggregator).build());
+    return federation(
+        new InProcessTransport(clients), StandardStrategy.builder().aggregator(aggregator).build());
   }
 
   /** A transport that breaks chosen sites in chosen ways. */
@@ -88,31 +88,44 @@ class FederationTest {
 
   @Test
   void badSitesAreLeftOutWithTheirReasonAndTheRoundCompletes() {
-    Weights wrongShape = new Weights(List.of(new Weights.NamedArray("w", new int[] {3},
-        new float[3])));
+    Weights wrongShape =
+        new Weights(List.of(new Weights.NamedArray("w", new int[] {3}, new float[3])));
     float[] nan = {Float.NaN, 0};
-    Weights notFinite = new Weights(List.of(
-        new Weights.NamedArray("dense_1/kernel", new int[] {1, 2}, nan),
-        new Weights.NamedArray("dense_1/bias", new int[] {2}, new float[2])));
-    List<Client> clients = new ArrayList<>(List.of(new Toward("good-1", 1, 4),
-        new Toward("good-2", 3, 4), new Toward("down", 1, 100), new Toward("flipped", 1, 100),
-        new Toward("impostor", 1, 100), new Toward("inflated", 5000, 100)));
+    Weights notFinite =
+        new Weights(
+            List.of(
+                new Weights.NamedArray("dense_1/kernel", new int[] {1, 2}, nan),
+                new Weights.NamedArray("dense_1/bias", new int[] {2}, new float[2])));
+    List<Client> clients =
+        new ArrayList<>(
+            List.of(
+                new Toward("good-1", 1, 4),
+                new Toward("good-2", 3, 4),
+                new Toward("down", 1, 100),
+                new Toward("flipped", 1, 100),
+                new Toward("impostor", 1, 100),
+                new Toward("inflated", 5000, 100)));
     clients.add(new Fixed("shape", 5, wrongShape));
     clients.add(new Fixed("nan", 5, notFinite));
-    FederationHistory h = federation(new Faulty(clients),
-        StandardStrategy.builder().build()).rounds(1).maxExamplesPerSite(1000).build()
-        .run(Toys.zeros());
+    FederationHistory h =
+        federation(new Faulty(clients), StandardStrategy.builder().build())
+            .rounds(1)
+            .maxExamplesPerSite(1000)
+            .build()
+            .run(Toys.zeros());
 
     RoundResult r = h.rounds().get(0);
     assertThat(r.sampled()).isEqualTo(8);
     assertThat(r.succeeded()).isEqualTo(2);
-    assertThat(r.failures()).extracting(SiteFailure::toString).containsExactlyInAnyOrder(
-        "down: connection refused",
-        "flipped: update checksum mismatch (corrupted in transit)",
-        "impostor: answered as good-1, not impostor",
-        "inflated: reports 5000 examples, outside 1..1000",
-        "shape: update: 1 arrays, expected 2",
-        "nan: update array dense_1/kernel holds NaN");
+    assertThat(r.failures())
+        .extracting(SiteFailure::toString)
+        .containsExactlyInAnyOrder(
+            "down: connection refused",
+            "flipped: update checksum mismatch (corrupted in transit)",
+            "impostor: answered as good-1, not impostor",
+            "inflated: reports 5000 examples, outside 1..1000",
+            "shape: update: 1 arrays, expected 2",
+            "nan: update array dense_1/kernel holds NaN");
     // Only the good sites count: both move halfway to 4.
     assertThat(Toys.all(h.finalWeights())).containsExactly(2f, 2f, 2f, 2f);
   }
@@ -120,38 +133,43 @@ class FederationTest {
   @Test
   void theStrategySeesTheRoundsFailuresAndDecidesTheWeights() {
     List<FitResults> seen = new ArrayList<>();
-    Strategy recording = new Strategy() {
-      @Override
-      public List<SiteInstruction> configureFit(int round, Weights global,
-          List<String> available) {
-        RoundConfig c = RoundConfig.of(round, new LocalTraining(1, 1, 0.1, 0, round));
-        return available.stream().map(id -> new SiteInstruction(id, c)).toList();
-      }
+    Strategy recording =
+        new Strategy() {
+          @Override
+          public List<SiteInstruction> configureFit(
+              int round, Weights global, List<String> available) {
+            RoundConfig c = RoundConfig.of(round, new LocalTraining(1, 1, 0.1, 0, round));
+            return available.stream().map(id -> new SiteInstruction(id, c)).toList();
+          }
 
-      @Override
-      public Weights aggregateFit(int round, Weights global, FitResults results) {
-        seen.add(results);
-        return ((FitResults.Updates) results).updates().get(0).weights();
-      }
+          @Override
+          public Weights aggregateFit(int round, Weights global, FitResults results) {
+            seen.add(results);
+            return ((FitResults.Updates) results).updates().get(0).weights();
+          }
 
-      @Override
-      public Map<String, String> parameters() {
-        return Map.of("name", "recording");
-      }
-    };
+          @Override
+          public Map<String, String> parameters() {
+            return Map.of("name", "recording");
+          }
+        };
     List<Client> clients = List.of(new Toward("down", 1, 9), new Toward("good-1", 1, 4));
-    FederationHistory h = federation(new Faulty(clients), recording).rounds(2).build()
-        .run(Toys.zeros());
-    assertThat(seen).hasSize(2).allSatisfy(results -> assertThat(results.failures())
-        .containsExactly(new SiteFailure("down", "connection refused")));
+    FederationHistory h =
+        federation(new Faulty(clients), recording).rounds(2).build().run(Toys.zeros());
+    assertThat(seen)
+        .hasSize(2)
+        .allSatisfy(
+            results ->
+                assertThat(results.failures())
+                    .containsExactly(new SiteFailure("down", "connection refused")));
     assertThat(Toys.first(h.finalWeights())).isEqualTo(3f);
   }
 
   @Test
   void stopsAtTheTargetAndKeepsHistory() {
     List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 1, 4));
-    FederationHistory h = federation(clients, new FedAvg()).rounds(50).target(0.97).build()
-        .run(Toys.zeros());
+    FederationHistory h =
+        federation(clients, new FedAvg()).rounds(50).target(0.97).build().run(Toys.zeros());
     // w after k rounds: 4 − 4/2^k, accuracy 1 − 1/2^k in whole percent: round 4 gives 0.94,
     // round 5 gives round(96.875) % = 0.97.
     assertThat(h.roundsToTarget()).hasValue(5);
@@ -163,9 +181,13 @@ class FederationTest {
   @Test
   void aServerWithoutATestSetRunsOnFederatedEvaluation() {
     List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 3, 4));
-    FederationHistory h = Federation.builder(SPEC, new InProcessTransport(clients))
-        .strategy(StandardStrategy.builder().federatedEvaluation(true).build()).rounds(2)
-        .target(0.5).build().run(Toys.zeros());
+    FederationHistory h =
+        Federation.builder(SPEC, new InProcessTransport(clients))
+            .strategy(StandardStrategy.builder().federatedEvaluation(true).build())
+            .rounds(2)
+            .target(0.5)
+            .build()
+            .run(Toys.zeros());
     RoundResult r = h.rounds().get(0);
     assertThat(r.test()).isEmpty();
     Metrics federated = r.federated().orElseThrow();
@@ -195,41 +217,60 @@ class FederationTest {
     // At 8822bcc a 3-class matrix crashed the server, or, sorting first, made its accuracy
     // 0.995 where the honest sites' was 0.908.
     ConfusionMatrix honest = ConfusionMatrix.fromCounts(new long[][] {{40, 10}, {0, 50}});
-    List<Client> clients = List.of(
-        new Evaluating("a-three-classes", 1000, ConfusionMatrix.fromCounts(
-            new long[][] {{1000, 0, 0}, {0, 0, 0}, {0, 0, 0}})),
-        new Evaluating("b-miscounted", 100, ConfusionMatrix.fromCounts(
-            new long[][] {{1000, 0}, {0, 0}})),
-        new Evaluating("c-negative", 100, ConfusionMatrix.fromCounts(
-            new long[][] {{150, -50}, {0, 0}})),
-        new Evaluating("d-honest", 100, honest),
-        new Evaluating("e-honest", 100, honest));
-    RoundResult r = federation(new InProcessTransport(clients),
-        StandardStrategy.builder().federatedEvaluation(true).build()).rounds(1).build()
-        .run(Toys.zeros()).rounds().get(0);
+    List<Client> clients =
+        List.of(
+            new Evaluating(
+                "a-three-classes",
+                1000,
+                ConfusionMatrix.fromCounts(new long[][] {{1000, 0, 0}, {0, 0, 0}, {0, 0, 0}})),
+            new Evaluating(
+                "b-miscounted", 100, ConfusionMatrix.fromCounts(new long[][] {{1000, 0}, {0, 0}})),
+            new Evaluating(
+                "c-negative", 100, ConfusionMatrix.fromCounts(new long[][] {{150, -50}, {0, 0}})),
+            new Evaluating("d-honest", 100, honest),
+            new Evaluating("e-honest", 100, honest));
+    RoundResult r =
+        federation(
+                new InProcessTransport(clients),
+                StandardStrategy.builder().federatedEvaluation(true).build())
+            .rounds(1)
+            .build()
+            .run(Toys.zeros())
+            .rounds()
+            .get(0);
     assertThat(r.federated().orElseThrow().accuracy()).isEqualTo(0.9);
     assertThat(r.federated().orElseThrow().count()).isEqualTo(200);
-    assertThat(r.failures()).extracting(SiteFailure::toString).containsExactly(
-        "a-three-classes: evaluate: a 3-class confusion matrix, the model has 2 classes",
-        "b-miscounted: evaluate: its confusion matrix counts 1000 examples, it reports 100",
-        "c-negative: evaluate: negative count -50 in its confusion matrix");
+    assertThat(r.failures())
+        .extracting(SiteFailure::toString)
+        .containsExactly(
+            "a-three-classes: evaluate: a 3-class confusion matrix, the model has 2 classes",
+            "b-miscounted: evaluate: its confusion matrix counts 1000 examples, it reports 100",
+            "c-negative: evaluate: negative count -50 in its confusion matrix");
   }
 
   @Test
   void aSiteRefusesWorkBeyondItsLimitsWhateverTheServerAsks() {
-    Strategy greedy = StandardStrategy.builder()
-        .localTraining(new LocalTraining(99, 10, 0.1, 0, 0)).build();
-    ClientRuntime careful = ClientRuntime.of(new Toward("careful", 10, 4),
-        new SiteLimits(20, 1000, 64));
-    RoundResult r = federation(InProcessTransport.ofRuntimes(List.of(careful)), greedy)
-        .rounds(1).build().run(Toys.zeros()).rounds().get(0);
+    Strategy greedy =
+        StandardStrategy.builder().localTraining(new LocalTraining(99, 10, 0.1, 0, 0)).build();
+    ClientRuntime careful =
+        ClientRuntime.of(new Toward("careful", 10, 4), new SiteLimits(20, 1000, 64));
+    RoundResult r =
+        federation(InProcessTransport.ofRuntimes(List.of(careful)), greedy)
+            .rounds(1)
+            .build()
+            .run(Toys.zeros())
+            .rounds()
+            .get(0);
     assertThat(r.succeeded()).isZero();
-    assertThat(r.failures()).extracting(SiteFailure::toString).containsExactly(
-        "careful: site careful refuses: asked for 99 local epochs, the site's limit is 20");
+    assertThat(r.failures())
+        .extracting(SiteFailure::toString)
+        .containsExactly(
+            "careful: site careful refuses: asked for 99 local epochs, the site's limit is 20");
     SiteLimits limits = new SiteLimits(20, 1000, 64);
     assertThat(limits.violation(RoundConfig.of(1, new LocalTraining(5, 10, 0.1, 0, 0)), 300))
-        .isEqualTo("asked for 5 epochs of 300 examples, above the site's limit of 1000"
-            + " examples a round");
+        .isEqualTo(
+            "asked for 5 epochs of 300 examples, above the site's limit of 1000"
+                + " examples a round");
     assertThat(limits.violation(RoundConfig.of(1, new LocalTraining(1, 128, 0.1, 0, 0)), 300))
         .isEqualTo("asked for batches of 128, the site's limit is 64");
     assertThat(limits.violation(RoundConfig.of(1, new LocalTraining(3, 64, 0.1, 0, 0)), 300))
@@ -240,74 +281,92 @@ class FederationTest {
   void aMultiStageProtocolRunsOverTheSameTransportAsPlainTraining() {
     // Stage 1 asks each site for its example count, stage 2 for the count plus the round: two
     // exchanges per round through the transport, each site answering through its runtime.
-    ClientRuntime.StageHandler counting = new ClientRuntime.StageHandler() {
-      @Override
-      public boolean handles(String kind) {
-        return kind.startsWith("TST");
-      }
+    ClientRuntime.StageHandler counting =
+        new ClientRuntime.StageHandler() {
+          @Override
+          public boolean handles(String kind) {
+            return kind.startsWith("TST");
+          }
 
-      @Override
-      public byte[] handle(byte[] request, Client client, SiteLimits limits) {
-        int add = request[3] == '1' ? 0 : request[4];
-        return new byte[] {(byte) (client.numExamples() + add)};
-      }
-    };
+          @Override
+          public byte[] handle(byte[] request, Client client, SiteLimits limits) {
+            int add = request[3] == '1' ? 0 : request[4];
+            return new byte[] {(byte) (client.numExamples() + add)};
+          }
+        };
     List<String> stages = new ArrayList<>();
-    FitProtocol twoStages = new FitProtocol() {
-      @Override
-      public FitResults run(RoundContext round, List<SiteInstruction> instructions,
-          SiteExchange exchange) {
-        Map<String, byte[]> first = new java.util.LinkedHashMap<>();
-        Map<String, byte[]> second = new java.util.LinkedHashMap<>();
-        for (SiteInstruction i : instructions) {
-          first.put(i.siteId(), "TST1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-          second.put(i.siteId(), new byte[] {'T', 'S', 'T', '2', (byte) round.round()});
-        }
-        int sum = 0;
-        for (byte[] b : exchange.send("one", first).answers().values()) {
-          sum += b[0];
-        }
-        stages.add("one");
-        for (byte[] b : exchange.send("two", second).answers().values()) {
-          sum += b[0];
-        }
-        stages.add("two");
-        Weights delta = io.mnistfl.fl.aggregate.WeightMath.scaled(Toys.zeros(), 0);
-        float[] v = delta.arrays().get(1).values();
-        v[0] = sum;
-        return new FitResults.Sum(delta, 1, instructions.size(), List.of());
-      }
+    FitProtocol twoStages =
+        new FitProtocol() {
+          @Override
+          public FitResults run(
+              RoundContext round, List<SiteInstruction> instructions, SiteExchange exchange) {
+            Map<String, byte[]> first = new java.util.LinkedHashMap<>();
+            Map<String, byte[]> second = new java.util.LinkedHashMap<>();
+            for (SiteInstruction i : instructions) {
+              first.put(i.siteId(), "TST1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+              second.put(i.siteId(), new byte[] {'T', 'S', 'T', '2', (byte) round.round()});
+            }
+            int sum = 0;
+            for (byte[] b : exchange.send("one", first).answers().values()) {
+              sum += b[0];
+            }
+            stages.add("one");
+            for (byte[] b : exchange.send("two", second).answers().values()) {
+              sum += b[0];
+            }
+            stages.add("two");
+            Weights delta = io.mnistfl.fl.aggregate.WeightMath.scaled(Toys.zeros(), 0);
+            float[] v = delta.arrays().get(1).values();
+            v[0] = sum;
+            return new FitResults.Sum(delta, 1, instructions.size(), List.of());
+          }
 
-      @Override
-      public boolean yieldsSums() {
-        return true;
-      }
-    };
-    List<ClientRuntime> sites = List.of(
-        ClientRuntime.of(new Toward("a", 3, 0)).withStages(counting),
-        ClientRuntime.of(new Toward("b", 4, 0)).withStages(counting));
-    FederationHistory h = federation(InProcessTransport.ofRuntimes(sites),
-        StandardStrategy.builder().build()).fitProtocol(twoStages).rounds(2).build()
-        .run(Toys.zeros());
+          @Override
+          public boolean yieldsSums() {
+            return true;
+          }
+        };
+    List<ClientRuntime> sites =
+        List.of(
+            ClientRuntime.of(new Toward("a", 3, 0)).withStages(counting),
+            ClientRuntime.of(new Toward("b", 4, 0)).withStages(counting));
+    FederationHistory h =
+        federation(InProcessTransport.ofRuntimes(sites), StandardStrategy.builder().build())
+            .fitProtocol(twoStages)
+            .rounds(2)
+            .build()
+            .run(Toys.zeros());
     assertThat(stages).containsExactly("one", "two", "one", "two");
     // Round 1 adds (3 + 4) + (4 + 5) = 16 to bias 0, round 2 adds (3 + 4) + (5 + 6) = 18.
     assertThat(Toys.all(h.finalWeights())[2]).isEqualTo(34f);
     // A protocol that yields sums refuses a strategy that needs each update.
-    assertThatThrownBy(() -> federation(InProcessTransport.ofRuntimes(sites),
-        StandardStrategy.builder().aggregator(new FedMedian()).build()).fitProtocol(twoStages)
-        .build())
+    assertThatThrownBy(
+            () ->
+                federation(
+                        InProcessTransport.ofRuntimes(sites),
+                        StandardStrategy.builder().aggregator(new FedMedian()).build())
+                    .fitProtocol(twoStages)
+                    .build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("FedMedian needs each site's update");
   }
 
   @Test
   void anAbandonedRoundKeepsTheWeightsAndSaysWhy() {
-    FitProtocol failing = (round, instructions, exchange) -> {
-      throw new RoundAbandonedException("only 1 of 3 sites survived, the threshold is 2",
-          List.of(new SiteFailure("b", "gone")));
-    };
-    RoundResult r = federation(Toys.four(), new FedAvg()).fitProtocol(failing).rounds(1)
-        .build().run(Toys.zeros()).rounds().get(0);
+    FitProtocol failing =
+        (round, instructions, exchange) -> {
+          throw new RoundAbandonedException(
+              "only 1 of 3 sites survived, the threshold is 2",
+              List.of(new SiteFailure("b", "gone")));
+        };
+    RoundResult r =
+        federation(Toys.four(), new FedAvg())
+            .fitProtocol(failing)
+            .rounds(1)
+            .build()
+            .run(Toys.zeros())
+            .rounds()
+            .get(0);
     assertThat(r.abandoned()).hasValue("only 1 of 3 sites survived, the threshold is 2");
     assertThat(r.succeeded()).isZero();
     assertThat(r.format()).contains("abandoned: only 1 of 3 sites survived");
@@ -319,16 +378,17 @@ class FederationTest {
     GaussianAttacker attacker = new GaussianAttacker(new Toward("x", 1000, 4), 100);
     StandardStrategy s = StandardStrategy.builder().build();
     Weights noise = attacker.fit(Toys.zeros(), s.roundConfig(1)).weights();
-    assertThat(noise).isEqualTo(attacker.fit(Toys.zeros(), s.roundConfig(1)).weights())
+    assertThat(noise)
+        .isEqualTo(attacker.fit(Toys.zeros(), s.roundConfig(1)).weights())
         .isNotEqualTo(attacker.fit(Toys.zeros(), s.roundConfig(2)).weights());
     assertThat(attacker.numExamples()).isEqualTo(1000);
     List<Client> clients = List.of(new Toward("a", 1, 4), attacker, new Toward("b", 1, 4));
-    FederationHistory median = federation(clients, new FedMedian()).rounds(20).target(0.97)
-        .build().run(Toys.zeros());
+    FederationHistory median =
+        federation(clients, new FedMedian()).rounds(20).target(0.97).build().run(Toys.zeros());
     // Both honest sites move to 2, 3, 3.5, …: the median of (honest, honest, noise) is theirs.
     assertThat(median.roundsToTarget()).hasValue(5);
-    FederationHistory mean = federation(clients, new FedAvg()).rounds(20).target(0.97).build()
-        .run(Toys.zeros());
+    FederationHistory mean =
+        federation(clients, new FedAvg()).rounds(20).target(0.97).build().run(Toys.zeros());
     assertThat(mean.roundsToTarget()).isEmpty();
   }
 
@@ -343,8 +403,8 @@ class FederationTest {
     assertThat(round1).hasSize(5).doesNotHaveDuplicates().isSorted();
     assertThat(ids(s.configureFit(1, Toys.zeros(), ids))).isEqualTo(round1);
     assertThat(ids(s.configureFit(2, Toys.zeros(), ids))).isNotEqualTo(round1);
-    StandardStrategy atLeast = StandardStrategy.builder().sampling(Sampling.fraction(0.01, 8))
-        .build();
+    StandardStrategy atLeast =
+        StandardStrategy.builder().sampling(Sampling.fraction(0.01, 8)).build();
     assertThat(atLeast.configureFit(1, Toys.zeros(), ids)).hasSize(8);
     Sampling poisson = Sampling.poisson(0.2);
     java.util.Set<Integer> sizes = new java.util.HashSet<>();
@@ -367,17 +427,20 @@ class FederationTest {
   @Test
   void quantizedUpdatesFederateToWithinAStepOfFullOnes() {
     List<Client> clients = List.of(new Toward("a", 1, 4), new Toward("b", 3, -2));
-    Weights full = federation(clients, new FedAvg()).rounds(3).build().run(Toys.zeros())
-        .finalWeights();
-    StandardStrategy quantizing = StandardStrategy.builder()
-        .updateEncoding(UpdateEncoding.QUANTIZED_8BIT).build();
-    Weights quantized = federation(new InProcessTransport(clients), quantizing).rounds(3).build()
-        .run(Toys.zeros()).finalWeights();
+    Weights full =
+        federation(clients, new FedAvg()).rounds(3).build().run(Toys.zeros()).finalWeights();
+    StandardStrategy quantizing =
+        StandardStrategy.builder().updateEncoding(UpdateEncoding.QUANTIZED_8BIT).build();
+    Weights quantized =
+        federation(new InProcessTransport(clients), quantizing)
+            .rounds(3)
+            .build()
+            .run(Toys.zeros())
+            .finalWeights();
     // Each site's update has equal values, so min = max and quantizing loses nothing.
-    assertThat(Toys.all(quantized)).containsExactly(Toys.all(full),
-        org.assertj.core.api.Assertions.within(1e-6f));
-    assertThat(quantizing.roundConfig(2).updateEncoding())
-        .isEqualTo(UpdateEncoding.QUANTIZED_8BIT);
+    assertThat(Toys.all(quantized))
+        .containsExactly(Toys.all(full), org.assertj.core.api.Assertions.within(1e-6f));
+    assertThat(quantizing.roundConfig(2).updateEncoding()).isEqualTo(UpdateEncoding.QUANTIZED_8BIT);
   }
 
   @Test
@@ -386,9 +449,16 @@ class FederationTest {
     for (int i = 0; i < 10; i++) {
       clients.add(new Toward("c" + i, i + 1, i));
     }
-    java.util.function.Supplier<Federation> f = () -> federation(new InProcessTransport(clients),
-        StandardStrategy.builder().aggregator(new FedAdam(0.1, 0.9, 0.99, 1e-3))
-            .sampling(Sampling.fraction(0.3, 1)).build()).rounds(5).build();
+    java.util.function.Supplier<Federation> f =
+        () ->
+            federation(
+                    new InProcessTransport(clients),
+                    StandardStrategy.builder()
+                        .aggregator(new FedAdam(0.1, 0.9, 0.99, 1e-3))
+                        .sampling(Sampling.fraction(0.3, 1))
+                        .build())
+                .rounds(5)
+                .build();
     assertThat(f.get().run(Toys.zeros()).finalWeights())
         .isEqualTo(f.get().run(Toys.zeros()).finalWeights());
   }
@@ -396,41 +466,47 @@ class FederationTest {
   @Test
   void sitesReceiveTheDecayedLearningRateOfEachRoundThroughTheWire() {
     List<LocalTraining> seen = new ArrayList<>();
-    Client recording = new Client() {
-      @Override
-      public String id() {
-        return "r";
-      }
+    Client recording =
+        new Client() {
+          @Override
+          public String id() {
+            return "r";
+          }
 
-      @Override
-      public int numExamples() {
-        return 1;
-      }
+          @Override
+          public int numExamples() {
+            return 1;
+          }
 
-      @Override
-      public ClientUpdate fit(Weights global, RoundConfig config) {
-        seen.add(config.training());
-        return new Toward("r", 1, 4).fit(global, config);
-      }
+          @Override
+          public ClientUpdate fit(Weights global, RoundConfig config) {
+            seen.add(config.training());
+            return new Toward("r", 1, 4).fit(global, config);
+          }
 
-      @Override
-      public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
-        throw new UnsupportedOperationException();
-      }
-    };
-    StandardStrategy s = StandardStrategy.builder()
-        .localTraining(new LocalTraining(2, 10, 0.2, 0.01, 0)).learningRateDecay(0.5).seed(7)
-        .build();
-    federation(new InProcessTransport(List.of(recording)), s).rounds(3).build()
-        .run(Toys.zeros());
+          @Override
+          public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
+            throw new UnsupportedOperationException();
+          }
+        };
+    StandardStrategy s =
+        StandardStrategy.builder()
+            .localTraining(new LocalTraining(2, 10, 0.2, 0.01, 0))
+            .learningRateDecay(0.5)
+            .seed(7)
+            .build();
+    federation(new InProcessTransport(List.of(recording)), s).rounds(3).build().run(Toys.zeros());
     assertThat(seen).extracting(LocalTraining::learningRate).containsExactly(0.2, 0.1, 0.05);
-    assertThat(seen).extracting(LocalTraining::seed)
+    assertThat(seen)
+        .extracting(LocalTraining::seed)
         .containsExactly(7_000_021L + 1, 7_000_021L + 2, 7_000_021L + 3);
-    assertThat(seen).allSatisfy(t -> {
-      assertThat(t.epochs()).isEqualTo(2);
-      assertThat(t.batchSize()).isEqualTo(10);
-      assertThat(t.proximalMu()).isEqualTo(0.01);
-    });
+    assertThat(seen)
+        .allSatisfy(
+            t -> {
+              assertThat(t.epochs()).isEqualTo(2);
+              assertThat(t.batchSize()).isEqualTo(10);
+              assertThat(t.proximalMu()).isEqualTo(0.01);
+            });
   }
 
   /**
@@ -481,21 +557,30 @@ class FederationTest {
 
   @Test
   void parallelSitesOverlapAndAggregateInSampledOrder() {
-    java.util.function.Supplier<Strategy> adam = () -> StandardStrategy.builder()
-        .aggregator(new FedAdam(0.1, 0.9, 0.99, 1e-3)).build();
-    FederationHistory sequential = federation(new InProcessTransport(unequalClients()),
-        adam.get()).rounds(3).build().run(Toys.zeros());
+    java.util.function.Supplier<Strategy> adam =
+        () -> StandardStrategy.builder().aggregator(new FedAdam(0.1, 0.9, 0.99, 1e-3)).build();
+    FederationHistory sequential =
+        federation(new InProcessTransport(unequalClients()), adam.get())
+            .rounds(3)
+            .build()
+            .run(Toys.zeros());
     List<Integer> progress = new ArrayList<>();
-    FederationListener listener = new FederationListener() {
-      @Override
-      public void siteAnswered(int round, String stage, int done, int total) {
-        progress.add(done);
-      }
-    };
+    FederationListener listener =
+        new FederationListener() {
+          @Override
+          public void siteAnswered(int round, String stage, int done, int total) {
+            progress.add(done);
+          }
+        };
     // Each round's six calls must all be in flight before any returns, and they return in
     // reverse order.
-    FederationHistory parallel = federation(new Slow(unequalClients(), 6), adam.get())
-        .rounds(3).parallelism(6).listener(listener).build().run(Toys.zeros());
+    FederationHistory parallel =
+        federation(new Slow(unequalClients(), 6), adam.get())
+            .rounds(3)
+            .parallelism(6)
+            .listener(listener)
+            .build()
+            .run(Toys.zeros());
     assertThat(parallel.rounds()).allSatisfy(r -> assertThat(r.failures()).isEmpty());
     // Bit-identical to one-at-a-time: arrival order does not change the aggregate.
     assertThat(parallel.finalWeights()).isEqualTo(sequential.finalWeights());
@@ -506,12 +591,17 @@ class FederationTest {
   void aSiteSilentPastTheStageDeadlineIsLeftOutAndTheRoundGoesOn() {
     List<Client> clients = new ArrayList<>(List.of(new Toward("a", 1, 4), new Toward("b", 1, 4)));
     clients.add(new Toward("stuck", 1, 100));
-    FederationHistory h = federation(new Slow(clients, 2), StandardStrategy.builder().build())
-        .rounds(2).parallelism(3).stageTimeout(Duration.ofMillis(1500)).build()
-        .run(Toys.zeros());
+    FederationHistory h =
+        federation(new Slow(clients, 2), StandardStrategy.builder().build())
+            .rounds(2)
+            .parallelism(3)
+            .stageTimeout(Duration.ofMillis(1500))
+            .build()
+            .run(Toys.zeros());
     for (RoundResult r : h.rounds()) {
       assertThat(r.succeeded()).isEqualTo(2);
-      assertThat(r.failures()).extracting(SiteFailure::toString)
+      assertThat(r.failures())
+          .extracting(SiteFailure::toString)
           .containsExactly("stuck: no answer within 1.5 s");
       assertThat(r.seconds()).isLessThan(30);
     }
@@ -543,15 +633,19 @@ class FederationTest {
         .hasMessage("parallelism must be >= 1, was 0");
     assertThatThrownBy(() -> Federation.builder(SPEC, none).stageTimeout(Duration.ZERO).build())
         .hasMessage("stageTimeout must be > 0, was PT0S");
-    assertThatThrownBy(() -> Federation.builder(SPEC, none).build().run(
-        io.mnistfl.model.ModelSpec.baseline().initialWeights()))
+    assertThatThrownBy(
+            () ->
+                Federation.builder(SPEC, none)
+                    .build()
+                    .run(io.mnistfl.model.ModelSpec.baseline().initialWeights()))
         .hasMessageStartingWith("the starting weights: 6 arrays, expected 2");
   }
 
   @Test
   void localTrainingIsAValueAndEachWithChangesOnlyItsOwnField() {
     LocalTraining a = new LocalTraining(1, 32, 0.01, 0, 0).withEpochs(5).withSeed(3);
-    assertThat(a).isEqualTo(new LocalTraining(5, 32, 0.01, 0, 3))
+    assertThat(a)
+        .isEqualTo(new LocalTraining(5, 32, 0.01, 0, 3))
         .hasSameHashCodeAs(new LocalTraining(5, 32, 0.01, 0, 3));
     assertThat(a.withBatchSize(8)).isEqualTo(new LocalTraining(5, 8, 0.01, 0, 3));
     assertThat(a.withLearningRate(0.5)).isEqualTo(new LocalTraining(5, 32, 0.5, 0, 3));

@@ -17,9 +17,15 @@ class ModelSpecTest {
     ModelSpec spec = ModelSpec.baseline();
     // conv 3·3·1·32 + 32, dense 13·13·32·100 + 100, dense 100·10 + 10
     assertThat(spec.trainableParameterCount()).isEqualTo(320 + 540_900 + 1_010);
-    assertThat(spec.parameters()).extracting(ParameterShape::name).containsExactly(
-        "conv2d_0/kernel", "conv2d_0/bias", "dense_4/kernel", "dense_4/bias", "dense_6/kernel",
-        "dense_6/bias");
+    assertThat(spec.parameters())
+        .extracting(ParameterShape::name)
+        .containsExactly(
+            "conv2d_0/kernel",
+            "conv2d_0/bias",
+            "dense_4/kernel",
+            "dense_4/bias",
+            "dense_6/kernel",
+            "dense_6/bias");
     assertThat(spec.optimizer()).isEqualTo(new OptimizerSpec.Sgd(0.01, 0.9, false));
   }
 
@@ -31,7 +37,9 @@ class ModelSpecTest {
   @Test
   void regularizedHasBatchNormStatisticsThatAreNotTrained() {
     ModelSpec spec = ModelSpec.regularized();
-    assertThat(spec.parameters()).filteredOn(p -> !p.trainable()).isNotEmpty()
+    assertThat(spec.parameters())
+        .filteredOn(p -> !p.trainable())
+        .isNotEmpty()
         .allMatch(p -> p.name().contains("moving_"));
     assertThat(spec.augmentation().isIdentity()).isFalse();
   }
@@ -39,13 +47,20 @@ class ModelSpecTest {
   @Test
   void rejectsDenseWithoutFlatten() {
     assertThatThrownBy(() -> ModelSpec.builder().conv(8, 3, Padding.VALID).dense(10).build())
-        .hasMessageContaining("layer 1").hasMessageContaining("needs Flatten before it");
+        .hasMessageContaining("layer 1")
+        .hasMessageContaining("needs Flatten before it");
   }
 
   @Test
   void rejectsKernelLargerThanInput() {
-    assertThatThrownBy(() -> ModelSpec.builder().input(4, 4).conv(8, 5, Padding.VALID).flatten()
-            .logits(Initializer.GLOROT_UNIFORM).build())
+    assertThatThrownBy(
+            () ->
+                ModelSpec.builder()
+                    .input(4, 4)
+                    .conv(8, 5, Padding.VALID)
+                    .flatten()
+                    .logits(Initializer.GLOROT_UNIFORM)
+                    .build())
         .hasMessageContaining("kernel 5 is larger than its input 4x4");
   }
 

@@ -15,7 +15,7 @@ class WeightsCodecFuzzTest {
     // Decoded values are at most the bytes present: the copy, its floats and the names.
     long cap = 4L * bytes.length;
     Fuzzing.expectOnly(cap, () -> WeightsCodec.decode(bytes), WeightsFormatException.class);
-    Fuzzing.expectOnly(cap, () -> WeightsCodec.decode(Fuzzing.withValidCrc(bytes)),
-        WeightsFormatException.class);
+    Fuzzing.expectOnly(
+        cap, () -> WeightsCodec.decode(Fuzzing.withValidCrc(bytes)), WeightsFormatException.class);
   }
 }

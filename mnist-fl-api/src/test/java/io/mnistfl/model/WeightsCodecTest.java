@@ -10,12 +10,21 @@ import org.junit.jupiter.api.Test;
 class WeightsCodecTest {
 
   private static Weights sample() {
-    float[] odd = {0f, -0f, Float.MIN_VALUE, Float.MAX_VALUE, Float.NEGATIVE_INFINITY,
-        Float.intBitsToFloat(0x7fc00001), 1.1f, -3.5e-12f};
-    return new Weights(List.of(
-        new Weights.NamedArray("conv2d_0/kernel", new int[] {2, 2, 1, 2}, odd),
-        new Weights.NamedArray("dense_1/bias", new int[] {3}, new float[] {1, 2, 3}),
-        new Weights.NamedArray("scalar", new int[0], new float[] {42})));
+    float[] odd = {
+      0f,
+      -0f,
+      Float.MIN_VALUE,
+      Float.MAX_VALUE,
+      Float.NEGATIVE_INFINITY,
+      Float.intBitsToFloat(0x7fc00001),
+      1.1f,
+      -3.5e-12f
+    };
+    return new Weights(
+        List.of(
+            new Weights.NamedArray("conv2d_0/kernel", new int[] {2, 2, 1, 2}, odd),
+            new Weights.NamedArray("dense_1/bias", new int[] {3}, new float[] {1, 2, 3}),
+            new Weights.NamedArray("scalar", new int[0], new float[] {42})));
   }
 
   @Test
@@ -75,8 +84,12 @@ class WeightsCodecTest {
   @Test
   void layoutMismatchNamesTheArray() {
     Weights w = sample();
-    Weights other = new Weights(List.of(w.arrays().get(0),
-        new Weights.NamedArray("dense_1/bias", new int[] {4}, new float[4]), w.arrays().get(2)));
+    Weights other =
+        new Weights(
+            List.of(
+                w.arrays().get(0),
+                new Weights.NamedArray("dense_1/bias", new int[] {4}, new float[4]),
+                w.arrays().get(2)));
     assertThatThrownBy(() -> w.requireSameLayout(other, "client-7"))
         .hasMessage("client-7: array 1 is dense_1/bias[4], expected dense_1/bias[3]");
   }
@@ -89,9 +102,14 @@ class WeightsCodecTest {
 
   /** A weights message with one array of {@code shape} and {@code values} values, CRC fixed. */
   private static byte[] withShape(int[] shape, int values) {
-    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + 2 + 4 + 2 + 1 + 1 + 4 * shape.length
-        + 4 * values + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-    b.putInt(0x574C464D).putShort((short) 1).putInt(1).putShort((short) 1).put((byte) 'w')
+    java.nio.ByteBuffer b =
+        java.nio.ByteBuffer.allocate(4 + 2 + 4 + 2 + 1 + 1 + 4 * shape.length + 4 * values + 4)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.putInt(0x574C464D)
+        .putShort((short) 1)
+        .putInt(1)
+        .putShort((short) 1)
+        .put((byte) 'w')
         .put((byte) shape.length);
     for (int d : shape) {
       b.putInt(d);
@@ -107,12 +125,11 @@ class WeightsCodecTest {
   void shapeProductsThatOverflowAreRefused() {
     // Both were found by hand at 8822bcc: the first threw NegativeArraySizeException, the
     // second (65536^4 wraps to 0) was accepted with no values.
-    assertThatThrownBy(() -> WeightsCodec.decode(withShape(new int[] {2147483647, 2147483646},
-        0)))
+    assertThatThrownBy(() -> WeightsCodec.decode(withShape(new int[] {2147483647, 2147483646}, 0)))
         .isInstanceOf(WeightsFormatException.class)
         .hasMessage("array 0 (w) declares 4611686011984936962 values but only 0 remain");
-    assertThatThrownBy(() -> WeightsCodec.decode(withShape(new int[] {65536, 65536, 65536,
-        65536}, 0)))
+    assertThatThrownBy(
+            () -> WeightsCodec.decode(withShape(new int[] {65536, 65536, 65536, 65536}, 0)))
         .isInstanceOf(WeightsFormatException.class)
         .hasMessage("array 0: the product of its dimensions overflows");
   }

@@ -24,12 +24,12 @@ public final class Fuzzing {
   private Fuzzing() {}
 
   /**
-   * Runs {@code body}, failing on any exception that is not one of {@code documented} and on
-   * more than {@code maxBytes} plus {@link #OVERHEAD_BYTES} allocated by this thread.
+   * Runs {@code body}, failing on any exception that is not one of {@code documented} and on more
+   * than {@code maxBytes} plus {@link #OVERHEAD_BYTES} allocated by this thread.
    */
   @SafeVarargs
-  public static void expectOnly(long maxBytes, Body body,
-      Class<? extends Exception>... documented) {
+  public static void expectOnly(
+      long maxBytes, Body body, Class<? extends Exception>... documented) {
     long before = Allocation.bytes();
     try {
       body.run();
@@ -49,8 +49,8 @@ public final class Fuzzing {
   }
 
   /**
-   * A copy of {@code bytes} whose last 4 bytes are the little-endian CRC-32C of the others, so
-   * that mutations reach the parser behind this library's checksums.
+   * A copy of {@code bytes} whose last 4 bytes are the little-endian CRC-32C of the others, so that
+   * mutations reach the parser behind this library's checksums.
    */
   public static byte[] withValidCrc(byte[] bytes) {
     if (bytes.length < 4) {
@@ -59,7 +59,8 @@ public final class Fuzzing {
     byte[] copy = bytes.clone();
     CRC32C crc = new CRC32C();
     crc.update(copy, 0, copy.length - 4);
-    ByteBuffer.wrap(copy, copy.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN)
+    ByteBuffer.wrap(copy, copy.length - 4, 4)
+        .order(ByteOrder.LITTLE_ENDIAN)
         .putInt((int) crc.getValue());
     return copy;
   }

@@ -15,9 +15,15 @@ import org.junit.jupiter.api.io.TempDir;
 class ModelDirectoryTest {
 
   private static TrainingRecord record(String data) {
-    return new TrainingRecord(Provenance.builder(ModelSpec.baseline()).setting("training.epochs",
-        15).data(data, 54_000).backend("tensorflow-java 1.1.0").build(), List.of(),
-        Optional.empty(), 123.5);
+    return new TrainingRecord(
+        Provenance.builder(ModelSpec.baseline())
+            .setting("training.epochs", 15)
+            .data(data, 54_000)
+            .backend("tensorflow-java 1.1.0")
+            .build(),
+        List.of(),
+        Optional.empty(),
+        123.5);
   }
 
   @Test
@@ -34,13 +40,11 @@ class ModelDirectoryTest {
   }
 
   @Test
-  void aNewModelReplacesTheOldOneWholeAndLeavesNothingBehind(@TempDir Path dir)
-      throws Exception {
+  void aNewModelReplacesTheOldOneWholeAndLeavesNothingBehind(@TempDir Path dir) throws Exception {
     ModelSpec spec = ModelSpec.baseline();
     new ModelDirectory(spec, spec.initialWeights(), record("first")).write(dir.resolve("model"));
     ModelSpec other = spec.withSeed(7);
-    new ModelDirectory(other, other.initialWeights(), record("second"))
-        .write(dir.resolve("model"));
+    new ModelDirectory(other, other.initialWeights(), record("second")).write(dir.resolve("model"));
     ModelDirectory read = ModelDirectory.read(dir.resolve("model"));
     assertThat(read.record().provenance().data()).isEqualTo("second");
     assertThat(read.weights()).isEqualTo(other.initialWeights());

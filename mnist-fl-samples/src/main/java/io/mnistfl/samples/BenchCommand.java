@@ -20,23 +20,34 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * The benchmark: the baseline CNN for one epoch of all 60,000 training images, printed as a
- * {@code RESULT} line in the format of the peer harness (DJL, DL4J), plus weight swap time,
- * augmentation throughput and, optionally, resident memory over many epochs.
+ * The benchmark: the baseline CNN for one epoch of all 60,000 training images, printed as a {@code
+ * RESULT} line in the format of the peer harness (DJL, DL4J), plus weight swap time, augmentation
+ * throughput and, optionally, resident memory over many epochs.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "Baseline CNN, one epoch over 60k images per batch size; prints RESULT lines"
-        + " like ../shared/peers/run-peers.sh, then weight get+set and augmentation timings.")
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description =
+        "Baseline CNN, one epoch over 60k images per batch size; prints RESULT lines"
+            + " like ../shared/peers/run-peers.sh, then weight get+set and augmentation timings.")
 final class BenchCommand implements Callable<Integer> {
-  @Option(names = "--batch-sizes", split = ",", defaultValue = "32,128",
+  @Option(
+      names = "--batch-sizes",
+      split = ",",
+      defaultValue = "32,128",
       description = "Batch sizes to time (default: ${DEFAULT-VALUE}).")
   List<Integer> batchSizes;
 
-  @Option(names = "--steps", description = "Smoke test: train on only as many images as this"
-      + " many batches of the first batch size hold (default: the full epoch).")
+  @Option(
+      names = "--steps",
+      description =
+          "Smoke test: train on only as many images as this"
+              + " many batches of the first batch size hold (default: the full epoch).")
   int steps;
 
-  @Option(names = "--rss-epochs", defaultValue = "0",
+  @Option(
+      names = "--rss-epochs",
+      defaultValue = "0",
       description = "Also train this many epochs and print resident memory after each.")
   int rssEpochs;
 
@@ -46,23 +57,29 @@ final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     TrainTestData mnist = data.load();
-    DataSource train = steps > 0 ? mnist.train().subset(range(steps * batchSizes.get(0)))
-        : mnist.train();
+    DataSource train =
+        steps > 0 ? mnist.train().subset(range(steps * batchSizes.get(0))) : mnist.train();
     DataSource none = train.subset(new int[0]);
     for (int batch : batchSizes) {
       ModelSpec spec = ModelSpec.baseline().toBuilder().batchSize(batch).build();
       try (TfModel model = TfModel.create(spec, threads.tfOptions())) {
-        EpochResult epoch = model.fit(train, none, LocalTraining.of(spec).withSeed(42),
-            TrainingListener.NONE).get(0);
+        EpochResult epoch =
+            model
+                .fit(train, none, LocalTraining.of(spec).withSeed(42), TrainingListener.NONE)
+                .get(0);
         long evalStart = System.nanoTime();
         double accuracy = model.evaluate(mnist.test()).accuracy();
         double evalSeconds = (System.nanoTime() - evalStart) / 1e9;
         int stepCount = (train.size() + batch - 1) / batch;
-        System.out.printf("INFO mnist-fl batch=%d eval_s=%.2f threads=%s%n", batch, evalSeconds,
-            threads.tfOptions());
-        System.out.printf("RESULT lib=mnist-fl-tfjava%s epoch_s=%.2f test_acc=%.4f"
-                + " steps_per_s=%.1f%n", batch == 32 ? "" : "-b" + batch, epoch.seconds(),
-            accuracy, stepCount / epoch.seconds());
+        System.out.printf(
+            "INFO mnist-fl batch=%d eval_s=%.2f threads=%s%n",
+            batch, evalSeconds, threads.tfOptions());
+        System.out.printf(
+            "RESULT lib=mnist-fl-tfjava%s epoch_s=%.2f test_acc=%.4f" + " steps_per_s=%.1f%n",
+            batch == 32 ? "" : "-b" + batch,
+            epoch.seconds(),
+            accuracy,
+            stepCount / epoch.seconds());
         if (batch == batchSizes.get(0)) {
           weightSwap(model);
         }
@@ -95,7 +112,8 @@ final class BenchCommand implements Callable<Integer> {
       get += t1 - t0;
     }
     Weights w = model.weights();
-    System.out.printf("INFO weights get=%.3fms set=%.3fms get+set=%.3fms (%d floats, mean of %d)%n",
+    System.out.printf(
+        "INFO weights get=%.3fms set=%.3fms get+set=%.3fms (%d floats, mean of %d)%n",
         get / 1e6 / n, set / 1e6 / n, (get + set) / 1e6 / n, w.scalarCount(), n);
   }
 
@@ -110,7 +128,8 @@ final class BenchCommand implements Callable<Integer> {
       Augmentation.STANDARD.apply(src, 0, dst, 0, train.height(), train.width(), random);
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    System.out.printf("INFO augmentation %d images in %.2fs on one thread (%.0f images/s)%n",
+    System.out.printf(
+        "INFO augmentation %d images in %.2fs on one thread (%.0f images/s)%n",
         train.size(), seconds, train.size() / seconds);
   }
 

@@ -15,10 +15,22 @@ final class Charts {
   private Charts() {}
 
   /** One chart: x values and named y series of equal length. */
-  static void line(Path png, String title, String xLabel, String yLabel, double[] x,
-      Map<String, double[]> series) throws IOException {
-    XYChart chart = new XYChartBuilder().width(800).height(500).title(title).xAxisTitle(xLabel)
-        .yAxisTitle(yLabel).build();
+  static void line(
+      Path png,
+      String title,
+      String xLabel,
+      String yLabel,
+      double[] x,
+      Map<String, double[]> series)
+      throws IOException {
+    XYChart chart =
+        new XYChartBuilder()
+            .width(800)
+            .height(500)
+            .title(title)
+            .xAxisTitle(xLabel)
+            .yAxisTitle(yLabel)
+            .build();
     chart.getStyler().setMarkerSize(4);
     for (Map.Entry<String, double[]> s : series.entrySet()) {
       chart.addSeries(s.getKey(), x, s.getValue()).setMarker(SeriesMarkers.CIRCLE);

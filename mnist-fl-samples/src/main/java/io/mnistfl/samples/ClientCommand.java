@@ -29,83 +29,126 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** A site (or a simulation host of many) that dials out to `federate --listen`. */
-@Command(name = "client", mixinStandardHelpOptions = true,
-    description = "Take part in a federation as a site: dial out to `federate --listen` over"
-        + " gRPC with mutual TLS (this process never listens), learn the model from the server,"
-        + " and train on the site's own pictures (--images) or, as a demo, on part K of N of"
-        + " MNIST's training set. Only weights leave it. With --simulate-sites it hosts a range"
-        + " of simulated sites on one model pool. Runs until stopped; reconnects by itself.")
+@Command(
+    name = "client",
+    mixinStandardHelpOptions = true,
+    description =
+        "Take part in a federation as a site: dial out to `federate --listen` over"
+            + " gRPC with mutual TLS (this process never listens), learn the model from the server,"
+            + " and train on the site's own pictures (--images) or, as a demo, on part K of N of"
+            + " MNIST's training set. Only weights leave it. With --simulate-sites it hosts a range"
+            + " of simulated sites on one model pool. Runs until stopped; reconnects by itself.")
 final class ClientCommand implements Callable<Integer> {
-  @Option(names = "--server", paramLabel = "HOST:PORT", required = true,
+  @Option(
+      names = "--server",
+      paramLabel = "HOST:PORT",
+      required = true,
       description = "The server to dial; its certificate must name HOST.")
   String server;
 
-  @Option(names = "--id", paramLabel = "ID",
-      description = "This site's id and certificate name (default: the --cert's common name,"
-          + " else client-<index>); with --simulate-sites, the host's certificate name.")
+  @Option(
+      names = "--id",
+      paramLabel = "ID",
+      description =
+          "This site's id and certificate name (default: the --cert's common name,"
+              + " else client-<index>); with --simulate-sites, the host's certificate name.")
   Optional<String> id;
 
-  @Option(names = "--pki", paramLabel = "DIR",
+  @Option(
+      names = "--pki",
+      paramLabel = "DIR",
       description = "A folder made by `certs`: sites/<ID>.pem, sites/<ID>.key and ca.pem.")
   Optional<Path> pki;
 
-  @Option(names = "--cert", paramLabel = "FILE",
+  @Option(
+      names = "--cert",
+      paramLabel = "FILE",
       description = "Your own PKI: this site's certificate chain (PEM).")
   Optional<Path> cert;
 
-  @Option(names = "--key", paramLabel = "FILE",
+  @Option(
+      names = "--key",
+      paramLabel = "FILE",
       description = "Your own PKI: this site's private key (PKCS#8 PEM).")
   Optional<Path> key;
 
-  @Option(names = "--ca", paramLabel = "FILE",
+  @Option(
+      names = "--ca",
+      paramLabel = "FILE",
       description = "Your own PKI: the CA certificate the server's certificate chains to.")
   Optional<Path> ca;
 
-  @Option(names = "--insecure",
+  @Option(
+      names = "--insecure",
       description = "No TLS: only against an --insecure server on loopback.")
   boolean insecure;
 
-  @Option(names = "--index", defaultValue = "0",
+  @Option(
+      names = "--index",
+      defaultValue = "0",
       description = "K: which of the --clients parts this site holds (default: ${DEFAULT-VALUE}).")
   int index;
 
-  @Option(names = "--simulate-sites", paramLabel = "M",
-      description = "Host M simulated sites, parts --index-range of --clients, on one model"
-          + " pool, with one certificate (--id) the allow-list grants their ids.")
+  @Option(
+      names = "--simulate-sites",
+      paramLabel = "M",
+      description =
+          "Host M simulated sites, parts --index-range of --clients, on one model"
+              + " pool, with one certificate (--id) the allow-list grants their ids.")
   Optional<Integer> simulateSites;
 
-  @Option(names = "--index-range", paramLabel = "A-B",
+  @Option(
+      names = "--index-range",
+      paramLabel = "A-B",
       description = "With --simulate-sites: the parts A to B (inclusive) to host.")
   Optional<String> indexRange;
 
-  @Option(names = "--federated-eval", paramLabel = "FRACTION", defaultValue = "0",
-      description = "Hold out this share of each site's data to evaluate the global model"
-          + " (default: none).")
+  @Option(
+      names = "--federated-eval",
+      paramLabel = "FRACTION",
+      defaultValue = "0",
+      description =
+          "Hold out this share of each site's data to evaluate the global model"
+              + " (default: none).")
   double heldOut;
 
-  @Option(names = "--seed", defaultValue = "42",
-      description = "Seed of the split; the same N, partition and seed give disjoint parts"
-          + " (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
+      description =
+          "Seed of the split; the same N, partition and seed give disjoint parts"
+              + " (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--max-local-epochs", defaultValue = "20",
-      description = "Refuse a server asking for more local epochs a round"
-          + " (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--max-local-epochs",
+      defaultValue = "20",
+      description =
+          "Refuse a server asking for more local epochs a round" + " (default: ${DEFAULT-VALUE}).")
   int maxLocalEpochs;
 
-  @Option(names = "--max-examples-per-round", defaultValue = "2000000",
-      description = "Refuse a server asking for more training examples a round, epochs times"
-          + " local examples (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--max-examples-per-round",
+      defaultValue = "2000000",
+      description =
+          "Refuse a server asking for more training examples a round, epochs times"
+              + " local examples (default: ${DEFAULT-VALUE}).")
   long maxExamplesPerRound;
 
-  @Option(names = "--max-backoff", paramLabel = "SECONDS", defaultValue = "30",
-      description = "The longest wait between attempts to reach the server (default:"
-          + " ${DEFAULT-VALUE}); waits start at half a second and double.")
+  @Option(
+      names = "--max-backoff",
+      paramLabel = "SECONDS",
+      defaultValue = "30",
+      description =
+          "The longest wait between attempts to reach the server (default:"
+              + " ${DEFAULT-VALUE}); waits start at half a second and double.")
   double maxBackoff;
 
-  @Option(names = "--workers", paramLabel = "K",
-      description = "Model workers (default: one per core for small batches, else one per two"
-          + " cores).")
+  @Option(
+      names = "--workers",
+      paramLabel = "K",
+      description =
+          "Model workers (default: one per core for small batches, else one per two" + " cores).")
   Optional<Integer> workers;
 
   /** The certificate and key this process connects with, unless --insecure. */
@@ -129,20 +172,26 @@ final class ClientCommand implements Callable<Integer> {
   int[] indices() {
     if (simulateSites.isEmpty()) {
       if (index < 0 || index >= parts.clients) {
-        throw new IllegalArgumentException("--index must be in [0, " + parts.clients + "), was "
-            + index);
+        throw new IllegalArgumentException(
+            "--index must be in [0, " + parts.clients + "), was " + index);
       }
       return new int[] {index};
     }
-    String range = indexRange.orElseThrow(() -> new IllegalArgumentException(
-        "--simulate-sites needs --index-range A-B"));
+    String range =
+        indexRange.orElseThrow(
+            () -> new IllegalArgumentException("--simulate-sites needs --index-range A-B"));
     String[] ends = range.split("-", 2);
     try {
       int from = Integer.parseInt(ends[0]);
       int to = Integer.parseInt(ends[1]);
       if (from < 0 || to < from || to >= parts.clients || to - from + 1 != simulateSites.get()) {
-        throw new IllegalArgumentException("--index-range " + range + " must hold "
-            + simulateSites.get() + " parts within 0.." + (parts.clients - 1));
+        throw new IllegalArgumentException(
+            "--index-range "
+                + range
+                + " must hold "
+                + simulateSites.get()
+                + " parts within 0.."
+                + (parts.clients - 1));
       }
       return IntStream.rangeClosed(from, to).toArray();
     } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
@@ -162,8 +211,8 @@ final class ClientCommand implements Callable<Integer> {
     parts.partitioning();
     int[] mine = indices();
     if (images.dir.isPresent() && simulateSites.isPresent()) {
-      throw new IllegalArgumentException("--images is one site's own pictures; it cannot be"
-          + " split into --simulate-sites");
+      throw new IllegalArgumentException(
+          "--images is one site's own pictures; it cannot be" + " split into --simulate-sites");
     }
     if (id.isEmpty() && cert.isPresent()) {
       // Your own PKI: the certificate names the site.
@@ -179,26 +228,31 @@ final class ClientCommand implements Callable<Integer> {
     }
     String certName = id.orElse(ids.get(0));
     SiteLimits limits = new SiteLimits(maxLocalEpochs, maxExamplesPerRound, 1024);
-    GrpcSiteHost.Builder b = GrpcSiteHost.builder(address.getHostString(), address.getPort())
-        .sites(ids).parallelism(workerCount(ModelSpec.baseline()))
-        .backoff(Duration.ofMillis(500), Duration.ofMillis(Math.max(500,
-            Math.round(maxBackoff * 1e3))))
-        .runtimes(spec -> runtimes(spec, ids, mine, limits))
-        .events(new GrpcSiteHost.Events() {
-          @Override
-          public void joined(List<String> sites) {
-            System.out.println("joined " + server + " as " + ServerOptions.summary(sites));
-          }
+    GrpcSiteHost.Builder b =
+        GrpcSiteHost.builder(address.getHostString(), address.getPort())
+            .sites(ids)
+            .parallelism(workerCount(ModelSpec.baseline()))
+            .backoff(
+                Duration.ofMillis(500),
+                Duration.ofMillis(Math.max(500, Math.round(maxBackoff * 1e3))))
+            .runtimes(spec -> runtimes(spec, ids, mine, limits))
+            .events(
+                new GrpcSiteHost.Events() {
+                  @Override
+                  public void joined(List<String> sites) {
+                    System.out.println("joined " + server + " as " + ServerOptions.summary(sites));
+                  }
 
-          @Override
-          public void disconnected(String why, Duration retryIn) {
-            System.out.printf("disconnected: %s; trying again in %.1fs%n", why,
-                retryIn.toMillis() / 1e3);
-          }
-        });
+                  @Override
+                  public void disconnected(String why, Duration retryIn) {
+                    System.out.printf(
+                        "disconnected: %s; trying again in %.1fs%n", why, retryIn.toMillis() / 1e3);
+                  }
+                });
     if (insecure) {
-      System.err.println("WARNING: --insecure: no TLS; the weights cross the network in the"
-          + " clear and the server is not authenticated. Loopback experiments only.");
+      System.err.println(
+          "WARNING: --insecure: no TLS; the weights cross the network in the"
+              + " clear and the server is not authenticated. Loopback experiments only.");
       b.insecure();
     } else if (pki.isPresent()) {
       connection = Optional.of(new QuickStartPki.Layout(pki.get()).site(certName));
@@ -207,11 +261,13 @@ final class ClientCommand implements Callable<Integer> {
       connection = Optional.of(new TlsFiles(cert.get(), key.get(), ca.get()));
       b.tls(connection.get());
     } else {
-      throw new IllegalArgumentException("client needs --pki DIR, or --cert, --key and --ca,"
-          + " or --insecure against an insecure server on loopback");
+      throw new IllegalArgumentException(
+          "client needs --pki DIR, or --cert, --key and --ca,"
+              + " or --insecure against an insecure server on loopback");
     }
-    System.out.printf("%s: dialling %s as %s (%s)%n", certName, server,
-        ServerOptions.summary(ids), insecure ? "INSECURE" : "mutual TLS");
+    System.out.printf(
+        "%s: dialling %s as %s (%s)%n",
+        certName, server, ServerOptions.summary(ids), insecure ? "INSECURE" : "mutual TLS");
     return b.build().start();
   }
 
@@ -224,18 +280,19 @@ final class ClientCommand implements Callable<Integer> {
       return connection;
     }
     // TlsFiles requires its files: look before making one.
-    return pki.filter(dir -> java.nio.file.Files.isRegularFile(
-            dir.resolve("sites").resolve(siteId + ".pem")))
+    return pki.filter(
+            dir -> java.nio.file.Files.isRegularFile(dir.resolve("sites").resolve(siteId + ".pem")))
         .map(dir -> new QuickStartPki.Layout(dir).site(siteId));
   }
 
   /** The common name of the first certificate in {@code file}. */
   private static String commonName(Path file) throws IOException {
     try (var in = java.nio.file.Files.newInputStream(file)) {
-      var cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
-          .getInstance("X.509").generateCertificate(in);
-      for (var rdn : new javax.naming.ldap.LdapName(cert.getSubjectX500Principal().getName())
-          .getRdns()) {
+      var cert =
+          (java.security.cert.X509Certificate)
+              java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+      for (var rdn :
+          new javax.naming.ldap.LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
         if (rdn.getType().equalsIgnoreCase("CN")) {
           return String.valueOf(rdn.getValue());
         }
@@ -251,8 +308,8 @@ final class ClientCommand implements Callable<Integer> {
   }
 
   /** Loads the data and builds each site's runtime once the server's model is known. */
-  private Map<String, ClientRuntime> runtimes(ModelSpec spec, List<String> ids, int[] mine,
-      SiteLimits limits) throws IOException {
+  private Map<String, ClientRuntime> runtimes(
+      ModelSpec spec, List<String> ids, int[] mine, SiteLimits limits) throws IOException {
     DataSource local;
     List<int[]> partsOfMine = new ArrayList<>();
     String source;
@@ -266,8 +323,10 @@ final class ClientCommand implements Callable<Integer> {
       for (int part : mine) {
         partsOfMine.add(split.get(part));
       }
-      source = (mine.length == 1 ? "part " + mine[0] : "parts " + mine[0] + "-"
-          + mine[mine.length - 1]) + " of " + parts;
+      source =
+          (mine.length == 1 ? "part " + mine[0] : "parts " + mine[0] + "-" + mine[mine.length - 1])
+              + " of "
+              + parts;
     }
     int k = workerCount(spec);
     int perWorker = Math.max(1, threads.tfOptions().threads() / k);
@@ -277,15 +336,18 @@ final class ClientCommand implements Callable<Integer> {
     List<String> unsigned = new ArrayList<>();
     // One verifier for all the sites of this process: each certificate and signature is
     // checked once.
-    Optional<IdentityVerifier> verifier = connection.isEmpty() ? Optional.empty()
-        : Optional.of(CertificateIdentities.verifier(connection.get().trustedCa()));
+    Optional<IdentityVerifier> verifier =
+        connection.isEmpty()
+            ? Optional.empty()
+            : Optional.of(CertificateIdentities.verifier(connection.get().trustedCa()));
     for (int i = 0; i < ids.size(); i++) {
       TfClient site = TfClient.ofPart(ids.get(i), pool, local, partsOfMine.get(i), heldOut);
       ClientRuntime runtime = ClientRuntime.of(site, limits);
       Optional<TlsFiles> identity = identityFiles(ids.get(i));
       if (identity.isPresent()) {
-        runtime = runtime.withStages(SecAggSite.of(CertificateIdentities.site(identity.get()),
-            verifier.orElseThrow()));
+        runtime =
+            runtime.withStages(
+                SecAggSite.of(CertificateIdentities.site(identity.get()), verifier.orElseThrow()));
       } else {
         unsigned.add(ids.get(i));
       }
@@ -293,10 +355,14 @@ final class ClientCommand implements Callable<Integer> {
       examples += site.numExamples();
     }
     if (!unsigned.isEmpty() && !insecure) {
-      System.out.println("secure aggregation: " + ServerOptions.summary(unsigned) + " hold no"
-          + " certificate of their own (sites/<ID>.pem in --pki) and cannot take part in it");
+      System.out.println(
+          "secure aggregation: "
+              + ServerOptions.summary(unsigned)
+              + " hold no"
+              + " certificate of their own (sites/<ID>.pem in --pki) and cannot take part in it");
     }
-    System.out.printf("model %s from the server; %s, %,d training examples, %d worker%s%n",
+    System.out.printf(
+        "model %s from the server; %s, %,d training examples, %d worker%s%n",
         spec.name(), source, examples, k, k == 1 ? "" : "s");
     return runtimes;
   }

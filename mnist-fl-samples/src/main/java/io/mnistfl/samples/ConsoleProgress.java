@@ -17,9 +17,14 @@ final class ConsoleProgress implements TrainingListener {
   @Override
   public void epochStarted(int epoch, int epochs, int steps) {
     if (terminal) {
-      bar = new ProgressBarBuilder().setTaskName("epoch " + epoch + "/" + epochs)
-          .setInitialMax(steps).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
-          .continuousUpdate().build();
+      bar =
+          new ProgressBarBuilder()
+              .setTaskName("epoch " + epoch + "/" + epochs)
+              .setInitialMax(steps)
+              .setStyle(ProgressBarStyle.ASCII)
+              .setUpdateIntervalMillis(250)
+              .continuousUpdate()
+              .build();
     }
   }
 

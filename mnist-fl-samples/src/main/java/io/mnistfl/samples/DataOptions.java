@@ -10,13 +10,18 @@ import picocli.CommandLine.Option;
 
 /** Where the data comes from: {@code --dataset} and {@code --data}. */
 final class DataOptions {
-  @Option(names = "--dataset", defaultValue = "mnist",
+  @Option(
+      names = "--dataset",
+      defaultValue = "mnist",
       description = "Data set: mnist or fashion-mnist (default: ${DEFAULT-VALUE}).")
   String dataset;
 
-  @Option(names = "--data", paramLabel = "DIR",
-      description = "Directory with the four IDX files (raw or .gz); fetched and verified into it"
-          + " when missing. Default: ~/.cache/mnist-fl/<dataset> ($MNIST_FL_CACHE overrides).")
+  @Option(
+      names = "--data",
+      paramLabel = "DIR",
+      description =
+          "Directory with the four IDX files (raw or .gz); fetched and verified into it"
+              + " when missing. Default: ~/.cache/mnist-fl/<dataset> ($MNIST_FL_CACHE overrides).")
   Optional<Path> dir;
 
   /** The data set; first checks TensorFlow's natives, so a missing one fails before the data. */
@@ -26,8 +31,12 @@ final class DataOptions {
     Path where = dir.orElse(StandardDataset.defaultCacheRoot().resolve(set.id()));
     long start = System.nanoTime();
     TrainTestData data = set.load(where);
-    System.out.printf("data: %s from %s (%d train, %d test, checksums verified) in %.1fs%n",
-        set.id(), where, data.train().size(), data.test().size(),
+    System.out.printf(
+        "data: %s from %s (%d train, %d test, checksums verified) in %.1fs%n",
+        set.id(),
+        where,
+        data.train().size(),
+        data.test().size(),
         (System.nanoTime() - start) / 1e9);
     return data;
   }

@@ -14,10 +14,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Evaluates a saved model on a test set. */
-@Command(name = "evaluate", mixinStandardHelpOptions = true,
-    description = "Test metrics of a saved model: accuracy, macro precision/recall/F1, confusion"
-        + " matrix, on the data set's test set or on your own labelled pictures (--images;"
-        + " unreadable ones get an error line on stderr and exit status 1).")
+@Command(
+    name = "evaluate",
+    mixinStandardHelpOptions = true,
+    description =
+        "Test metrics of a saved model: accuracy, macro precision/recall/F1, confusion"
+            + " matrix, on the data set's test set or on your own labelled pictures (--images;"
+            + " unreadable ones get an error line on stderr and exit status 1).")
 final class EvaluateCommand implements Callable<Integer> {
   @Mixin SavedModelOption model;
 

@@ -51,105 +51,163 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Federated learning on MNIST, simulated or with remote clients; metrics and plots per round. */
-@Command(name = "federate", mixinStandardHelpOptions = true,
-    description = "Federated learning: simulated clients train on partitions of MNIST's training"
-        + " set, the server aggregates and evaluates the global model on the test set each"
-        + " round. Writes a checkpoint after every round (checkpoints/), the global model"
-        + " (model/, for evaluate and predict), history.csv, history.json and PNG plots of"
-        + " accuracy, precision, recall, F1 and loss per round.")
+@Command(
+    name = "federate",
+    mixinStandardHelpOptions = true,
+    description =
+        "Federated learning: simulated clients train on partitions of MNIST's training"
+            + " set, the server aggregates and evaluates the global model on the test set each"
+            + " round. Writes a checkpoint after every round (checkpoints/), the global model"
+            + " (model/, for evaluate and predict), history.csv, history.json and PNG plots of"
+            + " accuracy, precision, recall, F1 and loss per round.")
 final class FederateCommand implements Callable<Integer> {
-  @Option(names = "--fraction", defaultValue = "1.0",
+  @Option(
+      names = "--fraction",
+      defaultValue = "1.0",
       description = "C: share of clients sampled per round (default: ${DEFAULT-VALUE}).")
   double fraction;
 
-  @Option(names = "--min-clients", defaultValue = "1",
+  @Option(
+      names = "--min-clients",
+      defaultValue = "1",
       description = "Sample at least this many per round (default: ${DEFAULT-VALUE}).")
   int minClients;
 
-  @Option(names = "--local-epochs", defaultValue = "1",
+  @Option(
+      names = "--local-epochs",
+      defaultValue = "1",
       description = "E (default: ${DEFAULT-VALUE}).")
   int localEpochs;
 
-  @Option(names = "--batch-size", defaultValue = "32",
+  @Option(
+      names = "--batch-size",
+      defaultValue = "32",
       description = "B (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
   @Option(names = "--lr", description = "Client learning rate (default: the model's).")
   Optional<Double> learningRate;
 
-  @Option(names = "--lr-decay", paramLabel = "FACTOR", defaultValue = "1",
-      description = "Multiply the client learning rate by this after every round"
-          + " (default: ${DEFAULT-VALUE}, constant).")
+  @Option(
+      names = "--lr-decay",
+      paramLabel = "FACTOR",
+      defaultValue = "1",
+      description =
+          "Multiply the client learning rate by this after every round"
+              + " (default: ${DEFAULT-VALUE}, constant).")
   double learningRateDecay;
 
-  @Option(names = "--rounds", defaultValue = "15",
+  @Option(
+      names = "--rounds",
+      defaultValue = "15",
       description = "Rounds (default: ${DEFAULT-VALUE}).")
   int rounds;
 
-  @Option(names = "--aggregator",
-      description = "fedavg, fedavgm, fedadam, fedyogi, fedadagrad, or one robust to bad"
-          + " clients: fedmedian, fedtrimmedavg[:BETA], krum[:F[:M]] (default: fedavg).")
+  @Option(
+      names = "--aggregator",
+      description =
+          "fedavg, fedavgm, fedadam, fedyogi, fedadagrad, or one robust to bad"
+              + " clients: fedmedian, fedtrimmedavg[:BETA], krum[:F[:M]] (default: fedavg).")
   Optional<String> aggregator;
 
-  @Option(names = "--byzantine", paramLabel = "K", defaultValue = "0",
-      description = "Make the first K simulated clients attackers that send Gaussian noise"
-          + " (sigma 1) instead of trained weights, to measure an aggregator's robustness"
-          + " (default: none).")
+  @Option(
+      names = "--byzantine",
+      paramLabel = "K",
+      defaultValue = "0",
+      description =
+          "Make the first K simulated clients attackers that send Gaussian noise"
+              + " (sigma 1) instead of trained weights, to measure an aggregator's robustness"
+              + " (default: none).")
   int byzantine;
 
-  @Option(names = "--dp-clip", paramLabel = "S",
-      description = "Differential privacy (DP-FedAvg): clip each client's update to L2 norm S,"
-          + " add Gaussian noise to the sum and divide by C*N; each client takes part with"
-          + " probability C (Poisson sampling), as the privacy accounting assumes; replaces"
-          + " --aggregator.")
+  @Option(
+      names = "--dp-clip",
+      paramLabel = "S",
+      description =
+          "Differential privacy (DP-FedAvg): clip each client's update to L2 norm S,"
+              + " add Gaussian noise to the sum and divide by C*N; each client takes part with"
+              + " probability C (Poisson sampling), as the privacy accounting assumes; replaces"
+              + " --aggregator.")
   Optional<Double> dpClip;
 
-  @Option(names = "--dp-noise", paramLabel = "Z", defaultValue = "1.0",
-      description = "DP-FedAvg noise multiplier: noise std Z*S on the sum of updates"
-          + " (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--dp-noise",
+      paramLabel = "Z",
+      defaultValue = "1.0",
+      description =
+          "DP-FedAvg noise multiplier: noise std Z*S on the sum of updates"
+              + " (default: ${DEFAULT-VALUE}).")
   double dpNoise;
 
-  @Option(names = "--dp-delta", paramLabel = "DELTA", defaultValue = "1e-5",
-      description = "The delta of the (epsilon, delta) reported for DP-FedAvg"
-          + " (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--dp-delta",
+      paramLabel = "DELTA",
+      defaultValue = "1e-5",
+      description =
+          "The delta of the (epsilon, delta) reported for DP-FedAvg"
+              + " (default: ${DEFAULT-VALUE}).")
   double dpDelta;
 
-  @Option(names = "--quantize-updates", arity = "0..1", paramLabel = "BITS",
+  @Option(
+      names = "--quantize-updates",
+      arity = "0..1",
+      paramLabel = "BITS",
       fallbackValue = "8",
-      description = "Clients send their updates as 8-bit differences from the global weights,"
-          + " a quarter of the bytes, rounded at random so that averages stay unbiased. With"
-          + " --secure-aggregation: the bits of its shared-scale quantization, 1 to 24"
-          + " (default there: 16).")
+      description =
+          "Clients send their updates as 8-bit differences from the global weights,"
+              + " a quarter of the bytes, rounded at random so that averages stay unbiased. With"
+              + " --secure-aggregation: the bits of its shared-scale quantization, 1 to 24"
+              + " (default there: 16).")
   Optional<Integer> quantizeBits;
 
-  @Option(names = "--secure-aggregation",
-      description = "SecAgg+: the server learns only the sum of the sampled sites' updates,"
-          + " never one of them (the README states the threat model). Needs an averaging"
-          + " aggregator; with --listen, certificates (--pki or your own PKI).")
+  @Option(
+      names = "--secure-aggregation",
+      description =
+          "SecAgg+: the server learns only the sum of the sampled sites' updates,"
+              + " never one of them (the README states the threat model). Needs an averaging"
+              + " aggregator; with --listen, certificates (--pki or your own PKI).")
   boolean secureAggregation;
 
-  @Option(names = "--secagg-neighbours", paramLabel = "K", defaultValue = "0",
-      description = "Each site shares its secrets with K others (default: 2*ceil(log2 n) for n"
-          + " sites in the round, at most n-1).")
+  @Option(
+      names = "--secagg-neighbours",
+      paramLabel = "K",
+      defaultValue = "0",
+      description =
+          "Each site shares its secrets with K others (default: 2*ceil(log2 n) for n"
+              + " sites in the round, at most n-1).")
   int secaggNeighbours;
 
-  @Option(names = "--secagg-threshold", paramLabel = "T", defaultValue = "0",
-      description = "Shares that rebuild a secret: a site's update stays hidden unless T of its"
-          + " K neighbours collude with the server; a round with a secret held by fewer than T"
-          + " surviving neighbours is abandoned (default: ceil(K/2)).")
+  @Option(
+      names = "--secagg-threshold",
+      paramLabel = "T",
+      defaultValue = "0",
+      description =
+          "Shares that rebuild a secret: a site's update stays hidden unless T of its"
+              + " K neighbours collude with the server; a round with a secret held by fewer than T"
+              + " surviving neighbours is abandoned (default: ceil(K/2)).")
   int secaggThreshold;
 
-  @Option(names = "--secagg-clip", paramLabel = "R", defaultValue = "1.0",
-      description = "Each value of a site's weighted update is clipped to [-R, R] before it is"
-          + " quantized (default: ${DEFAULT-VALUE}); with --dp-clip, S takes its place.")
+  @Option(
+      names = "--secagg-clip",
+      paramLabel = "R",
+      defaultValue = "1.0",
+      description =
+          "Each value of a site's weighted update is clipped to [-R, R] before it is"
+              + " quantized (default: ${DEFAULT-VALUE}); with --dp-clip, S takes its place.")
   double secaggClip;
 
-  @Option(names = "--secagg-example-cap", paramLabel = "N", defaultValue = "10000",
-      description = "A site's update weighs min(examples, N)/N in the secure sum"
-          + " (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--secagg-example-cap",
+      paramLabel = "N",
+      defaultValue = "10000",
+      description =
+          "A site's update weighs min(examples, N)/N in the secure sum"
+              + " (default: ${DEFAULT-VALUE}).")
   int secaggExampleCap;
 
-  @Option(names = "--mu", defaultValue = "0.0",
+  @Option(
+      names = "--mu",
+      defaultValue = "0.0",
       description = "FedProx proximal term mu (default: ${DEFAULT-VALUE}).")
   double mu;
 
@@ -158,48 +216,68 @@ final class FederateCommand implements Callable<Integer> {
 
   // Regularized by default: it passes 99 % in 7 rounds of 10 IID clients (99.5 % by round 15),
   // which the baseline network (about 98.8 % at best) never does.
-  @Option(names = "--model", defaultValue = "regularized",
+  @Option(
+      names = "--model",
+      defaultValue = "regularized",
       description = "baseline, regularized or mcmahan-cnn (default: ${DEFAULT-VALUE}).")
   String model;
 
-  @Option(names = "--federated-eval", paramLabel = "FRACTION", defaultValue = "0",
-      description = "Hold out this share of each client's data and evaluate there too (default:"
-          + " off).")
+  @Option(
+      names = "--federated-eval",
+      paramLabel = "FRACTION",
+      defaultValue = "0",
+      description =
+          "Hold out this share of each client's data and evaluate there too (default:" + " off).")
   double federatedEval;
 
   @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--resume",
-      description = "Go on from the newest checkpoint in --out/checkpoints (one is saved after"
-          + " every round) as if never stopped; the options must be those of the saved run, but"
-          + " a larger --rounds extends it. A damaged newest checkpoint is refused, naming the"
-          + " part; take an older one with --resume-from.")
+  @Option(
+      names = "--resume",
+      description =
+          "Go on from the newest checkpoint in --out/checkpoints (one is saved after"
+              + " every round) as if never stopped; the options must be those of the saved run, but"
+              + " a larger --rounds extends it. A damaged newest checkpoint is refused, naming the"
+              + " part; take an older one with --resume-from.")
   boolean resume;
 
-  @Option(names = "--resume-from", paramLabel = "NAME",
+  @Option(
+      names = "--resume-from",
+      paramLabel = "NAME",
       description = "Resume from this older checkpoint, e.g. round-000007 (see --out/checkpoints).")
   Optional<String> resumeFrom;
 
-  @Option(names = "--out", paramLabel = "DIR",
+  @Option(
+      names = "--out",
+      paramLabel = "DIR",
       description = "Output directory (default: runs/federated-<model>).")
   Optional<Path> out;
 
-  @Option(names = "--workers", paramLabel = "K",
-      description = "Model workers the simulated clients train on side by side, each with its"
-          + " own graph, session and share of the threads (default: one per core for small"
-          + " batches, one per two cores otherwise). The result is the same for any K with the"
-          + " same threads per worker.")
+  @Option(
+      names = "--workers",
+      paramLabel = "K",
+      description =
+          "Model workers the simulated clients train on side by side, each with its"
+              + " own graph, session and share of the threads (default: one per core for small"
+              + " batches, one per two cores otherwise). The result is the same for any K with the"
+              + " same threads per worker.")
   Optional<Integer> workers;
 
-  @Option(names = "--round-timeout", paramLabel = "SECONDS", defaultValue = "600",
-      description = "Leave out clients that have not answered SECONDS after a stage of a round"
-          + " began (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--round-timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "600",
+      description =
+          "Leave out clients that have not answered SECONDS after a stage of a round"
+              + " began (default: ${DEFAULT-VALUE}).")
   double roundTimeout;
 
-  @Option(names = "--no-test-set",
-      description = "With --listen: the server holds no test set; rounds are scored by"
-          + " federated evaluation only (use --federated-eval and sites that hold data out).")
+  @Option(
+      names = "--no-test-set",
+      description =
+          "With --listen: the server holds no test set; rounds are scored by"
+              + " federated evaluation only (use --federated-eval and sites that hold data out).")
   boolean noTestSet;
 
   @Mixin PartitionOptions parts;
@@ -219,25 +297,38 @@ final class FederateCommand implements Callable<Integer> {
     if (resumeFrom.isPresent()) {
       checkpoint = Optional.of(store.load(resumeFrom.get()));
     } else if (resume) {
-      checkpoint = Optional.of(store.latest().orElseThrow(() -> new IOException(
-          "cannot resume: " + store.dir() + " holds no checkpoint")));
+      checkpoint =
+          Optional.of(
+              store
+                  .latest()
+                  .orElseThrow(
+                      () ->
+                          new IOException(
+                              "cannot resume: " + store.dir() + " holds no checkpoint")));
     } else {
       files.clearCheckpoints(store);
     }
     Strategy strategy = strategy(spec);
     Optional<SecAggConfig> secure = secure();
     if (secure.isPresent() && !strategy.aggregatesSums()) {
-      throw new IllegalArgumentException("--secure-aggregation gives the server only the sum of"
-          + " the updates; --aggregator " + aggregator.orElse("fedavg") + " needs each site's"
-          + " update (use fedavg, fedavgm, fedadam, fedyogi or fedadagrad)");
+      throw new IllegalArgumentException(
+          "--secure-aggregation gives the server only the sum of"
+              + " the updates; --aggregator "
+              + aggregator.orElse("fedavg")
+              + " needs each site's"
+              + " update (use fedavg, fedavgm, fedadam, fedyogi or fedadagrad)");
     }
     if (remote.remote()) {
       return federateRemote(spec, strategy, files, store, checkpoint);
     }
     TrainTestData mnist = data.load();
     int done = checkpoint.map(c -> c.history().rounds().size()).orElse(0);
-    System.out.printf("federation: %s%s, model %s, %d rounds%s%s%n", parts,
-        byzantine > 0 ? " of which " + byzantine + " attackers" : "", spec.name(), rounds,
+    System.out.printf(
+        "federation: %s%s, model %s, %d rounds%s%s%n",
+        parts,
+        byzantine > 0 ? " of which " + byzantine + " attackers" : "",
+        spec.name(),
+        rounds,
         target.map(t -> ", target " + t).orElse(""),
         done > 0 ? ", resuming after round " + done + " from " + store.dir() : "");
     System.out.println("strategy: " + strategy.parameters());
@@ -255,23 +346,36 @@ final class FederateCommand implements Callable<Integer> {
       int examples = simulated.stream().mapToInt(Client::numExamples).sum();
       FederationHistory history;
       SimulatedIdentities identities = new SimulatedIdentities();
-      Optional<SecureAggregation> masked = secure
-          .map(c -> SecureAggregation.of(c, identities.verifier()));
-      List<ClientRuntime> runtimes = simulated.stream().map(c -> {
-        ClientRuntime runtime = ClientRuntime.of(c);
-        return masked.isEmpty() ? runtime : runtime.withStages(
-            SecAggSite.of(identities.of(c.id()), identities.verifier()));
-      }).toList();
+      Optional<SecureAggregation> masked =
+          secure.map(c -> SecureAggregation.of(c, identities.verifier()));
+      List<ClientRuntime> runtimes =
+          simulated.stream()
+              .map(
+                  c -> {
+                    ClientRuntime runtime = ClientRuntime.of(c);
+                    return masked.isEmpty()
+                        ? runtime
+                        : runtime.withStages(
+                            SecAggSite.of(identities.of(c.id()), identities.verifier()));
+                  })
+              .toList();
       TimedFit fit = new TimedFit(masked.<FitProtocol>map(p -> p).orElse(FitProtocol.plain()));
       try (Traffic transport = new Traffic(InProcessTransport.ofRuntimes(runtimes))) {
-        Federation.Builder builder = Federation.builder(spec, transport).strategy(strategy)
-            .fitProtocol(fit)
-            .evaluator(weights -> pool.evaluate(weights, mnist.test()))
-            .rounds(rounds).parallelism(k)
-            .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
-            .checkpoints(store).data(mnist.train().name(), examples).backend(TfModel.BACKEND)
-            .setting("data.partition", parts.partition).setting("data.clients", parts.clients)
-            .setting("data.heldOut", federatedEval).setting("byzantine", byzantine);
+        Federation.Builder builder =
+            Federation.builder(spec, transport)
+                .strategy(strategy)
+                .fitProtocol(fit)
+                .evaluator(weights -> pool.evaluate(weights, mnist.test()))
+                .rounds(rounds)
+                .parallelism(k)
+                .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
+                .checkpoints(store)
+                .data(mnist.train().name(), examples)
+                .backend(TfModel.BACKEND)
+                .setting("data.partition", parts.partition)
+                .setting("data.clients", parts.clients)
+                .setting("data.heldOut", federatedEval)
+                .setting("byzantine", byzantine);
         target.ifPresent(builder::target);
         RoundProgress progress = new RoundProgress();
         Federation federation = builder.listener(progress).build();
@@ -281,19 +385,29 @@ final class FederateCommand implements Callable<Integer> {
       }
       report(history);
       files.plot(history);
-      System.out.printf("saved: %s (model/, checkpoints/, history.csv, history.json,"
-          + " accuracy/precision/recall/f1/loss.png)%n", dir);
+      System.out.printf(
+          "saved: %s (model/, checkpoints/, history.csv, history.json,"
+              + " accuracy/precision/recall/f1/loss.png)%n",
+          dir);
     }
     return 0;
   }
 
   /** Federates the sites that dial in over gRPC; the server evaluates on its own test set. */
-  private int federateRemote(ModelSpec spec, Strategy strategy, FederationFiles files,
-      CheckpointStore store, Optional<Checkpoint> checkpoint) throws Exception {
+  private int federateRemote(
+      ModelSpec spec,
+      Strategy strategy,
+      FederationFiles files,
+      CheckpointStore store,
+      Optional<Checkpoint> checkpoint)
+      throws Exception {
     Optional<TrainTestData> mnist = noTestSet ? Optional.empty() : Optional.of(data.load());
     int done = checkpoint.map(c -> c.history().rounds().size()).orElse(0);
-    System.out.printf("federation: sites dialling in, at least %d a round, model %s, %d"
-            + " rounds%s%s%n", remote.minSites, spec.name(), rounds,
+    System.out.printf(
+        "federation: sites dialling in, at least %d a round, model %s, %d" + " rounds%s%s%n",
+        remote.minSites,
+        spec.name(),
+        rounds,
         target.map(t -> ", target " + t).orElse(""),
         done > 0 ? ", resuming after round " + done + " from " + store.dir() : "");
     System.out.println("strategy: " + strategy.parameters());
@@ -301,23 +415,31 @@ final class FederateCommand implements Callable<Integer> {
     FederationHistory history;
     FitProtocol protocol = FitProtocol.plain();
     if (secureAggregation) {
-      protocol = SecureAggregation.of(secure().orElseThrow(),
-          CertificateIdentities.verifier(remote.caCertificate()));
+      protocol =
+          SecureAggregation.of(
+              secure().orElseThrow(), CertificateIdentities.verifier(remote.caCertificate()));
     }
     TimedFit fit = new TimedFit(protocol);
     try (TfModel evaluator = TfModel.create(spec, threads.tfOptions());
         GrpcServer server = remote.start(spec)) {
-      Federation.Builder builder = Federation.builder(spec, server).strategy(strategy)
-          .fitProtocol(fit)
-          .rounds(rounds).parallelism(1024)
-          .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
-          .minSites(remote.minSites, remote.siteWaitDuration())
-          .checkpoints(store).backend(TfModel.BACKEND)
-          .data("the sites' own data (not seen by the server)", 0);
-      mnist.ifPresent(m -> builder.evaluator(weights -> {
-        evaluator.setWeights(weights);
-        return evaluator.evaluate(m.test());
-      }));
+      Federation.Builder builder =
+          Federation.builder(spec, server)
+              .strategy(strategy)
+              .fitProtocol(fit)
+              .rounds(rounds)
+              .parallelism(1024)
+              .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
+              .minSites(remote.minSites, remote.siteWaitDuration())
+              .checkpoints(store)
+              .backend(TfModel.BACKEND)
+              .data("the sites' own data (not seen by the server)", 0);
+      mnist.ifPresent(
+          m ->
+              builder.evaluator(
+                  weights -> {
+                    evaluator.setWeights(weights);
+                    return evaluator.evaluate(m.test());
+                  }));
       target.ifPresent(builder::target);
       RoundProgress progress = new RoundProgress();
       Federation federation = builder.listener(progress).build();
@@ -334,9 +456,12 @@ final class FederateCommand implements Callable<Integer> {
   private static void reportTraffic(long[] bytes, FederationHistory history, TimedFit fit) {
     int siteRounds = history.rounds().stream().mapToInt(RoundResult::sampled).sum();
     int rounds = Math.max(1, history.rounds().size());
-    System.out.printf("traffic: %.2f MB to sites, %.2f MB from sites, %.3f MB per site and"
-            + " round; server CPU in the fit protocol %.3fs per round%n", bytes[0] / 1e6,
-        bytes[1] / 1e6, siteRounds == 0 ? 0 : (bytes[0] + bytes[1]) / 1e6 / siteRounds,
+    System.out.printf(
+        "traffic: %.2f MB to sites, %.2f MB from sites, %.3f MB per site and"
+            + " round; server CPU in the fit protocol %.3fs per round%n",
+        bytes[0] / 1e6,
+        bytes[1] / 1e6,
+        siteRounds == 0 ? 0 : (bytes[0] + bytes[1]) / 1e6 / siteRounds,
         fit.cpuSeconds() / rounds);
   }
 
@@ -345,18 +470,22 @@ final class FederateCommand implements Callable<Integer> {
     if (!secureAggregation) {
       return Optional.empty();
     }
-    return Optional.of(SecAggConfig.defaults()
-        .withNeighbourhood(secaggNeighbours, secaggThreshold)
-        .withBits(quantizeBits.orElse(16)).withClipRange(secaggClip)
-        .withExampleCap(secaggExampleCap));
+    return Optional.of(
+        SecAggConfig.defaults()
+            .withNeighbourhood(secaggNeighbours, secaggThreshold)
+            .withBits(quantizeBits.orElse(16))
+            .withClipRange(secaggClip)
+            .withExampleCap(secaggExampleCap));
   }
 
   private void report(FederationHistory history) throws IOException {
-    System.out.printf("%s; %d rounds in %.1fs (%.1fs per round), peak RSS %d MB%n",
+    System.out.printf(
+        "%s; %d rounds in %.1fs (%.1fs per round), peak RSS %d MB%n",
         history.roundsToTarget().isPresent()
             ? "target reached in round " + history.roundsToTarget().getAsInt()
             : "target " + (target.isPresent() ? "not reached" : "not set"),
-        history.rounds().size(), history.totalSeconds(),
+        history.rounds().size(),
+        history.totalSeconds(),
         history.totalSeconds() / Math.max(1, history.rounds().size()),
         BenchCommand.rssMegabytes());
     if (dpClip.isPresent()) {
@@ -366,87 +495,118 @@ final class FederateCommand implements Callable<Integer> {
 
   /** The strategy the options describe: FedAvg's family, wrapped by DP-FedAvg with --dp-clip. */
   private Strategy strategy(ModelSpec spec) {
-    LocalTraining training = LocalTraining.of(spec).withEpochs(localEpochs)
-        .withBatchSize(batchSize).withLearningRate(learningRate.orElse(
-            spec.optimizer().learningRate())).withProximalMu(mu);
-    StandardStrategy.Builder standard = StandardStrategy.builder()
-        .aggregator(Aggregator.named(aggregator.orElse("fedavg")))
-        .sampling(dpClip.isPresent() ? Sampling.all() : Sampling.fraction(fraction, minClients))
-        .localTraining(training).learningRateDecay(learningRateDecay)
-        .updateEncoding(quantizeBits.isPresent() && !secureAggregation
-            ? UpdateEncoding.QUANTIZED_8BIT : UpdateEncoding.FULL)
-        .federatedEvaluation(federatedEval > 0).seed(seed);
+    LocalTraining training =
+        LocalTraining.of(spec)
+            .withEpochs(localEpochs)
+            .withBatchSize(batchSize)
+            .withLearningRate(learningRate.orElse(spec.optimizer().learningRate()))
+            .withProximalMu(mu);
+    StandardStrategy.Builder standard =
+        StandardStrategy.builder()
+            .aggregator(Aggregator.named(aggregator.orElse("fedavg")))
+            .sampling(dpClip.isPresent() ? Sampling.all() : Sampling.fraction(fraction, minClients))
+            .localTraining(training)
+            .learningRateDecay(learningRateDecay)
+            .updateEncoding(
+                quantizeBits.isPresent() && !secureAggregation
+                    ? UpdateEncoding.QUANTIZED_8BIT
+                    : UpdateEncoding.FULL)
+            .federatedEvaluation(federatedEval > 0)
+            .seed(seed);
     if (dpClip.isEmpty()) {
       return standard.build();
     }
     // Seeded noise reproduces the simulation (a deployment would draw from SecureRandom); a
     // resumed run skips the draws its checkpoint counted and goes on with the same noise.
-    return DpFedAvg.wrap(standard.build()).clipNorm(dpClip.get()).noiseMultiplier(dpNoise)
-        .samplingProbability(fraction).seed(seed).noise(new Random(seed)).build();
+    return DpFedAvg.wrap(standard.build())
+        .clipNorm(dpClip.get())
+        .noiseMultiplier(dpNoise)
+        .samplingProbability(fraction)
+        .seed(seed)
+        .noise(new Random(seed))
+        .build();
   }
 
   private static void printUpdateSizes(Weights weights) {
     ClientUpdate update = new ClientUpdate("size", weights, 1, 0, 0);
-    RoundConfig config = RoundConfig.of(1, new LocalTraining(1, 1, 0.1, 0, 0))
-        .withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT);
+    RoundConfig config =
+        RoundConfig.of(1, new LocalTraining(1, 1, 0.1, 0, 0))
+            .withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT);
     Messages.Request request = new Messages.Request(false, config, weights);
-    System.out.printf("updates: 8-bit quantized, %.2f MB per client (%.2f MB in full)%n",
+    System.out.printf(
+        "updates: 8-bit quantized, %.2f MB per client (%.2f MB in full)%n",
         Messages.encode(update, request).length / 1e6, Messages.encode(update).length / 1e6);
   }
 
   private void reportPrivacy(FederationHistory history, int clients) {
-    double epsilon =
-        PrivacyAccountant.epsilon(fraction, dpNoise, history.rounds().size(), dpDelta);
-    System.out.printf("privacy: user-level (epsilon %s, delta %s) after %d rounds of"
+    double epsilon = PrivacyAccountant.epsilon(fraction, dpNoise, history.rounds().size(), dpDelta);
+    System.out.printf(
+        "privacy: user-level (epsilon %s, delta %s) after %d rounds of"
             + " DP-FedAvg, each of %d clients sampled with probability %.3g, noise multiplier"
             + " %s%n",
         Double.isInfinite(epsilon) ? "infinite: no noise" : String.format("%.3g", epsilon),
-        dpDelta, history.rounds().size(), clients, fraction, dpNoise);
+        dpDelta,
+        history.rounds().size(),
+        clients,
+        fraction,
+        dpNoise);
   }
 
   /** Fails on a bad or contradictory option before any data is loaded. */
   private void checkOptions() {
     parts.partitioning();
     if (dpClip.isPresent() && aggregator.isPresent() && !aggregator.get().equals("fedavg")) {
-      throw new IllegalArgumentException("--dp-clip runs DP-FedAvg, which averages; leave out"
-          + " --aggregator " + aggregator.get());
+      throw new IllegalArgumentException(
+          "--dp-clip runs DP-FedAvg, which averages; leave out"
+              + " --aggregator "
+              + aggregator.get());
     }
     if (dpClip.isPresent() && minClients != 1) {
-      throw new IllegalArgumentException("--dp-clip samples each client with probability C,"
-          + " so there is no minimum; leave out --min-clients " + minClients);
+      throw new IllegalArgumentException(
+          "--dp-clip samples each client with probability C,"
+              + " so there is no minimum; leave out --min-clients "
+              + minClients);
     }
     if (!(dpDelta > 0 && dpDelta < 1)) {
       throw new IllegalArgumentException("--dp-delta must be in (0, 1), was " + dpDelta);
     }
     if (byzantine < 0 || byzantine > parts.clients) {
-      throw new IllegalArgumentException("--byzantine must be in [0, " + parts.clients
-          + "] (the number of clients), was " + byzantine);
+      throw new IllegalArgumentException(
+          "--byzantine must be in [0, "
+              + parts.clients
+              + "] (the number of clients), was "
+              + byzantine);
     }
     if (target.isPresent() && !(target.get() > 0 && target.get() <= 1)) {
       throw new IllegalArgumentException("--target must be in (0, 1], was " + target.get());
     }
     if (byzantine > 0 && remote.remote()) {
-      throw new IllegalArgumentException("--byzantine makes simulated clients attackers; it"
-          + " cannot be combined with --listen");
+      throw new IllegalArgumentException(
+          "--byzantine makes simulated clients attackers; it"
+              + " cannot be combined with --listen");
     }
     if (noTestSet && !remote.remote()) {
       throw new IllegalArgumentException("--no-test-set goes with --listen");
     }
     if (quantizeBits.isPresent() && !secureAggregation && quantizeBits.get() != 8) {
-      throw new IllegalArgumentException("--quantize-updates takes 8 bits, or 1 to 24 with"
-          + " --secure-aggregation; was " + quantizeBits.get());
+      throw new IllegalArgumentException(
+          "--quantize-updates takes 8 bits, or 1 to 24 with"
+              + " --secure-aggregation; was "
+              + quantizeBits.get());
     }
     if (!secureAggregation && (secaggNeighbours != 0 || secaggThreshold != 0)) {
-      throw new IllegalArgumentException("--secagg-neighbours and --secagg-threshold go with"
-          + " --secure-aggregation");
+      throw new IllegalArgumentException(
+          "--secagg-neighbours and --secagg-threshold go with" + " --secure-aggregation");
     }
     if (secureAggregation && remote.insecure) {
-      throw new IllegalArgumentException("--secure-aggregation needs the sites' certificates"
-          + " to check their signatures; it cannot run with --insecure");
+      throw new IllegalArgumentException(
+          "--secure-aggregation needs the sites' certificates"
+              + " to check their signatures; it cannot run with --insecure");
     }
     if (secureAggregation && byzantine > 0) {
-      throw new IllegalArgumentException("--byzantine attackers send noise in the clear; they"
-          + " cannot take part in --secure-aggregation");
+      throw new IllegalArgumentException(
+          "--byzantine attackers send noise in the clear; they"
+              + " cannot take part in --secure-aggregation");
     }
     if (workers.isPresent() && workers.get() < 1) {
       throw new IllegalArgumentException("--workers must be >= 1, was " + workers.get());
@@ -458,8 +618,10 @@ final class FederateCommand implements Callable<Integer> {
 
   /** One client per part, the first {@code --byzantine} of them attackers. */
   private List<Client> simulatedClients(TfWorkers pool, TrainTestData mnist) {
-    List<Client> clients = new ArrayList<>(TfClient.simulate(pool, mnist.train(),
-        parts.split(mnist.train(), seed), federatedEval));
+    List<Client> clients =
+        new ArrayList<>(
+            TfClient.simulate(
+                pool, mnist.train(), parts.split(mnist.train(), seed), federatedEval));
     for (int k = 0; k < byzantine; k++) {
       clients.set(k, new GaussianAttacker(clients.get(k), 1.0));
     }
@@ -497,8 +659,13 @@ final class FederateCommand implements Callable<Integer> {
     @Override
     public void roundStarted(int round, int sampled) {
       if (terminal) {
-        bar = new ProgressBarBuilder().setTaskName("round " + round).setInitialMax(sampled)
-            .setStyle(ProgressBarStyle.ASCII).continuousUpdate().build();
+        bar =
+            new ProgressBarBuilder()
+                .setTaskName("round " + round)
+                .setInitialMax(sampled)
+                .setStyle(ProgressBarStyle.ASCII)
+                .continuousUpdate()
+                .build();
       }
     }
 

@@ -2,20 +2,21 @@ package io.mnistfl.samples;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import picocli.CommandLine;
 import java.util.List;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
 
 /** {@code java -jar mnist-fl.jar <command>}: the sample programs. */
 @Command(
     name = "mnist-fl",
     mixinStandardHelpOptions = true,
     version = "mnist-fl 0.1.0",
-    description = "Train, evaluate, predict with and benchmark CNN digit classifiers on TensorFlow"
-        + " Java.",
+    description =
+        "Train, evaluate, predict with and benchmark CNN digit classifiers on TensorFlow"
+            + " Java.",
     subcommands = {
       TrainCommand.class,
       EvaluateCommand.class,
@@ -34,7 +35,9 @@ public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--tf-logging", scope = ScopeType.INHERIT,
+  @Option(
+      names = "--tf-logging",
+      scope = ScopeType.INHERIT,
       description = "Show TensorFlow's own log lines (hidden by default).")
   boolean tfLogging;
 
@@ -56,7 +59,8 @@ public final class Main implements Runnable {
 
   /** The configured command line, also used by tests. */
   static CommandLine commandLine() {
-    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+    return new CommandLine(new Main())
+        .setCaseInsensitiveEnumValuesAllowed(true)
         .setExecutionExceptionHandler(Main::reportBadInput);
   }
 
@@ -69,7 +73,8 @@ public final class Main implements Runnable {
     int status;
     if (e instanceof IllegalArgumentException) {
       status = 2;
-    } else if (e instanceof IllegalStateException && e.getMessage() != null
+    } else if (e instanceof IllegalStateException
+        && e.getMessage() != null
         && e.getMessage().startsWith("TensorFlow's native library did not load")) {
       status = 1;
     } else if (e instanceof IOException || e instanceof UncheckedIOException) {

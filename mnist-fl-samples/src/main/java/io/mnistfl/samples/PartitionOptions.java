@@ -7,13 +7,19 @@ import picocli.CommandLine.Option;
 
 /** {@code --clients}, {@code --partition}: how the training set is split among clients. */
 final class PartitionOptions {
-  @Option(names = "--clients", paramLabel = "N", defaultValue = "10",
+  @Option(
+      names = "--clients",
+      paramLabel = "N",
+      defaultValue = "10",
       description = "Clients the training set is split among (default: ${DEFAULT-VALUE}).")
   int clients;
 
-  @Option(names = "--partition", defaultValue = "iid",
-      description = "iid, shards[:K] (McMahan's pathological non-IID) or dirichlet[:ALPHA]"
-          + " (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--partition",
+      defaultValue = "iid",
+      description =
+          "iid, shards[:K] (McMahan's pathological non-IID) or dirichlet[:ALPHA]"
+              + " (default: ${DEFAULT-VALUE}).")
   String partition;
 
   /** Checks the partition's name before any data is loaded. */

@@ -15,10 +15,13 @@ import picocli.CommandLine.Parameters;
  * Predicts the digit in each image file; a file that cannot be read gets an error line and the
  * others are still predicted.
  */
-@Command(name = "predict", mixinStandardHelpOptions = true,
-    description = "Print `FILE DIGIT PROBABILITY` for each image (PNG, JPEG, BMP, GIF; any size,"
-        + " either polarity). Unreadable files get an error line on stderr; exit status 1 if any"
-        + " failed.")
+@Command(
+    name = "predict",
+    mixinStandardHelpOptions = true,
+    description =
+        "Print `FILE DIGIT PROBABILITY` for each image (PNG, JPEG, BMP, GIF; any size,"
+            + " either polarity). Unreadable files get an error line on stderr; exit status 1 if any"
+            + " failed.")
 final class PredictCommand implements Callable<Integer> {
   @Mixin SavedModelOption model;
 
@@ -55,8 +58,12 @@ final class PredictCommand implements Callable<Integer> {
           readable.add(file);
         } catch (Exception | Error e) {
           // Even an Error stays with its file: the others are still predicted.
-          errors.add(file + " ERROR " + (e instanceof IOException && e.getMessage() != null
-              ? e.getMessage() : e.toString()));
+          errors.add(
+              file
+                  + " ERROR "
+                  + (e instanceof IOException && e.getMessage() != null
+                      ? e.getMessage()
+                      : e.toString()));
         }
       }
       errors.forEach(System.err::println);

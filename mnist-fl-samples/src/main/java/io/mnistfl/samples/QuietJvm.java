@@ -8,8 +8,8 @@ import java.util.List;
 /**
  * Runs the program again in a JVM whose environment quiets TensorFlow's C++ logging. TensorFlow
  * reads {@code TF_CPP_MIN_LOG_LEVEL} from the process environment once, when its native library
- * loads, and a JVM cannot change its own environment; a child JVM with the variable set costs
- * about a second's start and prints nothing of TensorFlow's start-up chatter.
+ * loads, and a JVM cannot change its own environment; a child JVM with the variable set costs about
+ * a second's start and prints nothing of TensorFlow's start-up chatter.
  */
 final class QuietJvm {
   static final String VARIABLE = "TF_CPP_MIN_LOG_LEVEL";
@@ -25,8 +25,8 @@ final class QuietJvm {
     command.add(System.getProperty("java.class.path"));
     command.add(main.getName());
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).inheritIO()
-        .redirectError(ProcessBuilder.Redirect.PIPE);
+    ProcessBuilder builder =
+        new ProcessBuilder(command).inheritIO().redirectError(ProcessBuilder.Redirect.PIPE);
     builder.environment().put(VARIABLE, "2");
     Process child = builder.start();
     Thread stopChild = new Thread(child::destroy, "stop-quiet-jvm");
@@ -40,12 +40,13 @@ final class QuietJvm {
   }
 
   /**
-   * Copies the child's stderr but for TensorFlow's native log lines, some of which (absl's)
-   * ignore the environment variable.
+   * Copies the child's stderr but for TensorFlow's native log lines, some of which (absl's) ignore
+   * the environment variable.
    */
   private static void filter(java.io.InputStream err) {
-    try (java.io.BufferedReader lines = new java.io.BufferedReader(
-        new java.io.InputStreamReader(err, java.nio.charset.StandardCharsets.UTF_8))) {
+    try (java.io.BufferedReader lines =
+        new java.io.BufferedReader(
+            new java.io.InputStreamReader(err, java.nio.charset.StandardCharsets.UTF_8))) {
       for (String line; (line = lines.readLine()) != null; ) {
         if (!TF_LOG_LINE.matcher(line).find()) {
           System.err.println(line);
@@ -57,8 +58,9 @@ final class QuietJvm {
   }
 
   /** TensorFlow's and absl's log lines: {@code I0000 00:00:17.25 123 file.cc:401] ...}. */
-  static final java.util.regex.Pattern TF_LOG_LINE = java.util.regex.Pattern.compile(
-      "^(?:[IWE]\\d{4} \\d+:\\d+:\\d+\\.\\d+ +\\d+ [\\w./-]+:\\d+\\] "
-          + "|\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d+: [IWE] tensorflow/"
-          + "|WARNING: All log messages before absl::InitializeLog\\(\\) is called)");
+  static final java.util.regex.Pattern TF_LOG_LINE =
+      java.util.regex.Pattern.compile(
+          "^(?:[IWE]\\d{4} \\d+:\\d+:\\d+\\.\\d+ +\\d+ [\\w./-]+:\\d+\\] "
+              + "|\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d+: [IWE] tensorflow/"
+              + "|WARNING: All log messages before absl::InitializeLog\\(\\) is called)");
 }

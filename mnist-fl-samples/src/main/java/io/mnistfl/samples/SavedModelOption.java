@@ -7,7 +7,10 @@ import picocli.CommandLine.Option;
 
 /** {@code --model DIR}: a model saved by {@code train}. */
 final class SavedModelOption {
-  @Option(names = "--model", paramLabel = "DIR", defaultValue = "runs/baseline/model",
+  @Option(
+      names = "--model",
+      paramLabel = "DIR",
+      defaultValue = "runs/baseline/model",
       description = "Saved model directory (default: ${DEFAULT-VALUE}).")
   Path dir;
 

@@ -11,9 +11,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A fit protocol that adds up the CPU time the server's round thread spends in it: decoding
- * and checking updates, or secure aggregation's stages and unmasking. The sites' work runs on
- * other threads and is not counted.
+ * A fit protocol that adds up the CPU time the server's round thread spends in it: decoding and
+ * checking updates, or secure aggregation's stages and unmasking. The sites' work runs on other
+ * threads and is not counted.
  */
 final class TimedFit implements FitProtocol {
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
@@ -25,8 +25,8 @@ final class TimedFit implements FitProtocol {
   }
 
   @Override
-  public FitResults run(RoundContext round, List<SiteInstruction> instructions,
-      SiteExchange exchange) {
+  public FitResults run(
+      RoundContext round, List<SiteInstruction> instructions, SiteExchange exchange) {
     long start = THREADS.getCurrentThreadCpuTime();
     try {
       return inner.run(round, instructions, exchange);

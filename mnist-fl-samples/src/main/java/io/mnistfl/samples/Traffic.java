@@ -21,8 +21,7 @@ final class Traffic implements Transport {
   }
 
   @Override
-  public byte[] exchange(String siteId, byte[] request)
-      throws IOException, InterruptedException {
+  public byte[] exchange(String siteId, byte[] request) throws IOException, InterruptedException {
     sent.addAndGet(request.length);
     byte[] answer = inner.exchange(siteId, request);
     received.addAndGet(answer.length);

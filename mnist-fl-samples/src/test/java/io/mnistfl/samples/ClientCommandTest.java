@@ -20,12 +20,27 @@ class ClientCommandTest {
     QuickStartPki.create(dir, List.of("localhost"), List.of("client-000"));
     QuickStartPki.addHost(dir, "sim-1", "client-000..client-002");
     ClientCommand command = new ClientCommand();
-    new CommandLine(command).parseArgs("--server", "localhost:1", "--pki", dir.toString(),
-        "--id", "sim-1", "--simulate-sites", "3", "--clients", "3", "--index-range", "0-2");
+    new CommandLine(command)
+        .parseArgs(
+            "--server",
+            "localhost:1",
+            "--pki",
+            dir.toString(),
+            "--id",
+            "sim-1",
+            "--simulate-sites",
+            "3",
+            "--clients",
+            "3",
+            "--index-range",
+            "0-2");
     // Nothing listens on port 1: the host keeps trying until it is closed.
     try (GrpcSiteHost host = command.start()) {
-      assertThat(command.identityFiles("client-000")).hasValueSatisfying(files -> assertThat(
-          files.certificateChain()).isEqualTo(dir.resolve("sites/client-000.pem")));
+      assertThat(command.identityFiles("client-000"))
+          .hasValueSatisfying(
+              files ->
+                  assertThat(files.certificateChain())
+                      .isEqualTo(dir.resolve("sites/client-000.pem")));
       assertThat(command.identityFiles("client-001")).isEmpty();
     }
   }

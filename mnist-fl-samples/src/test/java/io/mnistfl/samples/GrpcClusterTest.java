@@ -9,43 +9,28 @@ import io.grpc.KnownLength;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
-import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.TlsChannelCredentials;
-import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import io.mnistfl.fl.Client;
-import io.mnistfl.fl.ClientRuntime;
 import io.mnistfl.fl.ClientUpdate;
-import io.mnistfl.fl.RoundConfig;
-import io.mnistfl.fl.SiteLimits;
-import io.mnistfl.fl.grpc.GrpcSiteHost;
 import io.mnistfl.fl.grpc.QuickStartPki;
 import io.mnistfl.fl.grpc.proto.FederationGrpc;
 import io.mnistfl.fl.grpc.proto.ServerMessage;
 import io.mnistfl.fl.grpc.proto.SiteMessage;
 import io.mnistfl.fl.grpc.proto.TaskChunk;
-import io.mnistfl.fl.grpc.proto.Welcome;
 import io.mnistfl.fl.wire.Frame;
 import io.mnistfl.metrics.ConfusionMatrix;
-import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
 import io.mnistfl.model.WeightsCodec;
-import io.mnistfl.train.Json;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -62,10 +47,10 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A federation of separate JVMs on loopback over mutual TLS, with certificates made by the test:
- * a server and three site processes, killed and restarted on purpose, and probed with hostile
- * input. Small (the baseline, 3,000 examples a site, one thread a process) and started once per
- * scenario; every child is killed in the end.
+ * A federation of separate JVMs on loopback over mutual TLS, with certificates made by the test: a
+ * server and three site processes, killed and restarted on purpose, and probed with hostile input.
+ * Small (the baseline, 3,000 examples a site, one thread a process) and started once per scenario;
+ * every child is killed in the end.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GrpcClusterTest {
@@ -77,8 +62,11 @@ class GrpcClusterTest {
 
   @BeforeAll
   static void certificates() throws IOException {
-    pki = QuickStartPki.create(work.resolve("pki"), List.of("localhost", "127.0.0.1"),
-        List.of("site-a", "site-b", "site-c"));
+    pki =
+        QuickStartPki.create(
+            work.resolve("pki"),
+            List.of("localhost", "127.0.0.1"),
+            List.of("site-a", "site-b", "site-c"));
   }
 
   @AfterAll
@@ -96,12 +84,19 @@ class GrpcClusterTest {
 
   /** Starts the CLI in a JVM of its own, output to {@code name}.log. */
   static Process cli(String name, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-cp",
-        System.getProperty("java.class.path"), Main.class.getName()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName()));
     command.addAll(List.of(args));
-    ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(work.resolve(name + ".log").toFile());
+    ProcessBuilder b =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(work.resolve(name + ".log").toFile());
     b.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
     Process p = b.start();
     children.add(p);
@@ -115,11 +110,28 @@ class GrpcClusterTest {
   /** A server writing its log to {@code name}.log and its files to {@code out}. */
   static Process server(String name, String out, int rounds, int minSites, String... more)
       throws IOException {
-    List<String> args = new ArrayList<>(List.of("federate", "--model", "baseline", "--listen",
-        "localhost:" + port, "--pki", pki.dir().toString(), "--min-sites",
-        String.valueOf(minSites), "--site-wait",
-        "120", "--rounds", String.valueOf(rounds), "--local-epochs", "2", "--threads", "1",
-        "--out", work.resolve(out).toString()));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "federate",
+                "--model",
+                "baseline",
+                "--listen",
+                "localhost:" + port,
+                "--pki",
+                pki.dir().toString(),
+                "--min-sites",
+                String.valueOf(minSites),
+                "--site-wait",
+                "120",
+                "--rounds",
+                String.valueOf(rounds),
+                "--local-epochs",
+                "2",
+                "--threads",
+                "1",
+                "--out",
+                work.resolve(out).toString()));
     args.addAll(List.of(more));
     return cli(name, args.toArray(String[]::new));
   }
@@ -131,9 +143,25 @@ class GrpcClusterTest {
   }
 
   private static Process startSite(String id, int index) throws IOException {
-    return cli(id + "-" + System.nanoTime(), "client", "--server", "localhost:" + port, "--pki",
-        pki.dir().toString(), "--id", id, "--clients", "20", "--index", String.valueOf(index),
-        "--threads", "1", "--max-backoff", "1", "--federated-eval", "0.1");
+    return cli(
+        id + "-" + System.nanoTime(),
+        "client",
+        "--server",
+        "localhost:" + port,
+        "--pki",
+        pki.dir().toString(),
+        "--id",
+        id,
+        "--clients",
+        "20",
+        "--index",
+        String.valueOf(index),
+        "--threads",
+        "1",
+        "--max-backoff",
+        "1",
+        "--federated-eval",
+        "0.1");
   }
 
   static String log(String name) throws IOException {
@@ -155,7 +183,9 @@ class GrpcClusterTest {
               Files.createDirectories(copy);
               Files.writeString(copy.resolve(f.getFileName()), text);
             }
-            logs.append("\n== ").append(f.getFileName()).append('\n')
+            logs.append("\n== ")
+                .append(f.getFileName())
+                .append('\n')
                 .append(text.substring(Math.max(0, text.length() - 1500)));
           }
         } catch (IOException e) {
@@ -232,7 +262,9 @@ class GrpcClusterTest {
     assertThat(listeningSockets(server.pid())).hasSize(1);
     assertThat(server.waitFor(180, TimeUnit.SECONDS)).isTrue();
     assertThat(server.exitValue()).as(log("reference")).isZero();
-    assertThat(log("reference")).contains("round 4 - 3/3 sites").contains("mutual TLS")
+    assertThat(log("reference"))
+        .contains("round 4 - 3/3 sites")
+        .contains("mutual TLS")
         .contains("traffic: ");
     // The sites stay, reconnecting, for the next scenarios.
   }
@@ -252,7 +284,8 @@ class GrpcClusterTest {
       again.destroyForcibly();
     }
     assertThat(again.exitValue()).as(log("resumed-again")).isZero();
-    assertThat(log("resumed-again")).contains("resuming after round")
+    assertThat(log("resumed-again"))
+        .contains("resuming after round")
         .contains("round 4 - 3/3 sites");
     // The sites reconnected by themselves; same sites, same threads: the same weights.
     assertThat(finalWeights("resumed")).isEqualTo(finalWeights("reference"));
@@ -288,17 +321,20 @@ class GrpcClusterTest {
     }
     String out = log("secure");
     assertThat(server.exitValue()).as(out).isZero();
-    assertThat(out).contains("secure aggregation: {secureAggregation=SecAgg+")
-        .contains("round 2 - 3/3 sites").doesNotContain("abandoned");
+    assertThat(out)
+        .contains("secure aggregation: {secureAggregation=SecAgg+")
+        .contains("round 2 - 3/3 sites")
+        .doesNotContain("abandoned");
     // The same sites and seeds as the reference run: only the 16-bit quantization differs.
-    assertThat(accuracy("secure", 2)).isCloseTo(accuracy("reference", 2),
-        org.assertj.core.data.Offset.offset(0.005));
+    assertThat(accuracy("secure", 2))
+        .isCloseTo(accuracy("reference", 2), org.assertj.core.data.Offset.offset(0.005));
   }
 
   /** The test accuracy on the line of round {@code round} of a server's log. */
   static double accuracy(String name, int round) throws IOException {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^round " + round
-        + " - .* accuracy (0\\.\\d+)").matcher(log(name));
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("(?m)^round " + round + " - .* accuracy (0\\.\\d+)")
+            .matcher(log(name));
     assertThat(m.find()).as("round " + round + " in " + name).isTrue();
     return Double.parseDouble(m.group(1));
   }
@@ -329,8 +365,7 @@ class GrpcClusterTest {
     }
     long after = rssKb(server.pid());
     assertThat(log("probed")).doesNotContain("\tat ");
-    System.out.printf("server RSS: idle %d MB, after the probes %d MB%n", idle >> 10,
-        after >> 10);
+    System.out.printf("server RSS: idle %d MB, after the probes %d MB%n", idle >> 10, after >> 10);
     assertThat(after).isLessThan(2 * idle);
     assertThat(server.isAlive()).isTrue();
     server.destroyForcibly();
@@ -350,15 +385,25 @@ class GrpcClusterTest {
         continue;
       }
       // The same CLI as the jar, from the test's class path, on a free port.
-      String[] args = line.substring("java -jar $J ".length())
-          .replace("localhost:8470", "localhost:" + free).split(" ");
-      List<String> command = new ArrayList<>(List.of(
-          Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-          System.getProperty("java.class.path"), Main.class.getName()));
+      String[] args =
+          line.substring("java -jar $J ".length())
+              .replace("localhost:8470", "localhost:" + free)
+              .split(" ");
+      List<String> command =
+          new ArrayList<>(
+              List.of(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  Main.class.getName()));
       command.addAll(List.of(args));
       command.addAll(List.of("--threads", "1").subList(0, args[0].equals("certs") ? 0 : 2));
-      Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-          .redirectOutput(dir.resolve("terminal-" + n++ + ".log").toFile()).start();
+      Process p =
+          new ProcessBuilder(command)
+              .directory(dir.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("terminal-" + n++ + ".log").toFile())
+              .start();
       children.add(p);
       if (args[0].equals("certs")) {
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -388,34 +433,47 @@ class GrpcClusterTest {
 
   /** A gRPC call whose one message declares 2 GB, of which only a trickle is ever sent. */
   static void twoGigabyteMessage() throws Exception {
-    ManagedChannel channel = NettyChannelBuilder.forAddress("localhost", port,
-        TlsChannelCredentials.newBuilder().keyManager(pki.site("site-a").certificateChain()
-            .toFile(), pki.site("site-a").privateKey().toFile())
-            .trustManager(pki.caCertificate().toFile()).build()).build();
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress(
+                "localhost",
+                port,
+                TlsChannelCredentials.newBuilder()
+                    .keyManager(
+                        pki.site("site-a").certificateChain().toFile(),
+                        pki.site("site-a").privateKey().toFile())
+                    .trustManager(pki.caCertificate().toFile())
+                    .build())
+            .build();
     try {
-      MethodDescriptor.Marshaller<byte[]> lazy = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-          return new Declared(Integer.MAX_VALUE - 16);
-        }
+      MethodDescriptor.Marshaller<byte[]> lazy =
+          new MethodDescriptor.Marshaller<>() {
+            @Override
+            public InputStream stream(byte[] value) {
+              return new Declared(Integer.MAX_VALUE - 16);
+            }
 
-        @Override
-        public byte[] parse(InputStream stream) {
-          return new byte[0];
-        }
-      };
-      MethodDescriptor<byte[], byte[]> method = MethodDescriptor.<byte[], byte[]>newBuilder()
-          .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
-          .setFullMethodName("mnistfl.v1.Federation/Connect").setRequestMarshaller(lazy)
-          .setResponseMarshaller(lazy).build();
+            @Override
+            public byte[] parse(InputStream stream) {
+              return new byte[0];
+            }
+          };
+      MethodDescriptor<byte[], byte[]> method =
+          MethodDescriptor.<byte[], byte[]>newBuilder()
+              .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+              .setFullMethodName("mnistfl.v1.Federation/Connect")
+              .setRequestMarshaller(lazy)
+              .setResponseMarshaller(lazy)
+              .build();
       ClientCall<byte[], byte[]> call = channel.newCall(method, CallOptions.DEFAULT);
       Status[] closed = new Status[1];
-      call.start(new ClientCall.Listener<>() {
-        @Override
-        public void onClose(Status status, Metadata trailers) {
-          closed[0] = status;
-        }
-      }, new Metadata());
+      call.start(
+          new ClientCall.Listener<>() {
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+              closed[0] = status;
+            }
+          },
+          new Metadata());
       call.request(1);
       call.sendMessage(new byte[0]);
       await(() -> closed[0] != null, 60, "the server refusing the 2 GB message");
@@ -456,9 +514,9 @@ class GrpcClusterTest {
   }
 
   /**
-   * A site of the test's own on a raw stream: it trains honestly (it sends back the global
-   * weights) and answers every evaluation falsely, with a 3-class confusion matrix or with 29
-   * bytes that declare 65535 classes.
+   * A site of the test's own on a raw stream: it trains honestly (it sends back the global weights)
+   * and answers every evaluation falsely, with a 3-class confusion matrix or with 29 bytes that
+   * declare 65535 classes.
    */
   static final class RawSite implements AutoCloseable {
     private final ManagedChannel channel;
@@ -467,40 +525,62 @@ class GrpcClusterTest {
         new java.util.concurrent.ConcurrentHashMap<>();
 
     RawSite(String id, boolean declareHuge) throws IOException {
-      channel = NettyChannelBuilder.forAddress("localhost", port,
-          TlsChannelCredentials.newBuilder().keyManager(pki.site(id).certificateChain()
-              .toFile(), pki.site(id).privateKey().toFile())
-              .trustManager(pki.caCertificate().toFile()).build())
-          .maxInboundMessageSize(2 << 20).build();
-      out = FederationGrpc.newStub(channel).connect(new StreamObserver<>() {
-        @Override
-        public void onNext(ServerMessage m) {
-          if (m.hasTask()) {
-            TaskChunk t = m.getTask();
-            java.io.ByteArrayOutputStream whole = tasks.computeIfAbsent(t.getTaskId(),
-                k -> new java.io.ByteArrayOutputStream());
-            try {
-              t.getData().writeTo(whole);
-            } catch (IOException e) {
-              throw new java.io.UncheckedIOException(e);
-            }
-            if (t.getLast()) {
-              tasks.remove(t.getTaskId());
-              answer(t, whole.toByteArray(), declareHuge);
-            }
-          }
-        }
+      channel =
+          NettyChannelBuilder.forAddress(
+                  "localhost",
+                  port,
+                  TlsChannelCredentials.newBuilder()
+                      .keyManager(
+                          pki.site(id).certificateChain().toFile(),
+                          pki.site(id).privateKey().toFile())
+                      .trustManager(pki.caCertificate().toFile())
+                      .build())
+              .maxInboundMessageSize(2 << 20)
+              .build();
+      out =
+          FederationGrpc.newStub(channel)
+              .connect(
+                  new StreamObserver<>() {
+                    @Override
+                    public void onNext(ServerMessage m) {
+                      if (m.hasTask()) {
+                        TaskChunk t = m.getTask();
+                        java.io.ByteArrayOutputStream whole =
+                            tasks.computeIfAbsent(
+                                t.getTaskId(), k -> new java.io.ByteArrayOutputStream());
+                        try {
+                          t.getData().writeTo(whole);
+                        } catch (IOException e) {
+                          throw new java.io.UncheckedIOException(e);
+                        }
+                        if (t.getLast()) {
+                          tasks.remove(t.getTaskId());
+                          answer(t, whole.toByteArray(), declareHuge);
+                        }
+                      }
+                    }
 
-        @Override
-        public void onError(Throwable t) {}
+                    @Override
+                    public void onError(Throwable t) {}
 
-        @Override
-        public void onCompleted() {}
-      });
-      send(SiteMessage.newBuilder().setRegister(io.mnistfl.fl.grpc.proto.Register.newBuilder()
-          .setProtocolVersion(1).addSiteIds(id)).build());
-      beats.scheduleAtFixedRate(() -> send(SiteMessage.newBuilder().setHeartbeat(
-          io.mnistfl.fl.grpc.proto.Heartbeat.getDefaultInstance()).build()), 1, 1,
+                    @Override
+                    public void onCompleted() {}
+                  });
+      send(
+          SiteMessage.newBuilder()
+              .setRegister(
+                  io.mnistfl.fl.grpc.proto.Register.newBuilder()
+                      .setProtocolVersion(1)
+                      .addSiteIds(id))
+              .build());
+      beats.scheduleAtFixedRate(
+          () ->
+              send(
+                  SiteMessage.newBuilder()
+                      .setHeartbeat(io.mnistfl.fl.grpc.proto.Heartbeat.getDefaultInstance())
+                      .build()),
+          1,
+          1,
           TimeUnit.SECONDS);
     }
 
@@ -513,30 +593,42 @@ class GrpcClusterTest {
 
     private void answer(TaskChunk t, byte[] request, boolean declareHuge) {
       try {
-        io.mnistfl.fl.wire.Messages.Request r = io.mnistfl.fl.wire.Messages.decodeRequest(
-            request);
+        io.mnistfl.fl.wire.Messages.Request r = io.mnistfl.fl.wire.Messages.decodeRequest(request);
         byte[] answer;
         if (!r.evaluate()) {
-          answer = io.mnistfl.fl.wire.Messages.encode(new ClientUpdate(t.getSiteId(),
-              r.weights(), 10, 0.1, 0.5));
+          answer =
+              io.mnistfl.fl.wire.Messages.encode(
+                  new ClientUpdate(t.getSiteId(), r.weights(), 10, 0.1, 0.5));
         } else if (declareHuge) {
           ByteBuffer b = Frame.start("MFLE", Frame.stringSize(t.getSiteId()) + 4 + 8 + 2);
           Frame.putString(b, t.getSiteId());
           b.putInt(1).putDouble(0.1).putShort((short) 65535);
           answer = Frame.finish(b);
         } else {
-          answer = io.mnistfl.fl.wire.Messages.encode(new io.mnistfl.fl.ClientEvaluation(
-              t.getSiteId(), 1000, 0.1, ConfusionMatrix.fromCounts(
-                  new long[][] {{1000, 0, 0}, {0, 0, 0}, {0, 0, 0}})));
+          answer =
+              io.mnistfl.fl.wire.Messages.encode(
+                  new io.mnistfl.fl.ClientEvaluation(
+                      t.getSiteId(),
+                      1000,
+                      0.1,
+                      ConfusionMatrix.fromCounts(
+                          new long[][] {{1000, 0, 0}, {0, 0, 0}, {0, 0, 0}})));
         }
         int chunk = 1 << 20;
         for (int from = 0; from < answer.length || from == 0; from += chunk) {
           int n = Math.min(chunk, answer.length - from);
-          send(SiteMessage.newBuilder().setResult(io.mnistfl.fl.grpc.proto.ResultChunk
-              .newBuilder().setSiteId(t.getSiteId()).setTaskId(t.getTaskId())
-              .setRunId(t.getRunId()).setNonce(t.getNonce()).setTotalSize(answer.length)
-              .setData(ByteString.copyFrom(answer, from, n)).setLast(from + n == answer.length))
-              .build());
+          send(
+              SiteMessage.newBuilder()
+                  .setResult(
+                      io.mnistfl.fl.grpc.proto.ResultChunk.newBuilder()
+                          .setSiteId(t.getSiteId())
+                          .setTaskId(t.getTaskId())
+                          .setRunId(t.getRunId())
+                          .setNonce(t.getNonce())
+                          .setTotalSize(answer.length)
+                          .setData(ByteString.copyFrom(answer, from, n))
+                          .setLast(from + n == answer.length))
+                  .build());
           if (n == 0) {
             break;
           }

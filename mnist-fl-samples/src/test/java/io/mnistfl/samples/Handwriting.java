@@ -12,9 +12,9 @@ import java.util.Random;
 import javax.imageio.ImageIO;
 
 /**
- * Renders MNIST test digits (writers disjoint from MNIST's training writers) the way people hand
- * us digits: scanned or photographed at any size, either polarity, on gray or unevenly lit paper,
- * with thin or thick pens, blur, sensor noise and wide margins, saved as PNG, JPEG, BMP or GIF.
+ * Renders MNIST test digits (writers disjoint from MNIST's training writers) the way people hand us
+ * digits: scanned or photographed at any size, either polarity, on gray or unevenly lit paper, with
+ * thin or thick pens, blur, sensor noise and wide margins, saved as PNG, JPEG, BMP or GIF.
  */
 final class Handwriting {
   private Handwriting() {}
@@ -44,15 +44,15 @@ final class Handwriting {
     Graphics2D g = canvas.createGraphics();
     g.setColor(new java.awt.Color(gray(paper)));
     g.fillRect(0, 0, width, height);
-    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION,
-        RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+    g.setRenderingHint(
+        RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
     g.drawImage(digit, r.nextInt(width - side + 1), r.nextInt(height - side + 1), side, side, null);
     g.dispose();
     if (r.nextBoolean()) {
       float[] blur = new float[25];
       java.util.Arrays.fill(blur, 1f / 25);
-      canvas = new ConvolveOp(new Kernel(5, 5, blur), ConvolveOp.EDGE_NO_OP, null)
-          .filter(canvas, null);
+      canvas =
+          new ConvolveOp(new Kernel(5, 5, blur), ConvolveOp.EDGE_NO_OP, null).filter(canvas, null);
     }
     double light = r.nextDouble() * 0.4;
     for (int y = 0; y < height; y++) {

@@ -20,13 +20,18 @@ class QuietJvmTest {
 
   /** Runs the CLI in a fresh JVM without TF_CPP_MIN_LOG_LEVEL; returns its stderr. */
   private static String stderr(Path work, String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-        System.getProperty("java.class.path"), Main.class.getName()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName()));
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command)
-        .redirectOutput(work.resolve("out.txt").toFile())
-        .redirectError(work.resolve("err.txt").toFile());
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectOutput(work.resolve("out.txt").toFile())
+            .redirectError(work.resolve("err.txt").toFile());
     builder.environment().remove(QuietJvm.VARIABLE);
     Process p = builder.start();
     assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
@@ -39,14 +44,17 @@ class QuietJvmTest {
     // predict builds the saved model's graph, then finds no picture.
     Path model = work.resolve("model");
     try (TfModel m = TfModel.create(ModelSpec.baseline())) {
-      m.save(model, new TrainingRecord(Provenance.builder(m.spec()).build(), List.of(),
-          Optional.empty(), 0));
+      m.save(
+          model,
+          new TrainingRecord(Provenance.builder(m.spec()).build(), List.of(), Optional.empty(), 0));
     }
     String quiet = stderr(work, "predict", "--model", model.toString(), "x.png");
-    String loud = stderr(work, "predict", "--tf-logging", "--model", model.toString(),
-        "x.png");
-    assertThat(quiet).contains("x.png ERROR").doesNotContain("tensorflow/")
-        .doesNotContain("absl").doesNotContain("mlir");
+    String loud = stderr(work, "predict", "--tf-logging", "--model", model.toString(), "x.png");
+    assertThat(quiet)
+        .contains("x.png ERROR")
+        .doesNotContain("tensorflow/")
+        .doesNotContain("absl")
+        .doesNotContain("mlir");
     assertThat(quiet.lines().filter(l -> QuietJvm.TF_LOG_LINE.matcher(l).find())).isEmpty();
     assertThat(loud).contains("x.png ERROR").contains("tensorflow/");
   }

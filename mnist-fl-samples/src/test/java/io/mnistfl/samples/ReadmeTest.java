@@ -23,8 +23,8 @@ class ReadmeTest {
 
   /** The fenced blocks of one language in the README, in order. */
   private static List<String> blocks(String language) throws IOException {
-    Matcher m = Pattern.compile("(?ms)^```" + language + "\\n(.*?)^```").matcher(
-        Files.readString(README));
+    Matcher m =
+        Pattern.compile("(?ms)^```" + language + "\\n(.*?)^```").matcher(Files.readString(README));
     List<String> out = new ArrayList<>();
     while (m.find()) {
       out.add(m.group(1));
@@ -34,8 +34,8 @@ class ReadmeTest {
 
   /** The regions of the example class, by name, each dedented to its first line. */
   private static Map<String, String> regions() throws IOException {
-    List<String> lines = Files.readAllLines(APP.resolve(
-        "src/main/java/example/readme/ReadmeExamples.java"));
+    List<String> lines =
+        Files.readAllLines(APP.resolve("src/main/java/example/readme/ReadmeExamples.java"));
     Map<String, String> regions = new LinkedHashMap<>();
     for (int i = 0; i < lines.size(); i++) {
       String line = lines.get(i).strip();
@@ -45,8 +45,11 @@ class ReadmeTest {
         StringBuilder text = new StringBuilder();
         for (i++; !lines.get(i).strip().equals("// endregion"); i++) {
           String l = lines.get(i);
-          text.append(l.isBlank() ? "" : l.substring(Math.min(indent, l.length()
-              - l.stripLeading().length()))).append('\n');
+          text.append(
+                  l.isBlank()
+                      ? ""
+                      : l.substring(Math.min(indent, l.length() - l.stripLeading().length())))
+              .append('\n');
         }
         regions.put(name, text.toString());
       }
@@ -58,12 +61,13 @@ class ReadmeTest {
   void everyJavaSnippetIsARegionOfTheReadmeAppAndEveryRegionIsQuoted() throws IOException {
     Map<String, String> regions = regions();
     List<String> snippets = blocks("java");
-    assertThat(regions).containsKeys("central", "federated", "transport", "aggregator",
-        "data-source", "pictures");
+    assertThat(regions)
+        .containsKeys("central", "federated", "transport", "aggregator", "data-source", "pictures");
     assertThat(snippets).as("README java blocks").hasSize(regions.size());
     for (String snippet : snippets) {
-      assertThat(regions.values()).as("a README snippet that is no region of the readme app:\n"
-          + snippet).contains(snippet);
+      assertThat(regions.values())
+          .as("a README snippet that is no region of the readme app:\n" + snippet)
+          .contains(snippet);
     }
   }
 
@@ -76,11 +80,15 @@ class ReadmeTest {
   @Test
   void theDependencyBlockIsTheReadmeAppsOwn() throws IOException {
     String pom = Files.readString(APP.resolve("pom.xml"));
-    Matcher m = Pattern.compile("(?s)<!-- readme:dependencies -->\\n(.*?)\\n\\s*<!-- readme:end -->")
-        .matcher(pom);
+    Matcher m =
+        Pattern.compile("(?s)<!-- readme:dependencies -->\\n(.*?)\\n\\s*<!-- readme:end -->")
+            .matcher(pom);
     assertThat(m.find()).isTrue();
-    String block = m.group(1).replace("@project.version@", System.getProperty(
-        "project.version", "0.1.0-SNAPSHOT")).stripIndent().strip();
+    String block =
+        m.group(1)
+            .replace("@project.version@", System.getProperty("project.version", "0.1.0-SNAPSHOT"))
+            .stripIndent()
+            .strip();
     assertThat(blocks("xml")).extracting(String::strip).contains(block);
   }
 }

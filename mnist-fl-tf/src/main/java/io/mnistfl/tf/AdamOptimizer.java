@@ -47,8 +47,18 @@ final class AdamOptimizer implements GraphOptimizer {
   public Op apply(List<Operand<TFloat32>> gradients, Operand<TFloat32> learningRate) {
     List<Op> updates = new ArrayList<>();
     for (int i = 0; i < variables.size(); i++) {
-      updates.add(tf.train.applyAdam(variables.get(i), firstMoments.get(i), secondMoments.get(i),
-          beta1Power, beta2Power, learningRate, beta1, beta2, epsilon, gradients.get(i)));
+      updates.add(
+          tf.train.applyAdam(
+              variables.get(i),
+              firstMoments.get(i),
+              secondMoments.get(i),
+              beta1Power,
+              beta2Power,
+              learningRate,
+              beta1,
+              beta2,
+              epsilon,
+              gradients.get(i)));
     }
     Ops afterUpdates = tf.withControlDependencies(updates);
     Op advance1 = afterUpdates.assign(beta1Power, afterUpdates.math.mul(beta1Power, beta1));

@@ -23,7 +23,12 @@ final class BatchProducer {
   private final ExecutorService executor;
   private final float[] scratch;
 
-  BatchProducer(DataSource data, int[] order, int batchSize, Augmentation augmentation, long seed,
+  BatchProducer(
+      DataSource data,
+      int[] order,
+      int batchSize,
+      Augmentation augmentation,
+      long seed,
       ExecutorService executor) {
     this.data = data;
     this.order = order;
@@ -48,8 +53,8 @@ final class BatchProducer {
     int pixels = data.imageSize();
     float[] images = new float[size * pixels];
     int[] labels = new int[size];
-    SplittableRandom random = augmentation.isIdentity() ? null
-        : new SplittableRandom(seed * 1_000_003L + step);
+    SplittableRandom random =
+        augmentation.isIdentity() ? null : new SplittableRandom(seed * 1_000_003L + step);
     for (int i = 0; i < size; i++) {
       int index = order[start + i];
       labels[i] = data.label(index);

@@ -26,9 +26,9 @@ import org.tensorflow.types.TInt64;
 /**
  * One TensorFlow graph and session for a {@link ModelSpec}: the variables, training heads
  * (cross-entropy, gradients of the trainable variables only, optional FedProx term, optimizer,
- * batch-norm statistics; one pass, plus a replicated one when {@link TfOptions#replicas()} asks
- * for it), an inference head sharing the variables, and ops to assign all variables at once,
- * snapshot them as the proximal anchor and reset the optimizer.
+ * batch-norm statistics; one pass, plus a replicated one when {@link TfOptions#replicas()} asks for
+ * it), an inference head sharing the variables, and ops to assign all variables at once, snapshot
+ * them as the proximal anchor and reset the optimizer.
  */
 final class ModelGraph implements AutoCloseable {
   final Graph graph;
@@ -55,15 +55,18 @@ final class ModelGraph implements AutoCloseable {
       List<ParameterShape> parameters = spec.parameters();
       int h = spec.inputHeight();
       int w = spec.inputWidth();
-      images = tf.withName("images").placeholder(TFloat32.class,
-          Placeholder.shape(Shape.of(-1, h, w, 1)));
+      images =
+          tf.withName("images")
+              .placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, h, w, 1)));
       labels = tf.withName("labels").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1)));
-      learningRate = tf.withName("learning_rate").placeholder(TFloat32.class,
-          Placeholder.shape(Shape.scalar()));
-      proximalMu = tf.withName("proximal_mu").placeholder(TFloat32.class,
-          Placeholder.shape(Shape.scalar()));
-      dropoutSeed = tf.withName("dropout_seed").placeholderWithDefault(
-          tf.constant(new long[] {0, 0}), Shape.of(2));
+      learningRate =
+          tf.withName("learning_rate")
+              .placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
+      proximalMu =
+          tf.withName("proximal_mu").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
+      dropoutSeed =
+          tf.withName("dropout_seed")
+              .placeholderWithDefault(tf.constant(new long[] {0, 0}), Shape.of(2));
 
       // Batch statistics are per batch: splitting it would change what batch norm computes.
       boolean batchNorm = spec.layers().stream().anyMatch(Layer.BatchNorm.class::isInstance);
@@ -85,8 +88,8 @@ final class ModelGraph implements AutoCloseable {
           Shape shape = blocks.get(b);
           String opName = p.name().replace('/', '_') + (blocks.size() > 1 ? "_rows" + b : "");
           Variable<TFloat32> v = vars.withName(opName).variable(shape, TFloat32.class);
-          Placeholder<TFloat32> input = vars.withName(opName + "_in").placeholder(TFloat32.class,
-              Placeholder.shape(shape));
+          Placeholder<TFloat32> input =
+              vars.withName(opName + "_in").placeholder(TFloat32.class, Placeholder.shape(shape));
           shards.add(v);
           inputs.add(input);
           assigns.add(vars.assign(v, input));
@@ -110,28 +113,34 @@ final class ModelGraph implements AutoCloseable {
       GraphOptimizer optimizer = GraphOptimizer.of(tf, spec.optimizer(), trainable);
       TrainHeadBuilder heads = new TrainHeadBuilder(network, optimizer, trainable, anchors);
       singleHead = heads.build(tf.withSubScope("train"), 1);
-      replicatedHead = replicas > 1
-          ? Optional.of(heads.build(tf.withSubScope("train_replicated"), replicas))
-          : Optional.empty();
+      replicatedHead =
+          replicas > 1
+              ? Optional.of(heads.build(tf.withSubScope("train_replicated"), replicas))
+              : Optional.empty();
       resetOptimizer = optimizer.reset();
 
       Ops infer = tf.withSubScope("infer");
       Network.Pass inference = network.build(infer, images, false);
       probabilities = infer.withName("probabilities").nn.softmax(inference.logits());
-      predictions = infer.withName("predictions").math.argMax(inference.logits(),
-          infer.constant(1));
-      evalLossSum = infer.withName("loss_sum").sum(infer.nn.sparseSoftmaxCrossEntropyWithLogits(
-          inference.logits(), labels).loss(), infer.constant(0));
+      predictions =
+          infer.withName("predictions").math.argMax(inference.logits(), infer.constant(1));
+      evalLossSum =
+          infer
+              .withName("loss_sum")
+              .sum(
+                  infer.nn.sparseSoftmaxCrossEntropyWithLogits(inference.logits(), labels).loss(),
+                  infer.constant(0));
 
       // Replicas share the threads; two ops at a time even without them (independent gradient
       // products and per-variable updates overlap): 6 % faster for the baseline on 2 cores. A
       // one-thread session (a worker of a pool) runs one op at a time. Every session has its
       // own pools: sessions in one JVM otherwise share the first one's inter-op pool.
-      ConfigProto config = ConfigProto.newBuilder()
-          .setIntraOpParallelismThreads(Math.max(1, options.threads() / replicas))
-          .setInterOpParallelismThreads(options.threads() == 1 ? 1 : Math.max(2, replicas))
-          .setUsePerSessionThreads(true)
-          .build();
+      ConfigProto config =
+          ConfigProto.newBuilder()
+              .setIntraOpParallelismThreads(Math.max(1, options.threads() / replicas))
+              .setInterOpParallelismThreads(options.threads() == 1 ? 1 : Math.max(2, replicas))
+              .setUsePerSessionThreads(true)
+              .build();
       session = new Session(graph, config);
       session.initialize();
     } catch (RuntimeException e) {
@@ -147,16 +156,22 @@ final class ModelGraph implements AutoCloseable {
    * @param replicas the batch is split into this many parts computed concurrently; the batch must
    *     split evenly into them
    */
-  record TrainHead(int replicas, Op step, Op proximalStep, Operand<TFloat32> meanLoss,
+  record TrainHead(
+      int replicas,
+      Op step,
+      Op proximalStep,
+      Operand<TFloat32> meanLoss,
       Operand<TFloat32> correct) {}
 
   /**
    * A spec parameter and the variables that hold it: consecutive blocks of its rows, so a
-   * parameter's values are the shards' values one after another. Large dense kernels are split
-   * into one block per replica: each block's product, gradient and update is then a separate op,
-   * and the replicas' threads share the work that would otherwise run on one.
+   * parameter's values are the shards' values one after another. Large dense kernels are split into
+   * one block per replica: each block's product, gradient and update is then a separate op, and the
+   * replicas' threads share the work that would otherwise run on one.
    */
-  record StoredParameter(ParameterShape parameter, List<Variable<TFloat32>> shards,
+  record StoredParameter(
+      ParameterShape parameter,
+      List<Variable<TFloat32>> shards,
       List<Placeholder<TFloat32>> assignInputs) {}
 
   /** Dense kernels from 256 KiB are split; for smaller ones an op costs more than it saves. */
@@ -217,8 +232,8 @@ final class ModelGraph implements AutoCloseable {
   /**
    * Builds training heads that share the variables and the optimizer's state. A replicated head
    * splits the batch into equal parts for the layers before the first dense layer (see {@link
-   * Network#build(Ops, List, boolean)}); the loss and its gradient are over the whole batch, so
-   * it is the same step as one pass, up to float rounding.
+   * Network#build(Ops, List, boolean)}); the loss and its gradient are over the whole batch, so it
+   * is the same step as one pass, up to float rounding.
    */
   private final class TrainHeadBuilder {
     private final Network network;
@@ -227,7 +242,10 @@ final class ModelGraph implements AutoCloseable {
     private final List<Variable<TFloat32>> anchors;
     private final Output<?>[] trainableOutputs;
 
-    TrainHeadBuilder(Network network, GraphOptimizer optimizer, List<Variable<TFloat32>> trainable,
+    TrainHeadBuilder(
+        Network network,
+        GraphOptimizer optimizer,
+        List<Variable<TFloat32>> trainable,
         List<Variable<TFloat32>> anchors) {
       this.network = network;
       this.optimizer = optimizer;
@@ -247,19 +265,26 @@ final class ModelGraph implements AutoCloseable {
       SparseSoftmaxCrossEntropyWithLogits<TFloat32> crossEntropy =
           tf.nn.sparseSoftmaxCrossEntropyWithLogits(pass.logits(), labels);
       Operand<TFloat32> examples = tf.dtypes.cast(count, TFloat32.class);
-      Operand<TFloat32> meanLoss = tf.withName("mean_loss").math.div(
-          tf.sum(crossEntropy.loss(), tf.constant(0)), examples);
-      Operand<TFloat32> correct = tf.sum(tf.dtypes.cast(tf.math.equal(
-          tf.math.argMax(pass.logits(), tf.constant(1), TInt32.class), labels), TFloat32.class),
-          tf.constant(0));
+      Operand<TFloat32> meanLoss =
+          tf.withName("mean_loss").math.div(tf.sum(crossEntropy.loss(), tf.constant(0)), examples);
+      Operand<TFloat32> correct =
+          tf.sum(
+              tf.dtypes.cast(
+                  tf.math.equal(
+                      tf.math.argMax(pass.logits(), tf.constant(1), TInt32.class), labels),
+                  TFloat32.class),
+              tf.constant(0));
 
       // The cross-entropy op computes ∂loss/∂logits itself; starting the backward pass there
       // skips the dozen small ops that differentiate the mean, all on the step's critical path
       // (and TensorFlow registers no gradient for the sparse op, which needs no one-hot labels).
       Operand<TFloat32> logitsGradient = tf.math.div(crossEntropy.backprop(), examples);
-      Output<?>[] rawGradients = graph.addGradients(tf.scope().makeOpName("gradients"),
-          new Output<?>[] {pass.logits().asOutput()}, trainableOutputs,
-          new Output<?>[] {logitsGradient.asOutput()});
+      Output<?>[] rawGradients =
+          graph.addGradients(
+              tf.scope().makeOpName("gradients"),
+              new Output<?>[] {pass.logits().asOutput()},
+              trainableOutputs,
+              new Output<?>[] {logitsGradient.asOutput()});
       List<Operand<TFloat32>> gradients = new ArrayList<>();
       List<Operand<TFloat32>> proximalGradients = new ArrayList<>();
       for (int i = 0; i < rawGradients.length; i++) {
@@ -267,15 +292,23 @@ final class ModelGraph implements AutoCloseable {
         Operand<TFloat32> g = (Operand<TFloat32>) rawGradients[i];
         gradients.add(g);
         // FedProx: ∇(μ/2·‖w − w₀‖²) = μ·(w − w₀). A separate step, so plain training pays nothing.
-        proximalGradients.add(tf.math.add(g,
-            tf.math.mul(proximalMu, tf.math.sub(trainable.get(i), anchors.get(i)))));
+        proximalGradients.add(
+            tf.math.add(g, tf.math.mul(proximalMu, tf.math.sub(trainable.get(i), anchors.get(i)))));
       }
-      Op step = step(tf, "step", statisticUpdates,
-          optimizer.apply(allComputed(tf, gradients), learningRate));
-      Op proximalStep = step(tf, "proximal_step", statisticUpdates,
-          optimizer.apply(allComputed(tf, proximalGradients), learningRate));
-      return new TrainHead(parts, step, proximalStep, meanLoss,
-          tf.withName("correct").identity(correct));
+      Op step =
+          step(
+              tf,
+              "step",
+              statisticUpdates,
+              optimizer.apply(allComputed(tf, gradients), learningRate));
+      Op proximalStep =
+          step(
+              tf,
+              "proximal_step",
+              statisticUpdates,
+              optimizer.apply(allComputed(tf, proximalGradients), learningRate));
+      return new TrainHead(
+          parts, step, proximalStep, meanLoss, tf.withName("correct").identity(correct));
     }
   }
 

@@ -35,8 +35,14 @@ final class MomentumOptimizer implements GraphOptimizer {
     Operand<TFloat32> momentum = tf.constant((float) spec.momentum());
     List<Op> updates = new ArrayList<>();
     for (int i = 0; i < variables.size(); i++) {
-      updates.add(tf.train.applyMomentum(variables.get(i), accumulators.get(i), learningRate,
-          gradients.get(i), momentum, ApplyMomentum.useNesterov(spec.nesterov())));
+      updates.add(
+          tf.train.applyMomentum(
+              variables.get(i),
+              accumulators.get(i),
+              learningRate,
+              gradients.get(i),
+              momentum,
+              ApplyMomentum.useNesterov(spec.nesterov())));
     }
     return tf.withControlDependencies(updates).noOp();
   }

@@ -3,9 +3,9 @@ package io.mnistfl.tf;
 import java.util.Locale;
 
 /**
- * Checks that TensorFlow's native library can load, and otherwise names the dependency to add:
- * a library leaves the choice of natives to the application, and a missing classifier would
- * otherwise surface as a bare {@link UnsatisfiedLinkError} deep inside the first model.
+ * Checks that TensorFlow's native library can load, and otherwise names the dependency to add: a
+ * library leaves the choice of natives to the application, and a missing classifier would otherwise
+ * surface as a bare {@link UnsatisfiedLinkError} deep inside the first model.
  */
 final class Natives {
   private static volatile boolean loaded;
@@ -21,8 +21,9 @@ final class Natives {
       org.tensorflow.TensorFlow.version();
       loaded = true;
     } catch (LinkageError e) {
-      throw new IllegalStateException(missing(System.getProperty("os.name"),
-          System.getProperty("os.arch")) + " (" + e + ")", e);
+      throw new IllegalStateException(
+          missing(System.getProperty("os.name"), System.getProperty("os.arch")) + " (" + e + ")",
+          e);
     }
   }
 
@@ -30,7 +31,8 @@ final class Natives {
   static String missing(String osName, String osArch) {
     return "TensorFlow's native library did not load: add the dependency"
         + " org.tensorflow:tensorflow-core-native:1.1.0 with classifier "
-        + classifier(osName, osArch) + " to your application (linux-x86_64-gpu for CUDA)";
+        + classifier(osName, osArch)
+        + " to your application (linux-x86_64-gpu for CUDA)";
   }
 
   /** TensorFlow Java's classifier for a platform. */

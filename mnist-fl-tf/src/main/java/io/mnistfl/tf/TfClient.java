@@ -16,9 +16,8 @@ import java.util.List;
 /**
  * A {@link Client} that trains a TensorFlow model on its local data. Simulated clients share the
  * models of a {@link TfWorkers} pool (or one model) and swap weights in and out, so they hold
- * nothing but index views and memory does not grow with their number. Clients borrow a free
- * worker for each fit or evaluation, so a federation may call as many at once as there are
- * workers.
+ * nothing but index views and memory does not grow with their number. Clients borrow a free worker
+ * for each fit or evaluation, so a federation may call as many at once as there are workers.
  */
 public final class TfClient implements Client {
   private final String id;
@@ -27,8 +26,7 @@ public final class TfClient implements Client {
   private final DataSource heldOut;
 
   /**
-   * A client with local training data and (possibly empty) held-out data for federated
-   * evaluation.
+   * A client with local training data and (possibly empty) held-out data for federated evaluation.
    *
    * @param id the site's id
    * @param model trains and evaluates; may be shared with other clients
@@ -69,8 +67,8 @@ public final class TfClient implements Client {
    * @param heldOutFraction the share each client holds out, in [0, 1)
    * @return one client per partition, in order
    */
-  public static List<TfClient> simulate(TfModel model, DataSource data, List<int[]> partitions,
-      double heldOutFraction) {
+  public static List<TfClient> simulate(
+      TfModel model, DataSource data, List<int[]> partitions, double heldOutFraction) {
     return simulate(TfWorkers.of(model), data, partitions, heldOutFraction);
   }
 
@@ -85,20 +83,25 @@ public final class TfClient implements Client {
    * @param heldOutFraction the share of each part held out, in [0, 1)
    * @return the clients, in partition order
    */
-  public static List<TfClient> simulate(TfWorkers workers, DataSource data,
-      List<int[]> partitions, double heldOutFraction) {
+  public static List<TfClient> simulate(
+      TfWorkers workers, DataSource data, List<int[]> partitions, double heldOutFraction) {
     List<TfClient> clients = new ArrayList<>(partitions.size());
     int digits = Math.max(3, String.valueOf(partitions.size() - 1).length());
     for (int c = 0; c < partitions.size(); c++) {
-      clients.add(ofPart(String.format("client-%0" + digits + "d", c), workers, data,
-          partitions.get(c), heldOutFraction));
+      clients.add(
+          ofPart(
+              String.format("client-%0" + digits + "d", c),
+              workers,
+              data,
+              partitions.get(c),
+              heldOutFraction));
     }
     return clients;
   }
 
   /**
-   * A client holding the examples {@code part} of {@code data}, the last {@code heldOutFraction}
-   * of them held out for federated evaluation.
+   * A client holding the examples {@code part} of {@code data}, the last {@code heldOutFraction} of
+   * them held out for federated evaluation.
    *
    * @param id the site's id
    * @param model trains and evaluates; may be shared with other clients
@@ -108,14 +111,14 @@ public final class TfClient implements Client {
    * @return the client
    * @throws IllegalArgumentException when {@code heldOutFraction} is out of range
    */
-  public static TfClient ofPart(String id, TfModel model, DataSource data, int[] part,
-      double heldOutFraction) {
+  public static TfClient ofPart(
+      String id, TfModel model, DataSource data, int[] part, double heldOutFraction) {
     return ofPart(id, TfWorkers.of(model), data, part, heldOutFraction);
   }
 
   /**
-   * A client holding the examples {@code part} of {@code data} on the workers of a pool, the
-   * last {@code heldOutFraction} of them held out for federated evaluation.
+   * A client holding the examples {@code part} of {@code data} on the workers of a pool, the last
+   * {@code heldOutFraction} of them held out for federated evaluation.
    *
    * @param id the client's id
    * @param workers the models it borrows
@@ -124,15 +127,17 @@ public final class TfClient implements Client {
    * @param heldOutFraction the share held out, in [0, 1)
    * @return the client
    */
-  public static TfClient ofPart(String id, TfWorkers workers, DataSource data, int[] part,
-      double heldOutFraction) {
+  public static TfClient ofPart(
+      String id, TfWorkers workers, DataSource data, int[] part, double heldOutFraction) {
     if (!(heldOutFraction >= 0 && heldOutFraction < 1)) {
-      throw new IllegalArgumentException("heldOutFraction must be in [0, 1), was "
-          + heldOutFraction);
+      throw new IllegalArgumentException(
+          "heldOutFraction must be in [0, 1), was " + heldOutFraction);
     }
     int held = (int) Math.floor(part.length * heldOutFraction);
-    return new TfClient(id, workers, data.subset(Arrays.copyOfRange(part, 0,
-            part.length - held)),
+    return new TfClient(
+        id,
+        workers,
+        data.subset(Arrays.copyOfRange(part, 0, part.length - held)),
         data.subset(Arrays.copyOfRange(part, part.length - held, part.length)));
   }
 
@@ -148,21 +153,24 @@ public final class TfClient implements Client {
 
   @Override
   public ClientUpdate fit(Weights global, RoundConfig config) {
-    return workers.withModel(model -> {
-      model.setWeights(global);
-      List<EpochResult> epochs = model.fit(train, heldOut.subset(new int[0]), config.training(),
-          TrainingListener.NONE);
-      EpochResult last = epochs.get(epochs.size() - 1);
-      return new ClientUpdate(id, model.weights(), train.size(), last.loss(), last.accuracy());
-    });
+    return workers.withModel(
+        model -> {
+          model.setWeights(global);
+          List<EpochResult> epochs =
+              model.fit(
+                  train, heldOut.subset(new int[0]), config.training(), TrainingListener.NONE);
+          EpochResult last = epochs.get(epochs.size() - 1);
+          return new ClientUpdate(id, model.weights(), train.size(), last.loss(), last.accuracy());
+        });
   }
 
   @Override
   public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
-    return workers.withModel(model -> {
-      model.setWeights(weights);
-      Metrics m = model.evaluate(heldOut);
-      return new ClientEvaluation(id, heldOut.size(), m.loss(), m.confusion());
-    });
+    return workers.withModel(
+        model -> {
+          model.setWeights(weights);
+          Metrics m = model.evaluate(heldOut);
+          return new ClientEvaluation(id, heldOut.size(), m.loss(), m.confusion());
+        });
   }
 }

@@ -5,7 +5,6 @@ import io.mnistfl.data.Shuffle;
 import io.mnistfl.metrics.ConfusionMatrix;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.ModelSpec;
-import io.mnistfl.model.ParameterShape;
 import io.mnistfl.model.Weights;
 import io.mnistfl.train.EpochResult;
 import io.mnistfl.train.LocalTraining;
@@ -33,8 +32,8 @@ import org.tensorflow.types.TInt64;
 
 /**
  * A {@link Model} on a TensorFlow Java graph. Create with {@link #create(ModelSpec)} (initial
- * weights from the spec's seed) or {@link #load(Path)}; close to free the native graph and
- * session. Not thread-safe.
+ * weights from the spec's seed) or {@link #load(Path)}; close to free the native graph and session.
+ * Not thread-safe.
  */
 public final class TfModel implements Model {
   /** Backend name recorded in training records. */
@@ -51,18 +50,19 @@ public final class TfModel implements Model {
     Natives.require();
     this.spec = spec;
     this.g = new ModelGraph(spec, options);
-    this.batchThread = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "mnist-fl-batches");
-      t.setDaemon(true);
-      return t;
-    });
+    this.batchThread =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "mnist-fl-batches");
+              t.setDaemon(true);
+              return t;
+            });
     setWeights(spec.initialWeights());
   }
 
   /**
    * Fails now, naming the native dependency to add, unless TensorFlow's native library loads;
-   * models check this themselves, so call it only to fail before slower work such as loading
-   * data.
+   * models check this themselves, so call it only to fail before slower work such as loading data.
    *
    * @throws IllegalStateException naming the missing artifact and classifier
    */
@@ -130,8 +130,8 @@ public final class TfModel implements Model {
   }
 
   @Override
-  public List<EpochResult> fit(DataSource train, DataSource validation, LocalTraining training,
-      TrainingListener listener) {
+  public List<EpochResult> fit(
+      DataSource train, DataSource validation, LocalTraining training, TrainingListener listener) {
     checkOpen();
     checkCompatible(train);
     if (train.size() == 0) {
@@ -148,16 +148,19 @@ public final class TfModel implements Model {
     for (int epoch = 1; epoch <= training.epochs(); epoch++) {
       double rate = baseRate * Math.pow(spec.learningRateDecay(), epoch - 1);
       int[] order = Shuffle.permutation(train.size(), shuffle);
-      BatchProducer batches = new BatchProducer(train, order, batchSize, spec.augmentation(),
-          shuffle.nextLong(), batchThread);
+      BatchProducer batches =
+          new BatchProducer(
+              train, order, batchSize, spec.augmentation(), shuffle.nextLong(), batchThread);
       long start = System.nanoTime();
       double lossSum = 0;
       double correct = 0;
       int steps = batches.steps();
       listener.epochStarted(epoch, training.epochs(), steps);
       Future<BatchProducer.Batch> next = batches.prepare(0);
-      Optional<TFloat32> mu = training.proximalMu() > 0
-          ? Optional.of(TFloat32.scalarOf((float) training.proximalMu())) : Optional.empty();
+      Optional<TFloat32> mu =
+          training.proximalMu() > 0
+              ? Optional.of(TFloat32.scalarOf((float) training.proximalMu()))
+              : Optional.empty();
       try (TFloat32 lr = TFloat32.scalarOf((float) rate)) {
         for (int step = 0; step < steps; step++) {
           BatchProducer.Batch batch = await(next);
@@ -182,32 +185,51 @@ public final class TfModel implements Model {
         valLoss = m.loss();
         valAccuracy = m.accuracy();
       }
-      EpochResult result = new EpochResult(epoch, training.epochs(), seconds,
-          lossSum / train.size(), correct / train.size(), valLoss, valAccuracy, rate);
+      EpochResult result =
+          new EpochResult(
+              epoch,
+              training.epochs(),
+              seconds,
+              lossSum / train.size(),
+              correct / train.size(),
+              valLoss,
+              valAccuracy,
+              rate);
       results.add(result);
       listener.epochFinished(result);
     }
     return results;
   }
 
-  private float[] trainStep(BatchProducer.Batch batch, TFloat32 lr, Optional<TFloat32> mu,
-      long seed, long stepSeed) {
+  private float[] trainStep(
+      BatchProducer.Batch batch, TFloat32 lr, Optional<TFloat32> mu, long seed, long stepSeed) {
     ModelGraph.TrainHead head = g.head(batch.size());
-    try (TFloat32 x = TFloat32.tensorOf(imageShape(batch.size()),
-            DataBuffers.of(batch.images(), true, false));
-        TInt32 y = TInt32.tensorOf(Shape.of(batch.size()),
-            DataBuffers.of(batch.labels(), true, false));
+    try (TFloat32 x =
+            TFloat32.tensorOf(
+                imageShape(batch.size()), DataBuffers.of(batch.images(), true, false));
+        TInt32 y =
+            TInt32.tensorOf(Shape.of(batch.size()), DataBuffers.of(batch.labels(), true, false));
         TInt64 dropoutSeed = TInt64.vectorOf(seed, stepSeed);
-        Result r = feedStep(head, g.session.runner().feed(g.images, x).feed(g.labels, y)
-                .feed(g.learningRate, lr).feed(g.dropoutSeed, dropoutSeed), mu)
-            .fetch(head.meanLoss()).fetch(head.correct()).run()) {
+        Result r =
+            feedStep(
+                    head,
+                    g.session
+                        .runner()
+                        .feed(g.images, x)
+                        .feed(g.labels, y)
+                        .feed(g.learningRate, lr)
+                        .feed(g.dropoutSeed, dropoutSeed),
+                    mu)
+                .fetch(head.meanLoss())
+                .fetch(head.correct())
+                .run()) {
       return new float[] {((TFloat32) r.get(0)).getFloat(), ((TFloat32) r.get(1)).getFloat()};
     }
   }
 
   /** The plain step, or the proximal one (with μ fed) when μ is set. */
-  private Session.Runner feedStep(ModelGraph.TrainHead head, Session.Runner runner,
-      Optional<TFloat32> mu) {
+  private Session.Runner feedStep(
+      ModelGraph.TrainHead head, Session.Runner runner, Optional<TFloat32> mu) {
     return mu.map(value -> runner.feed(g.proximalMu, value).addTarget(head.proximalStep()))
         .orElseGet(() -> runner.addTarget(head.step()));
   }
@@ -246,11 +268,17 @@ public final class TfModel implements Model {
         batchLabels[i] = data.label(start + i);
         actual[start + i] = batchLabels[i];
       }
-      try (TFloat32 x = TFloat32.tensorOf(imageShape(size), DataBuffers.of(batchImages, true,
-              false));
+      try (TFloat32 x =
+              TFloat32.tensorOf(imageShape(size), DataBuffers.of(batchImages, true, false));
           TInt32 y = TInt32.tensorOf(Shape.of(size), DataBuffers.of(batchLabels, true, false));
-          Result r = g.session.runner().feed(g.images, x).feed(g.labels, y)
-              .fetch(g.predictions).fetch(g.evalLossSum).run()) {
+          Result r =
+              g.session
+                  .runner()
+                  .feed(g.images, x)
+                  .feed(g.labels, y)
+                  .fetch(g.predictions)
+                  .fetch(g.evalLossSum)
+                  .run()) {
         TInt64 p = (TInt64) r.get(0);
         for (int i = 0; i < size; i++) {
           predicted[start + i] = (int) p.getLong(i);
@@ -258,7 +286,8 @@ public final class TfModel implements Model {
         lossSum += ((TFloat32) r.get(1)).getFloat();
       }
     }
-    return Metrics.of(ConfusionMatrix.of(spec.numClasses(), actual, predicted),
+    return Metrics.of(
+        ConfusionMatrix.of(spec.numClasses(), actual, predicted),
         n == 0 ? Double.NaN : lossSum / n);
   }
 
@@ -267,8 +296,13 @@ public final class TfModel implements Model {
     checkOpen();
     int per = spec.inputHeight() * spec.inputWidth();
     if (pixels.length != count * per) {
-      throw new IllegalArgumentException("predict: " + count + " images need " + count * per
-          + " pixel values, got " + pixels.length);
+      throw new IllegalArgumentException(
+          "predict: "
+              + count
+              + " images need "
+              + count * per
+              + " pixel values, got "
+              + pixels.length);
     }
     float[] out = new float[count * spec.numClasses()];
     for (int start = 0; start < count; start += EVAL_BATCH) {
@@ -315,8 +349,13 @@ public final class TfModel implements Model {
     checkOpen();
     List<Weights.NamedArray> arrays = weights.arrays();
     if (arrays.size() != g.stored.size()) {
-      throw new IllegalArgumentException("weights have " + arrays.size() + " arrays, model "
-          + spec.name() + " has " + g.stored.size());
+      throw new IllegalArgumentException(
+          "weights have "
+              + arrays.size()
+              + " arrays, model "
+              + spec.name()
+              + " has "
+              + g.stored.size());
     }
     List<TFloat32> tensors = new ArrayList<>();
     try {
@@ -326,15 +365,23 @@ public final class TfModel implements Model {
         Weights.NamedArray a = arrays.get(i);
         if (!a.name().equals(p.parameter().name())
             || !java.util.Arrays.equals(a.shape(), p.parameter().shape())) {
-          throw new IllegalArgumentException("weight array " + i + " is " + a + ", model "
-              + spec.name() + " expects " + p.parameter());
+          throw new IllegalArgumentException(
+              "weight array "
+                  + i
+                  + " is "
+                  + a
+                  + ", model "
+                  + spec.name()
+                  + " expects "
+                  + p.parameter());
         }
         int offset = 0;
         for (int b = 0; b < p.shards().size(); b++) {
           Shape shape = p.shards().get(b).shape();
           int length = (int) shape.size();
-          TFloat32 t = TFloat32.tensorOf(shape,
-              DataBuffers.of(a.values(), true, false).slice(offset, length));
+          TFloat32 t =
+              TFloat32.tensorOf(
+                  shape, DataBuffers.of(a.values(), true, false).slice(offset, length));
           tensors.add(t);
           runner.feed(p.assignInputs().get(b), t);
           offset += length;
@@ -353,13 +400,28 @@ public final class TfModel implements Model {
 
   private void checkCompatible(DataSource data) {
     if (data.height() != spec.inputHeight() || data.width() != spec.inputWidth()) {
-      throw new IllegalArgumentException(data.name() + " has " + data.height() + "x"
-          + data.width() + " images, model " + spec.name() + " expects " + spec.inputHeight()
-          + "x" + spec.inputWidth());
+      throw new IllegalArgumentException(
+          data.name()
+              + " has "
+              + data.height()
+              + "x"
+              + data.width()
+              + " images, model "
+              + spec.name()
+              + " expects "
+              + spec.inputHeight()
+              + "x"
+              + spec.inputWidth());
     }
     if (data.numClasses() > spec.numClasses()) {
-      throw new IllegalArgumentException(data.name() + " has " + data.numClasses()
-          + " classes, model " + spec.name() + " has " + spec.numClasses());
+      throw new IllegalArgumentException(
+          data.name()
+              + " has "
+              + data.numClasses()
+              + " classes, model "
+              + spec.name()
+              + " has "
+              + spec.numClasses());
     }
   }
 

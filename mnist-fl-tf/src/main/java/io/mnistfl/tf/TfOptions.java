@@ -4,14 +4,13 @@ package io.mnistfl.tf;
  * TensorFlow session settings. Results are bit-reproducible for a given seed and settings.
  *
  * @param threads CPU threads TensorFlow uses in all
- * @param replicas ways the training step's work is divided, each part on {@code threads /
- *     replicas} threads: the layers before the first dense layer run on that many parts of the
- *     batch, and large dense kernels are held in that many blocks of rows, each with its own
- *     product, gradient and update. The same step up to float rounding. On 2 cores a baseline step
- *     takes 1.7 ms with 2 replicas of one thread against 2.6 ms in one pass on two threads, as one
- *     small op gains little from a second thread. Models with batch normalization use one pass,
- *     since splitting the batch would change its statistics; so does a batch that does not split
- *     evenly.
+ * @param replicas ways the training step's work is divided, each part on {@code threads / replicas}
+ *     threads: the layers before the first dense layer run on that many parts of the batch, and
+ *     large dense kernels are held in that many blocks of rows, each with its own product, gradient
+ *     and update. The same step up to float rounding. On 2 cores a baseline step takes 1.7 ms with
+ *     2 replicas of one thread against 2.6 ms in one pass on two threads, as one small op gains
+ *     little from a second thread. Models with batch normalization use one pass, since splitting
+ *     the batch would change its statistics; so does a batch that does not split evenly.
  */
 public record TfOptions(int threads, int replicas) {
 

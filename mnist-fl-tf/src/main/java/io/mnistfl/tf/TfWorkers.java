@@ -17,12 +17,12 @@ import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
- * A pool of model workers for simulated sites: K graphs and sessions of one spec, each with its
- * own thread budget, lent to one site at a time. Sites train side by side on free workers, and
- * memory grows with K, never with the number of sites. A site's result does not depend on the
- * worker that runs it: weights and the optimizer's state are set at the start of every fit, and
- * shuffling and dropout are seeded by the fit alone. Bit-identical results across K need the
- * same threads per worker, as TensorFlow's kernels split their sums by thread.
+ * A pool of model workers for simulated sites: K graphs and sessions of one spec, each with its own
+ * thread budget, lent to one site at a time. Sites train side by side on free workers, and memory
+ * grows with K, never with the number of sites. A site's result does not depend on the worker that
+ * runs it: weights and the optimizer's state are set at the start of every fit, and shuffling and
+ * dropout are seeded by the fit alone. Bit-identical results across K need the same threads per
+ * worker, as TensorFlow's kernels split their sums by thread.
  */
 public final class TfWorkers implements AutoCloseable {
   private final List<TfModel> models;
@@ -36,8 +36,8 @@ public final class TfWorkers implements AutoCloseable {
   }
 
   /**
-   * {@code workers} models of {@code spec}, each with {@code threadsPerWorker} threads (and,
-   * from two threads, two replicas per step, as {@link TfOptions#threads} has it).
+   * {@code workers} models of {@code spec}, each with {@code threadsPerWorker} threads (and, from
+   * two threads, two replicas per step, as {@link TfOptions#threads} has it).
    *
    * @param spec the network every worker builds
    * @param workers K, {@code >= 1}
@@ -72,18 +72,19 @@ public final class TfWorkers implements AutoCloseable {
   }
 
   /**
-   * The number of workers the machine suits for {@code spec}: one single-threaded worker per
-   * core for small batches, whose steps are too short to keep several threads busy; one worker
-   * per two cores otherwise (batch norm or batches of 64 and more), which gain from a second
-   * thread per step.
+   * The number of workers the machine suits for {@code spec}: one single-threaded worker per core
+   * for small batches, whose steps are too short to keep several threads busy; one worker per two
+   * cores otherwise (batch norm or batches of 64 and more), which gain from a second thread per
+   * step.
    *
    * @param spec the model the workers train
    * @param cores the threads available
    * @return K
    */
   public static int suggested(ModelSpec spec, int cores) {
-    boolean smallSteps = spec.batchSize() < 64 && spec.layers().stream()
-        .noneMatch(io.mnistfl.model.Layer.BatchNorm.class::isInstance);
+    boolean smallSteps =
+        spec.batchSize() < 64
+            && spec.layers().stream().noneMatch(io.mnistfl.model.Layer.BatchNorm.class::isInstance);
     return Math.max(1, smallSteps ? cores : cores / 2);
   }
 
@@ -97,13 +98,12 @@ public final class TfWorkers implements AutoCloseable {
   }
 
   /**
-   * Runs {@code task} on a free worker, waiting for one; the worker is someone else's as soon
-   * as the task returns.
+   * Runs {@code task} on a free worker, waiting for one; the worker is someone else's as soon as
+   * the task returns.
    *
    * @param task what to do with the model
    * @param <T> what the task returns
    * @return the task's result
-   *
    * @throws IllegalStateException when interrupted while waiting (the caller's deadline passed)
    */
   public <T> T withModel(Function<TfModel, T> task) {
@@ -125,8 +125,8 @@ public final class TfWorkers implements AutoCloseable {
   }
 
   /**
-   * Scores {@code weights} on {@code data}, split between all workers at once: the server's
-   * test set in 1/K of the time.
+   * Scores {@code weights} on {@code data}, split between all workers at once: the server's test
+   * set in 1/K of the time.
    *
    * @param weights the weights to score
    * @param data the examples
@@ -138,12 +138,20 @@ public final class TfWorkers implements AutoCloseable {
     ExecutorService threads = Executors.newFixedThreadPool(k);
     try {
       for (int i = 0; i < k; i++) {
-        DataSource part = data.subset(IntStream.range((int) ((long) data.size() * i / k),
-            (int) ((long) data.size() * (i + 1) / k)).toArray());
-        parts.add(threads.submit(() -> withModel(model -> {
-          model.setWeights(weights);
-          return model.evaluate(part);
-        })));
+        DataSource part =
+            data.subset(
+                IntStream.range(
+                        (int) ((long) data.size() * i / k),
+                        (int) ((long) data.size() * (i + 1) / k))
+                    .toArray());
+        parts.add(
+            threads.submit(
+                () ->
+                    withModel(
+                        model -> {
+                          model.setWeights(weights);
+                          return model.evaluate(part);
+                        })));
       }
       ConfusionMatrix total = null;
       double lossSum = 0;

@@ -25,16 +25,19 @@ import org.junit.jupiter.api.Test;
 class FederatedLearningTest {
 
   private static final TrainTestData MNIST = MnistFixture.mnist();
-  private static final DataSource POOL =
-      MNIST.train().subset(IntStream.range(0, 8_000).toArray());
+  private static final DataSource POOL = MNIST.train().subset(IntStream.range(0, 8_000).toArray());
   private static final DataSource TEST = MNIST.test().subset(IntStream.range(0, 2_000).toArray());
 
   @Test
   void fourClientsLearnTogether() {
     List<int[]> parts = new Partitioning.Iid().split(POOL.labels(), 10, 4, 7);
     try (TfModel shared = TfModel.create(ModelSpec.baseline())) {
-      List<RoundResult> rounds = federate(shared, TfClient.simulate(shared, POOL, parts, 0.1),
-          StandardStrategy.builder().federatedEvaluation(true).build(), 4);
+      List<RoundResult> rounds =
+          federate(
+              shared,
+              TfClient.simulate(shared, POOL, parts, 0.1),
+              StandardStrategy.builder().federatedEvaluation(true).build(),
+              4);
 
       assertThat(rounds).hasSize(4).allMatch(r -> r.succeeded() == 4 && r.failures().isEmpty());
       double first = rounds.get(0).test().orElseThrow().accuracy();
@@ -63,21 +66,29 @@ class FederatedLearningTest {
   }
 
   private static StandardStrategy twoEpochs(Aggregator aggregator) {
-    return StandardStrategy.builder().aggregator(aggregator)
-        .localTraining(new LocalTraining(2, 32, 0.01, 0, 0)).build();
+    return StandardStrategy.builder()
+        .aggregator(aggregator)
+        .localTraining(new LocalTraining(2, 32, 0.01, 0, 0))
+        .build();
   }
 
   /** Runs a federation of {@code clients} from the preset's initial weights. */
-  private static List<RoundResult> federate(TfModel shared, List<? extends Client> clients,
-      StandardStrategy strategy, int rounds) {
+  private static List<RoundResult> federate(
+      TfModel shared, List<? extends Client> clients, StandardStrategy strategy, int rounds) {
     try (InProcessTransport transport = new InProcessTransport(clients)) {
-      return Federation.builder(ModelSpec.baseline(), transport).strategy(strategy)
-          .evaluator(weights -> {
-            synchronized (shared) {
-              shared.setWeights(weights);
-              return shared.evaluate(TEST);
-            }
-          }).rounds(rounds).build().run().rounds();
+      return Federation.builder(ModelSpec.baseline(), transport)
+          .strategy(strategy)
+          .evaluator(
+              weights -> {
+                synchronized (shared) {
+                  shared.setWeights(weights);
+                  return shared.evaluate(TEST);
+                }
+              })
+          .rounds(rounds)
+          .build()
+          .run()
+          .rounds();
     }
   }
 }

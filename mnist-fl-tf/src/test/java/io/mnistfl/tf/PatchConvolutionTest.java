@@ -28,36 +28,49 @@ class PatchConvolutionTest {
     float[] images = randoms(random, 3 * 9 * 8);
     float[] kernel = randoms(random, size * size * 4);
     float[] bias = randoms(random, 4);
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       Operand<TFloat32> x = tf.constant(Shape.of(3, 9, 8, 1), DataBuffers.of(images, true, false));
-      Variable<TFloat32> k = tf.variable(
-          tf.constant(Shape.of(size, size, 1, 4), DataBuffers.of(kernel, true, false)));
+      Variable<TFloat32> k =
+          tf.variable(tf.constant(Shape.of(size, size, 1, 4), DataBuffers.of(kernel, true, false)));
       Variable<TFloat32> b =
           tf.variable(tf.constant(Shape.of(4), DataBuffers.of(bias, true, false)));
-      Operand<TFloat32> expected = tf.nn.biasAdd(
-          tf.nn.conv2d(x, k, List.of(1L, 1L, 1L, 1L), padding), b);
+      Operand<TFloat32> expected =
+          tf.nn.biasAdd(tf.nn.conv2d(x, k, List.of(1L, 1L, 1L, 1L), padding), b);
       Operand<TFloat32> actual = Network.patchConv(tf, x, k, b, padding);
       // Weighting the outputs makes the kernel gradients depend on where each output landed.
-      Operand<TFloat32> weights = tf.math.cos(tf.dtypes.cast(
-          tf.range(tf.constant(0), tf.size(expected), tf.constant(1)), TFloat32.class));
+      Operand<TFloat32> weights =
+          tf.math.cos(
+              tf.dtypes.cast(
+                  tf.range(tf.constant(0), tf.size(expected), tf.constant(1)), TFloat32.class));
       Operand<TFloat32> expectedLoss = weightedSum(tf, expected, weights);
       Operand<TFloat32> actualLoss = weightedSum(tf, actual, weights);
-      var expectedGradients = graph.addGradients(expectedLoss.asOutput(),
-          new org.tensorflow.Output<?>[] {k.asOutput(), b.asOutput()});
-      var actualGradients = graph.addGradients(actualLoss.asOutput(),
-          new org.tensorflow.Output<?>[] {k.asOutput(), b.asOutput()});
+      var expectedGradients =
+          graph.addGradients(
+              expectedLoss.asOutput(), new org.tensorflow.Output<?>[] {k.asOutput(), b.asOutput()});
+      var actualGradients =
+          graph.addGradients(
+              actualLoss.asOutput(), new org.tensorflow.Output<?>[] {k.asOutput(), b.asOutput()});
       session.initialize();
-      try (Result r = session.runner().fetch(expected).fetch(actual)
-          .fetch(expectedGradients[0]).fetch(actualGradients[0])
-          .fetch(expectedGradients[1]).fetch(actualGradients[1]).run()) {
+      try (Result r =
+          session
+              .runner()
+              .fetch(expected)
+              .fetch(actual)
+              .fetch(expectedGradients[0])
+              .fetch(actualGradients[0])
+              .fetch(expectedGradients[1])
+              .fetch(actualGradients[1])
+              .run()) {
         assertThat(r.get(1).shape()).isEqualTo(r.get(0).shape());
         for (int i = 0; i < 6; i += 2) {
           float[] want = values((TFloat32) r.get(i));
           float[] got = values((TFloat32) r.get(i + 1));
           assertThat(got).hasSameSizeAs(want);
           for (int j = 0; j < want.length; j++) {
-            assertThat(got[j]).as("output %d element %d", i, j)
+            assertThat(got[j])
+                .as("output %d element %d", i, j)
                 .isCloseTo(want[j], org.assertj.core.data.Offset.offset(1e-4f));
           }
         }
@@ -69,10 +82,10 @@ class PatchConvolutionTest {
   void samePaddingKeepsTheImageSize() {
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
-      Operand<TFloat32> x = tf.placeholder(TFloat32.class,
-          Placeholder.shape(Shape.of(-1, 28, 28, 1)));
-      Variable<TFloat32> k = tf.variable(tf.zeros(tf.constant(new long[] {5, 5, 1, 32}),
-          TFloat32.class));
+      Operand<TFloat32> x =
+          tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, 28, 28, 1)));
+      Variable<TFloat32> k =
+          tf.variable(tf.zeros(tf.constant(new long[] {5, 5, 1, 32}), TFloat32.class));
       Variable<TFloat32> b = tf.variable(tf.zeros(tf.constant(new long[] {32}), TFloat32.class));
       assertThat(Network.patchConv(tf, x, k, b, "SAME").shape().asArray())
           .containsExactly(-1, 28, 28, 32);
@@ -81,10 +94,9 @@ class PatchConvolutionTest {
     }
   }
 
-  private static Operand<TFloat32> weightedSum(Ops tf, Operand<TFloat32> y,
-      Operand<TFloat32> weights) {
-    return tf.sum(tf.math.mul(tf.reshape(y, tf.constant(new int[] {-1})), weights),
-        tf.constant(0));
+  private static Operand<TFloat32> weightedSum(
+      Ops tf, Operand<TFloat32> y, Operand<TFloat32> weights) {
+    return tf.sum(tf.math.mul(tf.reshape(y, tf.constant(new int[] {-1})), weights), tf.constant(0));
   }
 
   private static float[] randoms(Random random, int n) {

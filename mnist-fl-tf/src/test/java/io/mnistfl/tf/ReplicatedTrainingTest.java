@@ -18,7 +18,11 @@ class ReplicatedTrainingTest {
   private static Weights train(TfOptions options, int examples) {
     DataSource data = MnistFixture.mnist().train().subset(IntStream.range(0, examples).toArray());
     try (TfModel model = TfModel.create(ModelSpec.baseline(), options)) {
-      model.fit(data, NONE, LocalTraining.of(model.spec()).withEpochs(1).withSeed(3), TrainingListener.NONE);
+      model.fit(
+          data,
+          NONE,
+          LocalTraining.of(model.spec()).withEpochs(1).withSeed(3),
+          TrainingListener.NONE);
       return model.weights();
     }
   }
@@ -98,7 +102,8 @@ class ReplicatedTrainingTest {
     try (ModelGraph graph = new ModelGraph(ModelSpec.baseline(), new TfOptions(2, 3));
         TfModel model = TfModel.create(ModelSpec.baseline(), new TfOptions(2, 3))) {
       // conv kernel, conv bias, dense 5408x100 kernel (1803 + 1803 + 1802 rows), ...
-      assertThat(graph.stored.get(2).shards()).extracting(v -> v.shape().get(0))
+      assertThat(graph.stored.get(2).shards())
+          .extracting(v -> v.shape().get(0))
           .containsExactly(1803L, 1803L, 1802L);
       assertThat(graph.stored.get(4).shards()).hasSize(1);
       model.setWeights(weights);

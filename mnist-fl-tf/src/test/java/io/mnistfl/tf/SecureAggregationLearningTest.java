@@ -33,30 +33,42 @@ class SecureAggregationLearningTest {
     try (TfWorkers workers = TfWorkers.create(spec, 2, 1)) {
       List<TfClient> clients = TfClient.simulate(workers, MNIST.train(), parts, 0);
       SimulatedIdentities ids = new SimulatedIdentities();
-      Transport secure = InProcessTransport.ofRuntimes(clients.stream()
-          .map(c -> ClientRuntime.of(c).withStages(SecAggSite.of(ids.of(c.id()),
-              ids.verifier()))).toList());
+      Transport secure =
+          InProcessTransport.ofRuntimes(
+              clients.stream()
+                  .map(
+                      c ->
+                          ClientRuntime.of(c)
+                              .withStages(SecAggSite.of(ids.of(c.id()), ids.verifier())))
+                  .toList());
 
-      List<RoundResult> plain = run(spec, workers, new InProcessTransport(clients),
-          Optional.empty());
-      List<RoundResult> masked = run(spec, workers, secure, Optional.of(
-          SecureAggregation.of(SecAggConfig.defaults(), ids.verifier())));
+      List<RoundResult> plain =
+          run(spec, workers, new InProcessTransport(clients), Optional.empty());
+      List<RoundResult> masked =
+          run(
+              spec,
+              workers,
+              secure,
+              Optional.of(SecureAggregation.of(SecAggConfig.defaults(), ids.verifier())));
 
       double a = plain.get(4).test().orElseThrow().accuracy();
       double b = masked.get(4).test().orElseThrow().accuracy();
-      System.out.printf("5 rounds, 10 IID sites: plain FedAvg %.4f, secure aggregation %.4f%n",
-          a, b);
+      System.out.printf(
+          "5 rounds, 10 IID sites: plain FedAvg %.4f, secure aggregation %.4f%n", a, b);
       assertThat(masked).allMatch(r -> r.succeeded() == 10 && r.abandoned().isEmpty());
       assertThat(a).isGreaterThan(0.97);
       assertThat(Math.abs(a - b)).isLessThanOrEqualTo(0.002);
     }
   }
 
-  private static List<RoundResult> run(ModelSpec spec, TfWorkers workers, Transport transport,
-      Optional<SecureAggregation> secure) {
-    Federation.Builder b = Federation.builder(spec, transport)
-        .strategy(StandardStrategy.builder().seed(11).build())
-        .evaluator(w -> workers.evaluate(w, MNIST.test())).parallelism(2).rounds(5);
+  private static List<RoundResult> run(
+      ModelSpec spec, TfWorkers workers, Transport transport, Optional<SecureAggregation> secure) {
+    Federation.Builder b =
+        Federation.builder(spec, transport)
+            .strategy(StandardStrategy.builder().seed(11).build())
+            .evaluator(w -> workers.evaluate(w, MNIST.test()))
+            .parallelism(2)
+            .rounds(5);
     secure.ifPresent(b::fitProtocol);
     return b.build().run().rounds();
   }

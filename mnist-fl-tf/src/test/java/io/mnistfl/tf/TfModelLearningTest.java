@@ -23,7 +23,11 @@ class TfModelLearningTest {
     try (TfModel model = TfModel.create(ModelSpec.baseline())) {
       Metrics before = model.evaluate(mnist.test());
       List<EpochResult> history =
-          model.fit(train, train.subset(new int[0]), LocalTraining.of(model.spec()).withEpochs(1), TrainingListener.NONE);
+          model.fit(
+              train,
+              train.subset(new int[0]),
+              LocalTraining.of(model.spec()).withEpochs(1),
+              TrainingListener.NONE);
       Metrics after = model.evaluate(mnist.test());
 
       assertThat(history).hasSize(1);

@@ -10,8 +10,8 @@ import io.mnistfl.model.Layer;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
 import io.mnistfl.train.LocalTraining;
-import io.mnistfl.train.TrainingListener;
 import io.mnistfl.train.Provenance;
+import io.mnistfl.train.TrainingListener;
 import io.mnistfl.train.TrainingRecord;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,9 +61,17 @@ class TfModelStateTest {
   @Test
   void wrongWeightsAreRejectedNamingTheArray() {
     try (TfModel model = TfModel.create(ModelSpec.baseline())) {
-      Weights narrower = ModelSpec.builder().conv(16, 3, Layer.Padding.VALID).relu().maxPool(2)
-          .flatten().dense(100).relu().logits(Initializer.GLOROT_UNIFORM).build()
-          .initialWeights();
+      Weights narrower =
+          ModelSpec.builder()
+              .conv(16, 3, Layer.Padding.VALID)
+              .relu()
+              .maxPool(2)
+              .flatten()
+              .dense(100)
+              .relu()
+              .logits(Initializer.GLOROT_UNIFORM)
+              .build()
+              .initialWeights();
       assertThatThrownBy(() -> model.setWeights(narrower))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("weight array 0 is conv2d_0/kernel[3, 3, 1, 16]")
@@ -74,17 +82,27 @@ class TfModelStateTest {
   }
 
   @Test
-  void savedModelLoadsIntoAFreshGraphWithIdenticalPredictions(@TempDir Path dir)
-      throws Exception {
+  void savedModelLoadsIntoAFreshGraphWithIdenticalPredictions(@TempDir Path dir) throws Exception {
     float[] images = pixels(testSlice(300));
     float[] expected;
     try (TfModel model = TfModel.create(ModelSpec.regularized())) {
-      model.fit(trainSlice(1024), NONE, LocalTraining.of(model.spec()).withEpochs(1), TrainingListener.NONE);
+      model.fit(
+          trainSlice(1024),
+          NONE,
+          LocalTraining.of(model.spec()).withEpochs(1),
+          TrainingListener.NONE);
       expected = model.predict(images, 300);
       Metrics m = model.evaluate(testSlice(300));
-      model.save(dir, new TrainingRecord(Provenance.builder(model.spec())
-          .data("mnist/train", 1024).backend(TfModel.BACKEND).build(), List.of(),
-          Optional.of(m), 1.0));
+      model.save(
+          dir,
+          new TrainingRecord(
+              Provenance.builder(model.spec())
+                  .data("mnist/train", 1024)
+                  .backend(TfModel.BACKEND)
+                  .build(),
+              List.of(),
+              Optional.of(m),
+              1.0));
     }
     try (TfModel loaded = TfModel.load(dir)) {
       assertThat(loaded.spec()).isEqualTo(ModelSpec.regularized());
@@ -103,7 +121,11 @@ class TfModelStateTest {
     List<Weights> runs = new ArrayList<>();
     for (int run = 0; run < 2; run++) {
       try (TfModel model = TfModel.create(ModelSpec.regularized())) {
-        model.fit(trainSlice(640), NONE, LocalTraining.of(model.spec()).withEpochs(1).withSeed(5), TrainingListener.NONE);
+        model.fit(
+            trainSlice(640),
+            NONE,
+            LocalTraining.of(model.spec()).withEpochs(1).withSeed(5),
+            TrainingListener.NONE);
         runs.add(model.weights());
       }
     }
@@ -115,7 +137,11 @@ class TfModelStateTest {
     try (TfModel model = TfModel.create(ModelSpec.regularized())) {
       Weights before = model.weights();
       // 160 steps: enough for momentum-0.99 moving averages to forget their initial 0 / 1.
-      model.fit(trainSlice(2560), NONE, LocalTraining.of(model.spec()).withEpochs(4), TrainingListener.NONE);
+      model.fit(
+          trainSlice(2560),
+          NONE,
+          LocalTraining.of(model.spec()).withEpochs(4),
+          TrainingListener.NONE);
       Weights after = model.weights();
       String mean = "batchnorm_1/moving_mean";
       assertThat(after.get(mean).orElseThrow()).isNotEqualTo(before.get(mean).orElseThrow());
@@ -136,7 +162,10 @@ class TfModelStateTest {
   private static double drift(double mu) {
     try (TfModel model = TfModel.create(ModelSpec.baseline())) {
       Weights start = model.weights();
-      model.fit(trainSlice(960), NONE, LocalTraining.of(model.spec()).withEpochs(1).withProximalMu(mu),
+      model.fit(
+          trainSlice(960),
+          NONE,
+          LocalTraining.of(model.spec()).withEpochs(1).withProximalMu(mu),
           TrainingListener.NONE);
       float[] a = start.get("dense_4/kernel").orElseThrow().values();
       float[] b = model.weights().get("dense_4/kernel").orElseThrow().values();

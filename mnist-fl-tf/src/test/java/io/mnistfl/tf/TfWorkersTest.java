@@ -23,20 +23,38 @@ class TfWorkersTest {
       MnistFixture.mnist().train().subset(IntStream.range(0, 3_000).toArray());
 
   /** A small net with every stateful part: batch norm, dropout and momentum. */
-  private static final ModelSpec SPEC = ModelSpec.builder().name("small")
-      .conv(8, 3, Layer.Padding.VALID).batchNorm().relu().maxPool(2).dropout(0.25).flatten()
-      .dense(32).relu().dropout(0.3).logits(Initializer.GLOROT_UNIFORM).batchSize(20).build();
+  private static final ModelSpec SPEC =
+      ModelSpec.builder()
+          .name("small")
+          .conv(8, 3, Layer.Padding.VALID)
+          .batchNorm()
+          .relu()
+          .maxPool(2)
+          .dropout(0.25)
+          .flatten()
+          .dense(32)
+          .relu()
+          .dropout(0.3)
+          .logits(Initializer.GLOROT_UNIFORM)
+          .batchSize(20)
+          .build();
 
   private static Weights federate(int workers) {
     List<int[]> parts = new Partitioning.Iid().split(POOL.labels(), 10, 6, 3);
     try (TfWorkers pool = TfWorkers.create(SPEC, workers, 1);
-        InProcessTransport sites = new InProcessTransport(
-            TfClient.simulate(pool, POOL, parts, 0.1))) {
-      FederationHistory h = Federation.builder(SPEC, sites)
-          .strategy(StandardStrategy.builder()
-              .localTraining(LocalTraining.of(SPEC).withEpochs(2)).federatedEvaluation(true)
-              .build())
-          .parallelism(workers).rounds(2).build().run();
+        InProcessTransport sites =
+            new InProcessTransport(TfClient.simulate(pool, POOL, parts, 0.1))) {
+      FederationHistory h =
+          Federation.builder(SPEC, sites)
+              .strategy(
+                  StandardStrategy.builder()
+                      .localTraining(LocalTraining.of(SPEC).withEpochs(2))
+                      .federatedEvaluation(true)
+                      .build())
+              .parallelism(workers)
+              .rounds(2)
+              .build()
+              .run();
       assertThat(h.rounds()).allSatisfy(r -> assertThat(r.failures()).isEmpty());
       assertThat(h.rounds().get(1).federated().orElseThrow().accuracy()).isGreaterThan(0.6);
       return h.finalWeights();

@@ -5,10 +5,10 @@ import io.mnistfl.model.Weights;
 import java.util.List;
 
 /**
- * The pure aggregation inside a {@link io.mnistfl.fl.StandardStrategy}: a round's updates in,
- * the next global weights out. Implementations may keep state across rounds (server momentum,
- * moments); use one instance per federation. {@link WeightMath} has the element-wise arithmetic
- * a custom aggregator needs.
+ * The pure aggregation inside a {@link io.mnistfl.fl.StandardStrategy}: a round's updates in, the
+ * next global weights out. Implementations may keep state across rounds (server momentum, moments);
+ * use one instance per federation. {@link WeightMath} has the element-wise arithmetic a custom
+ * aggregator needs.
  */
 public interface Aggregator {
 
@@ -23,8 +23,8 @@ public interface Aggregator {
 
   /**
    * Whether {@link #aggregateMean} works: true for aggregators that need only the mean update
-   * (FedAvg and the server optimizers), false for those that need each site's update (the
-   * robust ones).
+   * (FedAvg and the server optimizers), false for those that need each site's update (the robust
+   * ones).
    *
    * @return whether the mean update is enough
    */
@@ -42,8 +42,10 @@ public interface Aggregator {
    * @throws UnsupportedOperationException unless {@link #aggregatesMeans()}
    */
   default Weights aggregateMean(Weights global, Weights meanDelta) {
-    throw new UnsupportedOperationException(this + " needs each site's update, not their mean:"
-        + " it cannot run under secure aggregation or DP-FedAvg");
+    throw new UnsupportedOperationException(
+        this
+            + " needs each site's update, not their mean:"
+            + " it cannot run under secure aggregation or DP-FedAvg");
   }
 
   /**
@@ -56,9 +58,8 @@ public interface Aggregator {
   }
 
   /**
-   * What this aggregator carries into the next round (a server optimizer's moments), copied,
-   * so that a checkpoint can keep it; empty for one that keeps nothing, or before its first
-   * round.
+   * What this aggregator carries into the next round (a server optimizer's moments), copied, so
+   * that a checkpoint can keep it; empty for one that keeps nothing, or before its first round.
    *
    * @return the state, as arrays of numbers
    */
@@ -67,15 +68,18 @@ public interface Aggregator {
   }
 
   /**
-   * Takes up a {@link #state()} that an aggregator of the same kind and settings saved; an
-   * empty one starts afresh. The round loop calls it before a federation's first round.
+   * Takes up a {@link #state()} that an aggregator of the same kind and settings saved; an empty
+   * one starts afresh. The round loop calls it before a federation's first round.
    *
    * @param state the saved state, or an empty list
    */
   default void restore(List<double[]> state) {
     if (!state.isEmpty()) {
-      throw new IllegalArgumentException(this + " keeps no state, but was given a state of "
-          + state.size() + (state.size() == 1 ? " array" : " arrays"));
+      throw new IllegalArgumentException(
+          this
+              + " keeps no state, but was given a state of "
+              + state.size()
+              + (state.size() == 1 ? " array" : " arrays"));
     }
   }
 
@@ -92,21 +96,30 @@ public interface Aggregator {
   static Aggregator named(String text) {
     String[] parts = text.split(":", -1);
     String name = parts[0];
-    int parameters = switch (name) {
-      case "fedtrimmedavg" -> 1;
-      case "krum" -> 2;
-      case "fedavg", "fedavgm", "fedadam", "fedyogi", "fedadagrad", "fedmedian" -> 0;
-      default -> throw new IllegalArgumentException("unknown aggregator '" + text
-          + "', expected fedavg, fedavgm, fedadam, fedyogi, fedadagrad, fedmedian,"
-          + " fedtrimmedavg[:BETA] or krum[:F[:M]]");
-    };
+    int parameters =
+        switch (name) {
+          case "fedtrimmedavg" -> 1;
+          case "krum" -> 2;
+          case "fedavg", "fedavgm", "fedadam", "fedyogi", "fedadagrad", "fedmedian" -> 0;
+          default ->
+              throw new IllegalArgumentException(
+                  "unknown aggregator '"
+                      + text
+                      + "', expected fedavg, fedavgm, fedadam, fedyogi, fedadagrad, fedmedian,"
+                      + " fedtrimmedavg[:BETA] or krum[:F[:M]]");
+        };
     if (parts.length - 1 > parameters) {
-      throw new IllegalArgumentException("aggregator '" + text + "': " + name + " takes "
-          + switch (parameters) {
-            case 0 -> "no parameter";
-            case 1 -> "at most one parameter";
-            default -> "at most " + parameters + " parameters";
-          });
+      throw new IllegalArgumentException(
+          "aggregator '"
+              + text
+              + "': "
+              + name
+              + " takes "
+              + switch (parameters) {
+                case 0 -> "no parameter";
+                case 1 -> "at most one parameter";
+                default -> "at most " + parameters + " parameters";
+              });
     }
     try {
       return switch (name) {
@@ -118,8 +131,10 @@ public interface Aggregator {
         case "fedmedian" -> new FedMedian();
         case "fedtrimmedavg" ->
             new FedTrimmedAvg(parts.length > 1 ? Double.parseDouble(parts[1]) : 0.2);
-        default -> new Krum(parts.length > 1 ? Integer.parseInt(parts[1]) : 1,
-            parts.length > 2 ? Integer.parseInt(parts[2]) : 1);
+        default ->
+            new Krum(
+                parts.length > 1 ? Integer.parseInt(parts[1]) : 1,
+                parts.length > 2 ? Integer.parseInt(parts[2]) : 1);
       };
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("aggregator '" + text + "': not a number after ':'");

@@ -1,13 +1,13 @@
 package io.mnistfl.fl.aggregate;
 
-import io.mnistfl.internal.Require;
 import io.mnistfl.fl.ClientUpdate;
+import io.mnistfl.internal.Require;
 import io.mnistfl.model.Weights;
 import java.util.List;
 
 /**
- * FedAvg with server momentum (Hsu et al. 2019): with Δ = average − global, {@code v ← β·v + Δ}
- * and {@code global ← global + η·v}. η = 1, β = 0 is FedAvg.
+ * FedAvg with server momentum (Hsu et al. 2019): with Δ = average − global, {@code v ← β·v + Δ} and
+ * {@code global ← global + η·v}. η = 1, β = 0 is FedAvg.
  */
 public final class FedAvgM implements Aggregator {
   private final double serverLearningRate;

@@ -6,11 +6,11 @@ import java.util.List;
 
 /**
  * The coordinate-wise median of the clients' weights (Yin et al. 2018), for rounds where some
- * clients may send arbitrary weights. Each element is the median of that element across the
- * updates (the mean of the middle two for an even count); example counts play no part, so
- * neither an outlying value nor an inflated count can move it while fewer than half of the
- * updates are bad. Costs a sort of n values per element and learns slower than {@link FedAvg}
- * when every client is honest.
+ * clients may send arbitrary weights. Each element is the median of that element across the updates
+ * (the mean of the middle two for an even count); example counts play no part, so neither an
+ * outlying value nor an inflated count can move it while fewer than half of the updates are bad.
+ * Costs a sort of n values per element and learns slower than {@link FedAvg} when every client is
+ * honest.
  */
 public final class FedMedian implements Aggregator {
 

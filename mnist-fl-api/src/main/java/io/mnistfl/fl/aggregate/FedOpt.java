@@ -1,7 +1,7 @@
 package io.mnistfl.fl.aggregate;
 
-import io.mnistfl.internal.Require;
 import io.mnistfl.fl.ClientUpdate;
+import io.mnistfl.internal.Require;
 import io.mnistfl.model.Weights;
 import java.util.List;
 
@@ -14,10 +14,13 @@ import java.util.List;
 public abstract class FedOpt implements Aggregator {
   /** Server learning rate η. */
   protected final double eta;
+
   /** First-moment decay β₁. */
   protected final double beta1;
+
   /** Adaptivity τ. */
   protected final double tau;
+
   private double[][] m;
   private double[][] v;
 

@@ -1,7 +1,7 @@
 package io.mnistfl.fl.aggregate;
 
-import io.mnistfl.internal.Require;
 import io.mnistfl.fl.ClientUpdate;
+import io.mnistfl.internal.Require;
 import io.mnistfl.model.Weights;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,12 +9,12 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Krum and Multi-Krum (Blanchard et al. 2017). Each update is scored by the summed squared
- * distance to its n − f − 2 nearest other updates, f being the number of bad clients to
- * withstand; the {@code selected} updates with the lowest scores are averaged with equal weight
- * ({@code selected = 1} is Krum: the single most central update becomes the global weights).
- * With fewer updates than 2f + 3 the neighbourhood shrinks to what there is (at least one),
- * so a round with dropouts still aggregates, with a weaker guarantee.
+ * Krum and Multi-Krum (Blanchard et al. 2017). Each update is scored by the summed squared distance
+ * to its n − f − 2 nearest other updates, f being the number of bad clients to withstand; the
+ * {@code selected} updates with the lowest scores are averaged with equal weight ({@code selected =
+ * 1} is Krum: the single most central update becomes the global weights). With fewer updates than
+ * 2f + 3 the neighbourhood shrinks to what there is (at least one), so a round with dropouts still
+ * aggregates, with a weaker guarantee.
  */
 public final class Krum implements Aggregator {
   private final int byzantine;

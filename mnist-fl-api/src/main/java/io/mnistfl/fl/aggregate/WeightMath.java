@@ -7,8 +7,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Element-wise arithmetic on weights for aggregators, in double where it accumulates. Every
- * method reads its arguments and returns new arrays; none changes what it is given.
+ * Element-wise arithmetic on weights for aggregators, in double where it accumulates. Every method
+ * reads its arguments and returns new arrays; none changes what it is given.
  */
 public final class WeightMath {
   private WeightMath() {}
@@ -38,8 +38,8 @@ public final class WeightMath {
     long total = 0;
     for (ClientUpdate u : updates) {
       if (u.numExamples() <= 0) {
-        throw new IllegalArgumentException(u.clientId() + ": numExamples must be > 0, was "
-            + u.numExamples());
+        throw new IllegalArgumentException(
+            u.clientId() + ": numExamples must be > 0, was " + u.numExamples());
       }
       total += u.numExamples();
     }
@@ -73,8 +73,8 @@ public final class WeightMath {
     requireUpdates(updates);
     int n = updates.size();
     if (trim < 0 || 2 * trim >= n) {
-      throw new IllegalArgumentException("cannot trim " + trim + " of " + n
-          + " updates from each side");
+      throw new IllegalArgumentException(
+          "cannot trim " + trim + " of " + n + " updates from each side");
     }
     double[][] out = zerosLike(layout);
     float[] column = new float[n];
@@ -156,8 +156,8 @@ public final class WeightMath {
   }
 
   /**
-   * Splits a saved {@code state} into {@code parts} equal parts of copied arrays, failing unless
-   * it divides evenly.
+   * Splits a saved {@code state} into {@code parts} equal parts of copied arrays, failing unless it
+   * divides evenly.
    *
    * @param state the saved state
    * @param parts how many parts to split it into
@@ -167,8 +167,13 @@ public final class WeightMath {
    */
   public static double[][][] splitState(List<double[]> state, int parts, String owner) {
     if (state.size() % parts != 0) {
-      throw new IllegalArgumentException(owner + " keeps " + parts + " arrays per weight"
-          + " array, but was given " + state.size());
+      throw new IllegalArgumentException(
+          owner
+              + " keeps "
+              + parts
+              + " arrays per weight"
+              + " array, but was given "
+              + state.size());
     }
     int each = state.size() / parts;
     double[][][] split = new double[parts][each][];
@@ -192,8 +197,8 @@ public final class WeightMath {
       fits = state[a].length == layout.arrays().get(a).values().length;
     }
     if (!fits) {
-      throw new IllegalArgumentException(owner + ": the restored state does not fit the"
-          + " global weights");
+      throw new IllegalArgumentException(
+          owner + ": the restored state does not fit the" + " global weights");
     }
   }
 

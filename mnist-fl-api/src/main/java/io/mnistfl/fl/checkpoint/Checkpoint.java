@@ -5,8 +5,8 @@ import io.mnistfl.train.Provenance;
 import java.util.Objects;
 
 /**
- * Everything a federation needs to go on after a stop or a crash: its rounds, global weights
- * and strategy state, and the provenance a resumed run is compared with.
+ * Everything a federation needs to go on after a stop or a crash: its rounds, global weights and
+ * strategy state, and the provenance a resumed run is compared with.
  *
  * @param provenance the run's settings, sites and versions when it was saved
  * @param history the rounds so far, the global weights after the last and the strategy's state

@@ -33,9 +33,9 @@ import java.util.stream.Stream;
  * unit: its parts ({@code provenance.json}, {@code history.json}, {@code weights.bin} and, for a
  * stateful strategy, {@code state.bin}) go into a hidden folder with a {@code manifest.json}
  * holding every part's SHA-256, are synced to disk, and the folder becomes visible by one atomic
- * rename. A crash at any point leaves either the whole checkpoint or none. The newest few are
- * kept. Reading checks every part against the manifest and names the first that is missing or
- * fails its checksum; {@link #latest()} never falls back to an older checkpoint silently.
+ * rename. A crash at any point leaves either the whole checkpoint or none. The newest few are kept.
+ * Reading checks every part against the manifest and names the first that is missing or fails its
+ * checksum; {@link #latest()} never falls back to an older checkpoint silently.
  */
 public final class CheckpointStore {
   static final String MANIFEST = "manifest.json";
@@ -88,8 +88,7 @@ public final class CheckpointStore {
   record Manifest(int format, int round, Map<String, String> sha256) {}
 
   /** The rounds and their bookkeeping; the weights and the state are parts of their own. */
-  record HistoryPart(List<RoundResult> rounds, OptionalInt roundsToTarget,
-      double totalSeconds) {}
+  record HistoryPart(List<RoundResult> rounds, OptionalInt roundsToTarget, double totalSeconds) {}
 
   /**
    * Writes {@code checkpoint} as one unit, then prunes all but the newest kept.
@@ -104,10 +103,13 @@ public final class CheckpointStore {
     Path partial = dir.resolve(PARTIAL + name(round) + "-" + System.nanoTime());
     Files.createDirectory(partial);
     Map<String, byte[]> parts = new LinkedHashMap<>();
-    parts.put(PROVENANCE, Json.toJson(checkpoint.provenance()).getBytes(
-        java.nio.charset.StandardCharsets.UTF_8));
-    parts.put(HISTORY, Json.toJson(new HistoryPart(h.rounds(), h.roundsToTarget(),
-        h.totalSeconds())).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    parts.put(
+        PROVENANCE,
+        Json.toJson(checkpoint.provenance()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    parts.put(
+        HISTORY,
+        Json.toJson(new HistoryPart(h.rounds(), h.roundsToTarget(), h.totalSeconds()))
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
     parts.put(WEIGHTS, WeightsCodec.encode(h.finalWeights()));
     if (!h.strategyState().isEmpty()) {
       parts.put(STATE, encodeState(h.strategyState()));
@@ -118,8 +120,10 @@ public final class CheckpointStore {
       digests.put(part.getKey(), sha256(part.getValue()));
       hook.written(part.getKey());
     }
-    writeSynced(partial.resolve(MANIFEST), Json.toJson(new Manifest(1, round, digests))
-        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    writeSynced(
+        partial.resolve(MANIFEST),
+        Json.toJson(new Manifest(1, round, digests))
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
     hook.written(MANIFEST);
     sync(partial);
     Path target = dir.resolve(name(round));
@@ -142,15 +146,17 @@ public final class CheckpointStore {
       return List.of();
     }
     try (Stream<Path> entries = Files.list(dir)) {
-      return entries.map(p -> p.getFileName().toString())
-          .filter(n -> n.matches(PREFIX + "\\d{6}")).sorted().toList();
+      return entries
+          .map(p -> p.getFileName().toString())
+          .filter(n -> n.matches(PREFIX + "\\d{6}"))
+          .sorted()
+          .toList();
     }
   }
 
   /**
-   * The newest checkpoint, read and checked; empty when there is none. A newest checkpoint that
-   * is damaged is refused, naming the part: an older one is read only through {@link
-   * #load(String)}.
+   * The newest checkpoint, read and checked; empty when there is none. A newest checkpoint that is
+   * damaged is refused, naming the part: an older one is read only through {@link #load(String)}.
    *
    * @return the newest checkpoint, if any
    * @throws IOException naming the part that is missing, fails its checksum or is malformed
@@ -190,14 +196,20 @@ public final class CheckpointStore {
     Provenance provenance = Json.read(folder.resolve(PROVENANCE), Provenance.class);
     HistoryPart history = Json.read(folder.resolve(HISTORY), HistoryPart.class);
     if (history.rounds().size() != manifest.round()) {
-      throw new IOException(folder.resolve(HISTORY) + " holds " + history.rounds().size()
-          + " rounds, the manifest says " + manifest.round());
+      throw new IOException(
+          folder.resolve(HISTORY)
+              + " holds "
+              + history.rounds().size()
+              + " rounds, the manifest says "
+              + manifest.round());
     }
     Weights weights = WeightsCodec.decode(parts.get(WEIGHTS));
-    List<double[]> state = parts.containsKey(STATE)
-        ? decodeState(folder.resolve(STATE), parts.get(STATE)) : List.of();
-    return new Checkpoint(provenance, new FederationHistory(history.rounds(),
-        history.roundsToTarget(), history.totalSeconds(), weights, state));
+    List<double[]> state =
+        parts.containsKey(STATE) ? decodeState(folder.resolve(STATE), parts.get(STATE)) : List.of();
+    return new Checkpoint(
+        provenance,
+        new FederationHistory(
+            history.rounds(), history.roundsToTarget(), history.totalSeconds(), weights, state));
   }
 
   private static Path part(Path folder, String name) throws IOException {
@@ -214,8 +226,7 @@ public final class CheckpointStore {
       deleteTree(dir.resolve(names.get(i)));
     }
     try (Stream<Path> entries = Files.list(dir)) {
-      for (Path p : entries.filter(p -> p.getFileName().toString().startsWith(PARTIAL))
-          .toList()) {
+      for (Path p : entries.filter(p -> p.getFileName().toString().startsWith(PARTIAL)).toList()) {
         deleteTree(p);
       }
     }
@@ -249,8 +260,15 @@ public final class CheckpointStore {
       for (int i = 0; i < count; i++) {
         int length = b.getInt();
         if (length < 0 || length > b.remaining() / 8) {
-          throw new IOException(file + ": array " + i + " claims " + length + " values, "
-              + b.remaining() / 8 + " remain");
+          throw new IOException(
+              file
+                  + ": array "
+                  + i
+                  + " claims "
+                  + length
+                  + " values, "
+                  + b.remaining() / 8
+                  + " remain");
         }
         double[] a = new double[length];
         b.asDoubleBuffer().get(a);
@@ -267,8 +285,8 @@ public final class CheckpointStore {
   }
 
   private static void writeSynced(Path file, byte[] bytes) throws IOException {
-    try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.WRITE)) {
+    try (FileChannel out =
+        FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       ByteBuffer b = ByteBuffer.wrap(bytes);
       while (b.hasRemaining()) {
         out.write(b);

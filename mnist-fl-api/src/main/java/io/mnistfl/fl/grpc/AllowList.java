@@ -13,8 +13,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Which certificates may take part and which site ids each may serve, from a text file the
- * server re-reads, so that a site can be revoked without a restart. One line per certificate: its
+ * Which certificates may take part and which site ids each may serve, from a text file the server
+ * re-reads, so that a site can be revoked without a restart. One line per certificate: its
  * subject's common name, then the site ids it serves; with none, the common name is the one site
  * id. A simulation host's line grants a range, {@code sim-host-1 client-000..client-499}. Blank
  * lines and lines starting with {@code #} are ignored.
@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
 public final class AllowList {
   /** Site ids and common names: letters, digits, dot, dash and underscore, 1 to 128 of them. */
   static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+
   private static final Pattern RANGE = Pattern.compile("(.*?)(\\d+)\\.\\.(.*?)(\\d+)");
   private static final long MAX_BYTES = 4 << 20;
 
@@ -57,10 +58,10 @@ public final class AllowList {
       List<String> patterns = new ArrayList<>();
       for (int w = 1; w < words.length; w++) {
         Matcher range = RANGE.matcher(words[w]);
-        if (!(ID.matcher(words[w]).matches() || range.matches()
-            && range.group(1).equals(range.group(3)))) {
-          throw new IOException(where + ": not a site id or a range prefixNNN..prefixMMM: "
-              + words[w]);
+        if (!(ID.matcher(words[w]).matches()
+            || range.matches() && range.group(1).equals(range.group(3)))) {
+          throw new IOException(
+              where + ": not a site id or a range prefixNNN..prefixMMM: " + words[w]);
         }
         patterns.add(words[w]);
       }

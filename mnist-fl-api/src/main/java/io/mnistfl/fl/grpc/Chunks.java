@@ -7,12 +7,13 @@ import java.util.List;
 
 /**
  * Payloads cut into chunks of at most one gRPC message, and put together again with every size
- * checked: the declared total against a cap before anything is allocated, each chunk against
- * what remains of it.
+ * checked: the declared total against a cap before anything is allocated, each chunk against what
+ * remains of it.
  */
 final class Chunks {
   /** Bytes of payload per message. */
   static final int SIZE = 1 << 20;
+
   /** The largest gRPC message either side accepts: a chunk and its envelope. */
   static final int MAX_MESSAGE = SIZE + (64 << 10);
 
@@ -58,8 +59,8 @@ final class Chunks {
       data.copyTo(buffer, filled);
       filled += data.size();
       if (last && filled != buffer.length) {
-        throw new IOException(what + ": " + filled + " of the declared " + buffer.length
-            + " bytes arrived");
+        throw new IOException(
+            what + ": " + filled + " of the declared " + buffer.length + " bytes arrived");
       }
       return last ? buffer : null;
     }

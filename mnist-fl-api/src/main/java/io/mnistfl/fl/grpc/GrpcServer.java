@@ -45,18 +45,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The server side of the gRPC transport: it listens on one port and opens no connection; sites
- * dial out to it, register, heartbeat and answer the tasks it sends down their stream. It is a
- * {@link Transport}, so the round loop drives it like any other.
+ * The server side of the gRPC transport: it listens on one port and opens no connection; sites dial
+ * out to it, register, heartbeat and answer the tasks it sends down their stream. It is a {@link
+ * Transport}, so the round loop drives it like any other.
  *
- * <p>With TLS (the default) sites must present a certificate from the trusted CA; a site's
- * identity is its certificate's common name, and the allow-list says which site ids that
- * certificate may serve. The allow-list is re-read every second, and revoking a certificate cuts
- * its connection. Every task carries this server run's id, a task id and a nonce, which the
- * answer must echo: a replayed or stale answer, or one from an earlier run, is refused. Every
- * inbound message is capped before it is read (one chunk of {@value Chunks#SIZE} bytes), and so
- * is every answer, by the size of the model. A site that misses three heartbeats is not sampled
- * until it comes back; one whose stream closes is gone at once, its tasks failed.
+ * <p>With TLS (the default) sites must present a certificate from the trusted CA; a site's identity
+ * is its certificate's common name, and the allow-list says which site ids that certificate may
+ * serve. The allow-list is re-read every second, and revoking a certificate cuts its connection.
+ * Every task carries this server run's id, a task id and a nonce, which the answer must echo: a
+ * replayed or stale answer, or one from an earlier run, is refused. Every inbound message is capped
+ * before it is read (one chunk of {@value Chunks#SIZE} bytes), and so is every answer, by the size
+ * of the model. A site that misses three heartbeats is not sampled until it comes back; one whose
+ * stream closes is gone at once, its tasks failed.
  */
 public final class GrpcServer implements Transport {
   /** The protocol version sites must speak. */
@@ -72,11 +72,13 @@ public final class GrpcServer implements Transport {
   private final AtomicLong taskIds = new AtomicLong();
   private final AtomicLong bytesSent = new AtomicLong();
   private final AtomicLong bytesReceived = new AtomicLong();
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "grpc-server-timer");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "grpc-server-timer");
+            t.setDaemon(true);
+            return t;
+          });
   private volatile Optional<AllowList> allowList = Optional.empty();
   private FileTime allowListStamp;
   private long allowListSize = -1;
@@ -90,8 +92,9 @@ public final class GrpcServer implements Transport {
     random.nextBytes(runId);
     this.specJson = Json.toJson(b.spec);
     // The largest answer: the full weights in the library's format, plus room for the rest.
-    this.maxResultBytes = b.maxResultBytes.orElse(
-        (long) WeightsCodec.encode(b.spec.initialWeights()).length + (1 << 20));
+    this.maxResultBytes =
+        b.maxResultBytes.orElse(
+            (long) WeightsCodec.encode(b.spec.initialWeights()).length + (1 << 20));
   }
 
   /**
@@ -114,28 +117,32 @@ public final class GrpcServer implements Transport {
     ServerCredentials credentials;
     if (b.tls.isPresent()) {
       TlsFiles t = b.tls.get();
-      credentials = TlsServerCredentials.newBuilder()
-          .keyManager(t.certificateChain().toFile(), t.privateKey().toFile())
-          .trustManager(ReportingTrust.of(t.trustedCa(), b.events::refused))
-          .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE).build();
+      credentials =
+          TlsServerCredentials.newBuilder()
+              .keyManager(t.certificateChain().toFile(), t.privateKey().toFile())
+              .trustManager(ReportingTrust.of(t.trustedCa(), b.events::refused))
+              .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
+              .build();
       reloadAllowList();
     } else {
       if (!b.address.getAddress().isLoopbackAddress()) {
-        throw new IllegalArgumentException("an insecure server listens on loopback only, not on "
-            + b.address);
+        throw new IllegalArgumentException(
+            "an insecure server listens on loopback only, not on " + b.address);
       }
       credentials = InsecureServerCredentials.create();
     }
-    server = NettyServerBuilder.forAddress(b.address, credentials)
-        .maxInboundMessageSize(Chunks.MAX_MESSAGE)
-        .maxInboundMetadataSize(16 << 10)
-        .handshakeTimeout(10, TimeUnit.SECONDS)
-        .keepAliveTime(30, TimeUnit.SECONDS)
-        .keepAliveTimeout(10, TimeUnit.SECONDS)
-        .permitKeepAliveTime(5, TimeUnit.SECONDS)
-        .permitKeepAliveWithoutCalls(true)
-        .addService(ServerInterceptors.intercept(new Service(), new PeerIdentity()))
-        .build().start();
+    server =
+        NettyServerBuilder.forAddress(b.address, credentials)
+            .maxInboundMessageSize(Chunks.MAX_MESSAGE)
+            .maxInboundMetadataSize(16 << 10)
+            .handshakeTimeout(10, TimeUnit.SECONDS)
+            .keepAliveTime(30, TimeUnit.SECONDS)
+            .keepAliveTimeout(10, TimeUnit.SECONDS)
+            .permitKeepAliveTime(5, TimeUnit.SECONDS)
+            .permitKeepAliveWithoutCalls(true)
+            .addService(ServerInterceptors.intercept(new Service(), new PeerIdentity()))
+            .build()
+            .start();
     timer.scheduleWithFixedDelay(this::housekeeping, 1, 1, TimeUnit.SECONDS);
     return this;
   }
@@ -162,11 +169,12 @@ public final class GrpcServer implements Transport {
   @Override
   public List<String> siteIds() {
     List<String> ids = new ArrayList<>();
-    bySite.forEach((id, c) -> {
-      if (!c.stale) {
-        ids.add(id);
-      }
-    });
+    bySite.forEach(
+        (id, c) -> {
+          if (!c.stale) {
+            ids.add(id);
+          }
+        });
     ids.sort(null);
     return ids;
   }
@@ -242,8 +250,9 @@ public final class GrpcServer implements Transport {
 
   /** Re-reads the allow-list when the file changed, and cuts what it no longer allows. */
   private synchronized void reloadAllowList() {
-    Path file = b.allowList.orElseThrow(() -> new IllegalStateException(
-        "a TLS server needs an allow-list"));
+    Path file =
+        b.allowList.orElseThrow(
+            () -> new IllegalStateException("a TLS server needs an allow-list"));
     try {
       FileTime stamp = Files.getLastModifiedTime(file);
       long size = Files.size(file);
@@ -255,18 +264,19 @@ public final class GrpcServer implements Transport {
       allowListStamp = stamp;
       allowListSize = size;
       for (Connection c : connections) {
-        c.name.ifPresent(name -> {
-          List<String> revoked = c.sites.stream()
-              .filter(id -> list.refusal(name, id).isPresent()).toList();
-          if (!revoked.isEmpty()) {
-            b.events.refused(c.who(), "revoked by the allow-list: " + revoked);
-            c.end("revoked by the allow-list", Status.PERMISSION_DENIED);
-          }
-        });
+        c.name.ifPresent(
+            name -> {
+              List<String> revoked =
+                  c.sites.stream().filter(id -> list.refusal(name, id).isPresent()).toList();
+              if (!revoked.isEmpty()) {
+                b.events.refused(c.who(), "revoked by the allow-list: " + revoked);
+                c.end("revoked by the allow-list", Status.PERMISSION_DENIED);
+              }
+            });
       }
     } catch (IOException e) {
-      b.events.refused("server", "cannot read the allow-list, keeping the last one: "
-          + e.getMessage());
+      b.events.refused(
+          "server", "cannot read the allow-list, keeping the last one: " + e.getMessage());
     }
   }
 
@@ -277,12 +287,14 @@ public final class GrpcServer implements Transport {
     final Outbound<ServerMessage> out;
     final Set<String> sites = ConcurrentHashMap.newKeySet();
     final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+
     /**
-     * The payloads this connection carries or carried, newest last, each completed with
-     * whether it went through whole.
+     * The payloads this connection carries or carried, newest last, each completed with whether it
+     * went through whole.
      */
     final java.util.LinkedHashMap<ByteString, CompletableFuture<Boolean>> carried =
         new java.util.LinkedHashMap<>();
+
     volatile long lastSeen = System.nanoTime();
     volatile boolean stale;
     volatile boolean registered;
@@ -306,9 +318,14 @@ public final class GrpcServer implements Transport {
       Pending p = new Pending(siteId, ByteString.copyFrom(nonce));
       pending.put(id, p);
       try {
-        TaskChunk.Builder task = TaskChunk.newBuilder().setSiteId(siteId).setTaskId(id)
-            .setRunId(ByteString.copyFrom(runId)).setNonce(p.nonce)
-            .setTotalSize(request.length).setPayloadSha256(digest);
+        TaskChunk.Builder task =
+            TaskChunk.newBuilder()
+                .setSiteId(siteId)
+                .setTaskId(id)
+                .setRunId(ByteString.copyFrom(runId))
+                .setNonce(p.nonce)
+                .setTotalSize(request.length)
+                .setPayloadSha256(digest);
         // The first task with a payload sends it; the others wait for that and send its
         // digest only, which the stream delivers after the payload.
         CompletableFuture<Boolean> mine = new CompletableFuture<>();
@@ -328,8 +345,10 @@ public final class GrpcServer implements Transport {
           try {
             List<ByteString> chunks = Chunks.split(request);
             for (int i = 0; i < chunks.size(); i++) {
-              out.send(ServerMessage.newBuilder().setTask(task.setData(chunks.get(i))
-                  .setLast(i == chunks.size() - 1)).build());
+              out.send(
+                  ServerMessage.newBuilder()
+                      .setTask(task.setData(chunks.get(i)).setLast(i == chunks.size() - 1))
+                      .build());
             }
             bytesSent.addAndGet(request.length);
             mine.complete(sending == null);
@@ -354,8 +373,12 @@ public final class GrpcServer implements Transport {
     void onResult(ResultChunk r) {
       Pending p = pending.get(r.getTaskId());
       if (p == null) {
-        b.events.refused(who(), "an answer for task " + r.getTaskId() + ", which is not"
-            + " outstanding (replayed or too late)");
+        b.events.refused(
+            who(),
+            "an answer for task "
+                + r.getTaskId()
+                + ", which is not"
+                + " outstanding (replayed or too late)");
         return;
       }
       if (!r.getRunId().equals(ByteString.copyFrom(runId))) {
@@ -363,20 +386,22 @@ public final class GrpcServer implements Transport {
         return;
       }
       if (!r.getSiteId().equals(p.siteId) || !r.getNonce().equals(p.nonce)) {
-        b.events.refused(who(), "an answer for task " + r.getTaskId() + " that does not echo"
-            + " its site and nonce");
+        b.events.refused(
+            who(),
+            "an answer for task " + r.getTaskId() + " that does not echo" + " its site and nonce");
         return;
       }
       if (!r.getError().isEmpty()) {
         String error = r.getError();
-        p.answer.completeExceptionally(new IOException(error.length() > 300
-            ? error.substring(0, 300) + "…" : error));
+        p.answer.completeExceptionally(
+            new IOException(error.length() > 300 ? error.substring(0, 300) + "…" : error));
         return;
       }
       try {
         if (p.assembler == null) {
-          p.assembler = new Chunks.Assembler(r.getTotalSize(), maxResultBytes,
-              "the answer of site " + p.siteId);
+          p.assembler =
+              new Chunks.Assembler(
+                  r.getTotalSize(), maxResultBytes, "the answer of site " + p.siteId);
         }
         bytesReceived.addAndGet(r.getData().size());
         byte[] whole = p.assembler.add(r.getData(), r.getLast());
@@ -389,8 +414,10 @@ public final class GrpcServer implements Transport {
     }
 
     void failPending(String why) {
-      pending.values().forEach(p -> p.answer.completeExceptionally(new IOException(
-          "site " + p.siteId + " " + why)));
+      pending
+          .values()
+          .forEach(
+              p -> p.answer.completeExceptionally(new IOException("site " + p.siteId + " " + why)));
     }
 
     /** Closes the stream (if open) and forgets the connection. */
@@ -436,8 +463,9 @@ public final class GrpcServer implements Transport {
     public StreamObserver<SiteMessage> connect(StreamObserver<ServerMessage> responses) {
       ServerCallStreamObserver<ServerMessage> stream =
           (ServerCallStreamObserver<ServerMessage>) responses;
-      Connection c = new Connection(PeerIdentity.NAME.get(), PeerIdentity.ADDRESS.get(),
-          new Outbound<>(stream));
+      Connection c =
+          new Connection(
+              PeerIdentity.NAME.get(), PeerIdentity.ADDRESS.get(), new Outbound<>(stream));
       stream.setOnCancelHandler(() -> c.forget("the site's stream was cancelled"));
       connections.add(c);
       return new StreamObserver<>() {
@@ -446,7 +474,7 @@ public final class GrpcServer implements Transport {
           c.lastSeen = System.nanoTime();
           switch (m.getKindCase()) {
             case REGISTER -> register(c, m.getRegister());
-            case HEARTBEAT -> { }
+            case HEARTBEAT -> {}
             case RESULT -> {
               if (c.registered) {
                 c.onResult(m.getResult());
@@ -481,8 +509,12 @@ public final class GrpcServer implements Transport {
         return;
       }
       if (r.getProtocolVersion() != PROTOCOL_VERSION) {
-        refuse(c, "protocol version " + r.getProtocolVersion() + ", this server speaks "
-            + PROTOCOL_VERSION);
+        refuse(
+            c,
+            "protocol version "
+                + r.getProtocolVersion()
+                + ", this server speaks "
+                + PROTOCOL_VERSION);
         return;
       }
       if (r.getSiteIdsCount() == 0 || r.getSiteIdsCount() > b.maxSitesPerConnection) {
@@ -508,19 +540,29 @@ public final class GrpcServer implements Transport {
         Connection earlier = bySite.put(id, c);
         if (earlier != null && earlier != c) {
           earlier.sites.remove(id);
-          earlier.pending.values().stream().filter(p -> p.siteId.equals(id)).forEach(p ->
-              p.answer.completeExceptionally(new IOException("site " + id
-                  + " reconnected on another stream")));
+          earlier.pending.values().stream()
+              .filter(p -> p.siteId.equals(id))
+              .forEach(
+                  p ->
+                      p.answer.completeExceptionally(
+                          new IOException("site " + id + " reconnected on another stream")));
           if (earlier.sites.isEmpty()) {
             earlier.end("its sites reconnected on another stream", Status.UNAVAILABLE);
           }
         }
       }
       try {
-        c.out.send(ServerMessage.newBuilder().setWelcome(Welcome.newBuilder()
-            .setProtocolVersion(PROTOCOL_VERSION).setRunId(ByteString.copyFrom(runId))
-            .setModelSpecJson(specJson).setHeartbeatSeconds((int) b.heartbeat.toSeconds())
-            .addAllSiteIds(c.sites).setMaxResultBytes(maxResultBytes)).build());
+        c.out.send(
+            ServerMessage.newBuilder()
+                .setWelcome(
+                    Welcome.newBuilder()
+                        .setProtocolVersion(PROTOCOL_VERSION)
+                        .setRunId(ByteString.copyFrom(runId))
+                        .setModelSpecJson(specJson)
+                        .setHeartbeatSeconds((int) b.heartbeat.toSeconds())
+                        .addAllSiteIds(c.sites)
+                        .setMaxResultBytes(maxResultBytes))
+                .build());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -586,8 +628,8 @@ public final class GrpcServer implements Transport {
     }
 
     /**
-     * Mutual TLS: this server's certificate and key, the CA of the sites' certificates, and
-     * the allow-list of certificates and the site ids each may serve.
+     * Mutual TLS: this server's certificate and key, the CA of the sites' certificates, and the
+     * allow-list of certificates and the site ids each may serve.
      *
      * @param files the server's TLS files
      * @param allowListFile the allow-list, re-read every second
@@ -600,8 +642,8 @@ public final class GrpcServer implements Transport {
     }
 
     /**
-     * No TLS and no identities, for experiments on loopback only: anyone who can connect may
-     * claim any site id and read the weights.
+     * No TLS and no identities, for experiments on loopback only: anyone who can connect may claim
+     * any site id and read the weights.
      *
      * @return this builder
      */
@@ -651,8 +693,9 @@ public final class GrpcServer implements Transport {
      */
     public GrpcServer build() {
       if (tls.isEmpty() && !insecure) {
-        throw new IllegalArgumentException("a server needs TLS files and an allow-list, or an"
-            + " explicit insecure() for loopback experiments");
+        throw new IllegalArgumentException(
+            "a server needs TLS files and an allow-list, or an"
+                + " explicit insecure() for loopback experiments");
       }
       if (heartbeat.toSeconds() < 1) {
         throw new IllegalArgumentException("heartbeat must be at least 1 s, was " + heartbeat);

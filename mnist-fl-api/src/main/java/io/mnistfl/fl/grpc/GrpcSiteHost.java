@@ -39,26 +39,29 @@ import java.util.concurrent.TimeUnit;
 /**
  * The site side of the gRPC transport: it dials out to the server (and never listens), registers
  * its sites, heartbeats, and answers each task through the site's {@link ClientRuntime}, which
- * checks every request against the site's limits. A real site hosts one site id; a simulation
- * host serves many that share one model pool. It learns the model from the server, verifies the
- * server's certificate against its CA, and after a server restart or a network failure
- * reconnects by itself with exponential backoff and carries on.
+ * checks every request against the site's limits. A real site hosts one site id; a simulation host
+ * serves many that share one model pool. It learns the model from the server, verifies the server's
+ * certificate against its CA, and after a server restart or a network failure reconnects by itself
+ * with exponential backoff and carries on.
  */
 public final class GrpcSiteHost implements AutoCloseable {
   private final Builder b;
   private final ManagedChannel channel;
   private final ExecutorService work;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "grpc-site-heartbeat");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "grpc-site-heartbeat");
+            t.setDaemon(true);
+            return t;
+          });
   private final Thread loop;
   private final CountDownLatch firstWelcome = new CountDownLatch(1);
   private volatile boolean closed;
   private volatile Map<String, ClientRuntime> runtimes = Map.of();
   private volatile Optional<ModelSpec> spec = Optional.empty();
   private volatile long maxTaskBytes;
+
   /** The payloads received most recently, by SHA-256, for tasks that reference them. */
   private final LinkedHashMap<ByteString, byte[]> payloads = new LinkedHashMap<>();
 
@@ -67,24 +70,29 @@ public final class GrpcSiteHost implements AutoCloseable {
     ChannelCredentials credentials;
     if (b.tls.isPresent()) {
       TlsFiles t = b.tls.get();
-      credentials = TlsChannelCredentials.newBuilder()
-          .keyManager(t.certificateChain().toFile(), t.privateKey().toFile())
-          .trustManager(t.trustedCa().toFile()).build();
+      credentials =
+          TlsChannelCredentials.newBuilder()
+              .keyManager(t.certificateChain().toFile(), t.privateKey().toFile())
+              .trustManager(t.trustedCa().toFile())
+              .build();
     } else {
       credentials = InsecureChannelCredentials.create();
     }
-    NettyChannelBuilder channelBuilder = NettyChannelBuilder.forAddress(b.host, b.port,
-            credentials)
-        .maxInboundMessageSize(Chunks.MAX_MESSAGE)
-        .keepAliveTime(30, TimeUnit.SECONDS)
-        .keepAliveTimeout(10, TimeUnit.SECONDS);
+    NettyChannelBuilder channelBuilder =
+        NettyChannelBuilder.forAddress(b.host, b.port, credentials)
+            .maxInboundMessageSize(Chunks.MAX_MESSAGE)
+            .keepAliveTime(30, TimeUnit.SECONDS)
+            .keepAliveTimeout(10, TimeUnit.SECONDS);
     b.serverName.ifPresent(channelBuilder::overrideAuthority);
     this.channel = channelBuilder.build();
-    this.work = Executors.newFixedThreadPool(b.parallelism, r -> {
-      Thread t = new Thread(r, "grpc-site-task");
-      t.setDaemon(true);
-      return t;
-    });
+    this.work =
+        Executors.newFixedThreadPool(
+            b.parallelism,
+            r -> {
+              Thread t = new Thread(r, "grpc-site-task");
+              t.setDaemon(true);
+              return t;
+            });
     this.loop = new Thread(this::run, "grpc-site-connection");
     loop.setDaemon(true);
   }
@@ -208,10 +216,19 @@ public final class GrpcSiteHost implements AutoCloseable {
       FederationGrpc.newStub(channel).connect(this);
       ScheduledFuture<?> beats = null;
       try {
-        out.send(SiteMessage.newBuilder().setRegister(Register.newBuilder()
-            .setProtocolVersion(GrpcServer.PROTOCOL_VERSION).addAllSiteIds(b.sites)).build());
-        beats = timer.scheduleAtFixedRate(() -> beat(), b.heartbeat.toMillis(),
-            b.heartbeat.toMillis(), TimeUnit.MILLISECONDS);
+        out.send(
+            SiteMessage.newBuilder()
+                .setRegister(
+                    Register.newBuilder()
+                        .setProtocolVersion(GrpcServer.PROTOCOL_VERSION)
+                        .addAllSiteIds(b.sites))
+                .build());
+        beats =
+            timer.scheduleAtFixedRate(
+                () -> beat(),
+                b.heartbeat.toMillis(),
+                b.heartbeat.toMillis(),
+                TimeUnit.MILLISECONDS);
         ended.await();
       } catch (IllegalStateException e) {
         // The stream failed before it opened: its error says why.
@@ -229,8 +246,10 @@ public final class GrpcSiteHost implements AutoCloseable {
 
     private void beat() {
       try {
-        out.send(SiteMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder()
-            .setSequence(++beats)).build());
+        out.send(
+            SiteMessage.newBuilder()
+                .setHeartbeat(Heartbeat.newBuilder().setSequence(++beats))
+                .build());
       } catch (InterruptedException | IllegalStateException e) {
         // the stream ended; the session notices
       }
@@ -300,8 +319,9 @@ public final class GrpcSiteHost implements AutoCloseable {
         } else {
           Incoming in = incoming.get(t.getTaskId());
           if (in == null) {
-            in = new Incoming(new Chunks.Assembler(t.getTotalSize(), maxTaskBytes,
-                "task " + t.getTaskId()));
+            in =
+                new Incoming(
+                    new Chunks.Assembler(t.getTotalSize(), maxTaskBytes, "task " + t.getTaskId()));
             incoming.put(t.getTaskId(), in);
           }
           payload = in.assembler.add(t.getData(), t.getLast());
@@ -326,34 +346,46 @@ public final class GrpcSiteHost implements AutoCloseable {
         return;
       }
       byte[] request = payload;
-      work.execute(() -> {
-        ClientRuntime site = runtimes.get(t.getSiteId());
-        if (site == null) {
-          answer(t, null, "this host does not serve site " + t.getSiteId());
-          return;
-        }
-        try {
-          answer(t, site.handle(request), "");
-        } catch (Exception | Error e) {
-          answer(t, null, e.getMessage() != null ? e.getMessage() : e.toString());
-        }
-      });
+      work.execute(
+          () -> {
+            ClientRuntime site = runtimes.get(t.getSiteId());
+            if (site == null) {
+              answer(t, null, "this host does not serve site " + t.getSiteId());
+              return;
+            }
+            try {
+              answer(t, site.handle(request), "");
+            } catch (Exception | Error e) {
+              answer(t, null, e.getMessage() != null ? e.getMessage() : e.toString());
+            }
+          });
     }
 
     /** Sends the answer in chunks, or the error. */
     private void answer(TaskChunk t, byte[] answer, String error) {
-      ResultChunk.Builder r = ResultChunk.newBuilder().setSiteId(t.getSiteId())
-          .setTaskId(t.getTaskId()).setRunId(t.getRunId()).setNonce(t.getNonce());
+      ResultChunk.Builder r =
+          ResultChunk.newBuilder()
+              .setSiteId(t.getSiteId())
+              .setTaskId(t.getTaskId())
+              .setRunId(t.getRunId())
+              .setNonce(t.getNonce());
       try {
         if (answer == null) {
-          out.send(SiteMessage.newBuilder().setResult(r.setError(error.isEmpty() ? "failed"
-              : error).setLast(true)).build());
+          out.send(
+              SiteMessage.newBuilder()
+                  .setResult(r.setError(error.isEmpty() ? "failed" : error).setLast(true))
+                  .build());
           return;
         }
         List<ByteString> chunks = Chunks.split(answer);
         for (int i = 0; i < chunks.size(); i++) {
-          out.send(SiteMessage.newBuilder().setResult(r.setTotalSize(answer.length)
-              .setData(chunks.get(i)).setLast(i == chunks.size() - 1)).build());
+          out.send(
+              SiteMessage.newBuilder()
+                  .setResult(
+                      r.setTotalSize(answer.length)
+                          .setData(chunks.get(i))
+                          .setLast(i == chunks.size() - 1))
+                  .build());
         }
       } catch (InterruptedException | IllegalStateException e) {
         // the stream ended; the server counts the task as failed
@@ -475,8 +507,8 @@ public final class GrpcSiteHost implements AutoCloseable {
     }
 
     /**
-     * The backoff between reconnection attempts: it starts at {@code min} and doubles up to
-     * {@code max}, with jitter (default 0.5 s to 30 s).
+     * The backoff between reconnection attempts: it starts at {@code min} and doubles up to {@code
+     * max}, with jitter (default 0.5 s to 30 s).
      *
      * @param min the first wait
      * @param max the longest wait
@@ -507,12 +539,12 @@ public final class GrpcSiteHost implements AutoCloseable {
      */
     public GrpcSiteHost build() throws IOException {
       if (tls.isEmpty() && !insecure) {
-        throw new IllegalArgumentException("a site needs TLS files, or an explicit insecure()"
-            + " for loopback experiments");
+        throw new IllegalArgumentException(
+            "a site needs TLS files, or an explicit insecure()" + " for loopback experiments");
       }
       if (sites.isEmpty() || runtimes == null) {
-        throw new IllegalArgumentException("a site host needs its site ids and a runtime"
-            + " factory");
+        throw new IllegalArgumentException(
+            "a site host needs its site ids and a runtime" + " factory");
       }
       if (parallelism < 1) {
         throw new IllegalArgumentException("parallelism must be >= 1, was " + parallelism);

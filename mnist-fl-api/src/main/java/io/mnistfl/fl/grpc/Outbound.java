@@ -5,8 +5,8 @@ import io.grpc.stub.CallStreamObserver;
 /**
  * The sending half of a stream, shared by threads: one message at a time, and only when the
  * transport is ready for it, so that a slow peer holds back the sender instead of filling memory
- * with queued chunks. A sender waits at most until it is interrupted (its deadline) or the
- * stream closes.
+ * with queued chunks. A sender waits at most until it is interrupted (its deadline) or the stream
+ * closes.
  */
 final class Outbound<T> {
   private final CallStreamObserver<T> stream;

@@ -25,12 +25,13 @@ import javax.net.ssl.SSLSession;
 final class PeerIdentity implements ServerInterceptor {
   /** The calling peer's certificate name, empty without TLS. */
   static final Context.Key<Optional<String>> NAME = Context.key("mnistfl-peer-name");
+
   /** The calling peer's address, for events. */
   static final Context.Key<String> ADDRESS = Context.key("mnistfl-peer-address");
 
   @Override
-  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-      ServerCallHandler<Q, R> next) {
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     SSLSession ssl = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
     SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
     Optional<String> name = Optional.empty();
@@ -42,8 +43,10 @@ final class PeerIdentity implements ServerInterceptor {
         name = Optional.empty();
       }
       if (name.isEmpty()) {
-        call.close(io.grpc.Status.UNAUTHENTICATED.withDescription(
-            "a verified client certificate with a common name is required"), new Metadata());
+        call.close(
+            io.grpc.Status.UNAUTHENTICATED.withDescription(
+                "a verified client certificate with a common name is required"),
+            new Metadata());
         return new ServerCall.Listener<>() {};
       }
     }

@@ -42,11 +42,11 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * A certificate authority and certificates for a first federation, made with BouncyCastle: a CA,
- * a server certificate for the names sites will dial, one certificate per site (or per
- * simulation host, granted a range of site ids), and the allow-list. Keys are EC P-256 in PKCS#8
- * PEM; files are laid out as {@link Layout} says. Organisations with their own PKI make the same
- * files with their tools (the README gives the openssl commands).
+ * A certificate authority and certificates for a first federation, made with BouncyCastle: a CA, a
+ * server certificate for the names sites will dial, one certificate per site (or per simulation
+ * host, granted a range of site ids), and the allow-list. Keys are EC P-256 in PKCS#8 PEM; files
+ * are laid out as {@link Layout} says. Organisations with their own PKI make the same files with
+ * their tools (the README gives the openssl commands).
  */
 public final class QuickStartPki {
   private static final Pattern IP = Pattern.compile("[0-9.]+|[0-9a-fA-F:]+");
@@ -94,14 +94,16 @@ public final class QuickStartPki {
      * @return the files
      */
     public TlsFiles site(String name) {
-      return new TlsFiles(dir.resolve("sites").resolve(name + ".pem"),
-          dir.resolve("sites").resolve(name + ".key"), caCertificate());
+      return new TlsFiles(
+          dir.resolve("sites").resolve(name + ".pem"),
+          dir.resolve("sites").resolve(name + ".key"),
+          caCertificate());
     }
   }
 
   /**
-   * Makes a CA, a server certificate valid for {@code serverNames} (host names or IP
-   * addresses), a certificate per site id, and an allow-list granting each site its own id.
+   * Makes a CA, a server certificate valid for {@code serverNames} (host names or IP addresses), a
+   * certificate per site id, and an allow-list granting each site its own id.
    *
    * @param dir the folder to write into (created)
    * @param serverNames the names sites dial the server by
@@ -119,11 +121,20 @@ public final class QuickStartPki {
       writePem(dir.resolve("ca.pem"), caCert);
       writeKey(dir.resolve("ca.key"), ca.getPrivate());
       KeyPair server = ecKeys();
-      writePem(dir.resolve("server.pem"), sign(caName, ca, new X500Name("CN=" + serverNames.get(0)),
-          server.getPublic(), false, serverNames, KeyPurposeId.id_kp_serverAuth));
+      writePem(
+          dir.resolve("server.pem"),
+          sign(
+              caName,
+              ca,
+              new X500Name("CN=" + serverNames.get(0)),
+              server.getPublic(),
+              false,
+              serverNames,
+              KeyPurposeId.id_kp_serverAuth));
       writeKey(dir.resolve("server.key"), server.getPrivate());
-      StringBuilder allow = new StringBuilder("# certificate name, then the site ids it may serve"
-          + " (none: its own name)\n");
+      StringBuilder allow =
+          new StringBuilder(
+              "# certificate name, then the site ids it may serve" + " (none: its own name)\n");
       for (String id : siteIds) {
         site(dir, caName, ca, id);
         allow.append(id).append('\n');
@@ -148,12 +159,17 @@ public final class QuickStartPki {
   public static Layout addHost(Path dir, String name, String range) throws IOException {
     try {
       Layout layout = new Layout(dir);
-      X509Certificate caCert = (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(Files.newInputStream(layout.caCertificate()));
+      X509Certificate caCert =
+          (X509Certificate)
+              CertificateFactory.getInstance("X.509")
+                  .generateCertificate(Files.newInputStream(layout.caCertificate()));
       PrivateKey caKey = readKey(dir.resolve("ca.key"));
       KeyPair ca = new KeyPair(caCert.getPublicKey(), caKey);
       site(dir, new X509CertificateHolder(caCert.getEncoded()).getSubject(), ca, name);
-      Files.writeString(layout.allowList(), name + " " + range + "\n", StandardCharsets.UTF_8,
+      Files.writeString(
+          layout.allowList(),
+          name + " " + range + "\n",
+          StandardCharsets.UTF_8,
           java.nio.file.StandardOpenOption.APPEND);
       return layout;
     } catch (GeneralSecurityException | OperatorCreationException e) {
@@ -167,8 +183,16 @@ public final class QuickStartPki {
       throw new IllegalArgumentException("not a site id (letters, digits, '.', '_', '-'): " + id);
     }
     KeyPair site = ecKeys();
-    writePem(dir.resolve("sites").resolve(id + ".pem"), sign(caName, ca, new X500Name("CN=" + id),
-        site.getPublic(), false, List.of(), KeyPurposeId.id_kp_clientAuth));
+    writePem(
+        dir.resolve("sites").resolve(id + ".pem"),
+        sign(
+            caName,
+            ca,
+            new X500Name("CN=" + id),
+            site.getPublic(),
+            false,
+            List.of(),
+            KeyPurposeId.id_kp_clientAuth));
     writeKey(dir.resolve("sites").resolve(id + ".key"), site.getPrivate());
   }
 
@@ -178,18 +202,31 @@ public final class QuickStartPki {
     return g.generateKeyPair();
   }
 
-  private static X509Certificate sign(X500Name issuer, KeyPair issuerKeys, X500Name subject,
-      java.security.PublicKey key, boolean ca, List<String> names, KeyPurposeId purpose)
+  private static X509Certificate sign(
+      X500Name issuer,
+      KeyPair issuerKeys,
+      X500Name subject,
+      java.security.PublicKey key,
+      boolean ca,
+      List<String> names,
+      KeyPurposeId purpose)
       throws IOException, GeneralSecurityException, OperatorCreationException {
     Instant now = Instant.now();
-    JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer,
-        new BigInteger(127, new SecureRandom()), Date.from(now.minus(Duration.ofMinutes(5))),
-        Date.from(now.plus(VALIDITY)), subject, key);
+    JcaX509v3CertificateBuilder b =
+        new JcaX509v3CertificateBuilder(
+            issuer,
+            new BigInteger(127, new SecureRandom()),
+            Date.from(now.minus(Duration.ofMinutes(5))),
+            Date.from(now.plus(VALIDITY)),
+            subject,
+            key);
     JcaX509ExtensionUtils utils = new JcaX509ExtensionUtils();
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
     b.addExtension(Extension.subjectKeyIdentifier, false, utils.createSubjectKeyIdentifier(key));
-    b.addExtension(Extension.keyUsage, true, new KeyUsage(ca
-        ? KeyUsage.keyCertSign | KeyUsage.cRLSign : KeyUsage.digitalSignature));
+    b.addExtension(
+        Extension.keyUsage,
+        true,
+        new KeyUsage(ca ? KeyUsage.keyCertSign | KeyUsage.cRLSign : KeyUsage.digitalSignature));
     if (purpose != null) {
       b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(purpose));
     }
@@ -199,11 +236,14 @@ public final class QuickStartPki {
         boolean ip = IP.matcher(n).matches() && InetAddress.getByName(n) != null;
         alt.add(new GeneralName(ip ? GeneralName.iPAddress : GeneralName.dNSName, n));
       }
-      b.addExtension(Extension.subjectAlternativeName, false,
+      b.addExtension(
+          Extension.subjectAlternativeName,
+          false,
           new GeneralNames(alt.toArray(GeneralName[]::new)));
     }
-    return new JcaX509CertificateConverter().getCertificate(b.build(
-        new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKeys.getPrivate())));
+    return new JcaX509CertificateConverter()
+        .getCertificate(
+            b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKeys.getPrivate())));
   }
 
   private static void writePem(Path file, Object value) throws IOException {
@@ -216,9 +256,10 @@ public final class QuickStartPki {
 
   /** An unencrypted PKCS#8 PEM key, readable by its owner only where the file system allows. */
   private static void writeKey(Path file, PrivateKey key) throws IOException {
-    String pem = "-----BEGIN PRIVATE KEY-----\n"
-        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(key.getEncoded())
-        + "\n-----END PRIVATE KEY-----\n";
+    String pem =
+        "-----BEGIN PRIVATE KEY-----\n"
+            + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(key.getEncoded())
+            + "\n-----END PRIVATE KEY-----\n";
     Files.writeString(file, pem, StandardCharsets.US_ASCII);
     try {
       Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
@@ -228,9 +269,11 @@ public final class QuickStartPki {
   }
 
   private static PrivateKey readKey(Path file) throws IOException, GeneralSecurityException {
-    String pem = Files.readString(file, StandardCharsets.US_ASCII)
-        .replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
-    return KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(
-        Base64.getDecoder().decode(pem)));
+    String pem =
+        Files.readString(file, StandardCharsets.US_ASCII)
+            .replaceAll("-----[A-Z ]+-----", "")
+            .replaceAll("\\s", "");
+    return KeyFactory.getInstance("EC")
+        .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem)));
   }
 }

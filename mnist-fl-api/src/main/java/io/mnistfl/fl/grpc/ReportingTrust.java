@@ -19,8 +19,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * The server's trust in sites' certificates: the JDK's checks against the federation's CA, with
- * every refusal reported as a server event before the handshake fails, so that an operator sees
- * who knocked with a certificate from another CA.
+ * every refusal reported as a server event before the handshake fails, so that an operator sees who
+ * knocked with a certificate from another CA.
  */
 final class ReportingTrust extends X509ExtendedTrustManager {
   private final X509ExtendedTrustManager base;
@@ -43,8 +43,8 @@ final class ReportingTrust extends X509ExtendedTrustManager {
       if (i == 0) {
         throw new IOException(caFile + ": no certificate");
       }
-      TrustManagerFactory f = TrustManagerFactory.getInstance(
-          TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory f =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       f.init(store);
       for (TrustManager m : f.getTrustManagers()) {
         if (m instanceof X509ExtendedTrustManager x) {
@@ -58,10 +58,11 @@ final class ReportingTrust extends X509ExtendedTrustManager {
   }
 
   private void report(X509Certificate[] chain, CertificateException e) {
-    String who = chain == null || chain.length == 0 ? "a peer without a certificate"
-        : "a peer presenting " + chain[0].getSubjectX500Principal().getName();
-    refused.accept(who, "its certificate is not from the federation's CA ("
-        + e.getMessage() + ")");
+    String who =
+        chain == null || chain.length == 0
+            ? "a peer without a certificate"
+            : "a peer presenting " + chain[0].getSubjectX500Principal().getName();
+    refused.accept(who, "its certificate is not from the federation's CA (" + e.getMessage() + ")");
   }
 
   @Override

@@ -20,21 +20,21 @@ import java.util.Random;
 
 /**
  * DP-FedAvg with fixed clipping (McMahan et al. 2018) as a decorator around any strategy that
- * aggregates sums ({@link Strategy#aggregatesSums()}). It owns the sampling and the denominator
- * its privacy accounting assumes: each available site takes part independently with probability
- * q; each update Δᵢ = wᵢ − global is clipped to an L2 norm (over all its parameters) of at most
- * S; Gaussian noise N(0, (z·S)²) is added to every element of their sum; and the wrapped
- * strategy receives that noisy sum over the fixed denominator q·N, whatever number took part,
- * so that no site moves the mean by more than S / qN and a round without any site still adds
- * its noise. Every site weighs the same: a claimed example count would lift the bound on one
- * site's influence. {@link PrivacyAccountant} says what (ε, δ) the rounds spend.
+ * aggregates sums ({@link Strategy#aggregatesSums()}). It owns the sampling and the denominator its
+ * privacy accounting assumes: each available site takes part independently with probability q; each
+ * update Δᵢ = wᵢ − global is clipped to an L2 norm (over all its parameters) of at most S; Gaussian
+ * noise N(0, (z·S)²) is added to every element of their sum; and the wrapped strategy receives that
+ * noisy sum over the fixed denominator q·N, whatever number took part, so that no site moves the
+ * mean by more than S / qN and a round without any site still adds its noise. Every site weighs the
+ * same: a claimed example count would lift the bound on one site's influence. {@link
+ * PrivacyAccountant} says what (ε, δ) the rounds spend.
  *
  * <p>Under secure aggregation the server cannot clip: each site is told to clip its own update
  * ({@link io.mnistfl.fl.RoundConfig#clipNorm()}) and to weigh itself 1, and the noise is added
  * once, to the unmasked sum. The guarantee then trusts the sites to clip honestly.
  *
- * <p>The noise comes from the given generator: a seeded {@link Random} reproduces a simulation,
- * a deployment passes a {@link java.security.SecureRandom}. Its {@link #state() state} counts the
+ * <p>The noise comes from the given generator: a seeded {@link Random} reproduces a simulation, a
+ * deployment passes a {@link java.security.SecureRandom}. Its {@link #state() state} counts the
  * draws, so a resumed simulation with a generator seeded as before goes on with the same noise.
  */
 public final class DpFedAvg implements Strategy {
@@ -57,8 +57,8 @@ public final class DpFedAvg implements Strategy {
   }
 
   /**
-   * A builder wrapping {@code inner}, which must aggregate sums and instruct every site it is
-   * given (sample all).
+   * A builder wrapping {@code inner}, which must aggregate sums and instruct every site it is given
+   * (sample all).
    *
    * @param inner the strategy that aggregates the noisy sum
    * @return the builder
@@ -82,11 +82,14 @@ public final class DpFedAvg implements Strategy {
     denominator = q * available.size();
     List<SiteInstruction> instructions = inner.configureFit(round, global, chosen);
     if (!instructions.stream().map(SiteInstruction::siteId).toList().equals(chosen)) {
-      throw new IllegalStateException("DpFedAvg samples the sites itself: the wrapped strategy "
-          + inner + " must instruct every site it is given (use Sampling.all())");
+      throw new IllegalStateException(
+          "DpFedAvg samples the sites itself: the wrapped strategy "
+              + inner
+              + " must instruct every site it is given (use Sampling.all())");
     }
     return instructions.stream()
-        .map(i -> new SiteInstruction(i.siteId(), i.config().withClipNorm(clipNorm))).toList();
+        .map(i -> new SiteInstruction(i.siteId(), i.config().withClipNorm(clipNorm)))
+        .toList();
   }
 
   /** Clips, sums and noises the updates, then hands the noisy sum over q·N to the strategy. */
@@ -121,8 +124,11 @@ public final class DpFedAvg implements Strategy {
         }
       }
     }
-    return inner.aggregateFit(round, global, new FitResults.Sum(WeightMath.withValues(global,
-        sum), denominator, contributors, results.failures()));
+    return inner.aggregateFit(
+        round,
+        global,
+        new FitResults.Sum(
+            WeightMath.withValues(global, sum), denominator, contributors, results.failures()));
   }
 
   private double gaussian() {
@@ -131,14 +137,14 @@ public final class DpFedAvg implements Strategy {
   }
 
   @Override
-  public List<SiteInstruction> configureEvaluate(int round, Weights weights,
-      List<String> available) {
+  public List<SiteInstruction> configureEvaluate(
+      int round, Weights weights, List<String> available) {
     return inner.configureEvaluate(round, weights, available);
   }
 
   @Override
-  public Optional<Metrics> aggregateEvaluate(int round, List<ClientEvaluation> results,
-      List<SiteFailure> failures) {
+  public Optional<Metrics> aggregateEvaluate(
+      int round, List<ClientEvaluation> results, List<SiteFailure> failures) {
     return inner.aggregateEvaluate(round, results, failures);
   }
 
@@ -162,8 +168,8 @@ public final class DpFedAvg implements Strategy {
   }
 
   /**
-   * Draws and drops Gaussians until as many as saved are drawn, so that a generator seeded as
-   * the saved run's continues where that run stopped; the rest goes to the wrapped strategy.
+   * Draws and drops Gaussians until as many as saved are drawn, so that a generator seeded as the
+   * saved run's continues where that run stopped; the rest goes to the wrapped strategy.
    */
   @Override
   public void restore(List<double[]> state) {
@@ -172,8 +178,11 @@ public final class DpFedAvg implements Strategy {
       return;
     }
     if (state.get(0).length != 1 || state.get(0)[0] < drawn) {
-      throw new IllegalArgumentException(this + " keeps a count of draws of at least " + drawn
-          + " first, but was given another state");
+      throw new IllegalArgumentException(
+          this
+              + " keeps a count of draws of at least "
+              + drawn
+              + " first, but was given another state");
     }
     for (long target = (long) state.get(0)[0]; drawn < target; ) {
       gaussian();
@@ -194,7 +203,13 @@ public final class DpFedAvg implements Strategy {
 
   @Override
   public String toString() {
-    return "DpFedAvg(clip=" + clipNorm + ", noise=" + noiseMultiplier + ", q=" + q + ") around "
+    return "DpFedAvg(clip="
+        + clipNorm
+        + ", noise="
+        + noiseMultiplier
+        + ", q="
+        + q
+        + ") around "
         + inner;
   }
 
@@ -278,9 +293,10 @@ public final class DpFedAvg implements Strategy {
       Require.nonNegative("noiseMultiplier", noiseMultiplier);
       Require.inUnitInterval("q", q);
       if (!inner.aggregatesSums()) {
-        throw new IllegalArgumentException("DpFedAvg hands its strategy a noisy sum, but "
-            + inner.parameters().getOrDefault("aggregator", inner.toString())
-            + " needs each site's update");
+        throw new IllegalArgumentException(
+            "DpFedAvg hands its strategy a noisy sum, but "
+                + inner.parameters().getOrDefault("aggregator", inner.toString())
+                + " needs each site's update");
       }
       return new DpFedAvg(this);
     }

@@ -6,28 +6,59 @@ import java.util.Optional;
 
 /**
  * A site's signed key advertisement: its two X25519 public keys (for shares and for masks),
- * commitments to its self-mask seed and its mask key, a commitment to each share it will deal
- * (two per neighbour, in the order of its neighbour list), and the credential its signature is
- * checked against. The share commitments let the server tell a share its owner dealt from one a
- * holder altered, without a signature per share.
+ * commitments to its self-mask seed and its mask key, a commitment to each share it will deal (two
+ * per neighbour, in the order of its neighbour list), and the credential its signature is checked
+ * against. The share commitments let the server tell a share its owner dealt from one a holder
+ * altered, without a signature per share.
  */
-record Advertisement(String siteId, byte[] sharingKey, byte[] maskingKey, byte[] seedCommitment,
-    byte[] keyCommitment, byte[] shareCommitments, byte[] credential, byte[] signature) {
+record Advertisement(
+    String siteId,
+    byte[] sharingKey,
+    byte[] maskingKey,
+    byte[] seedCommitment,
+    byte[] keyCommitment,
+    byte[] shareCommitments,
+    byte[] credential,
+    byte[] signature) {
 
   static final String KIND = "MFA1";
+
   /** Bytes of the commitments to the two shares of one neighbour. */
   static final int PER_NEIGHBOUR = 64;
+
   private static final int MAX_NEIGHBOURS = 4096;
 
   /** The bytes the signature covers. */
-  static byte[] signed(byte[] session, int round, String siteId, byte[] sharingKey,
-      byte[] maskingKey, byte[] seedCommitment, byte[] keyCommitment, byte[] shareCommitments) {
-    return Body.signed("mnistfl-secagg-v1/advertisement", session, round, siteId, sharingKey,
-        maskingKey, seedCommitment, keyCommitment, shareCommitments);
+  static byte[] signed(
+      byte[] session,
+      int round,
+      String siteId,
+      byte[] sharingKey,
+      byte[] maskingKey,
+      byte[] seedCommitment,
+      byte[] keyCommitment,
+      byte[] shareCommitments) {
+    return Body.signed(
+        "mnistfl-secagg-v1/advertisement",
+        session,
+        round,
+        siteId,
+        sharingKey,
+        maskingKey,
+        seedCommitment,
+        keyCommitment,
+        shareCommitments);
   }
 
   byte[] signed(byte[] session, int round) {
-    return signed(session, round, siteId, sharingKey, maskingKey, seedCommitment, keyCommitment,
+    return signed(
+        session,
+        round,
+        siteId,
+        sharingKey,
+        maskingKey,
+        seedCommitment,
+        keyCommitment,
         shareCommitments);
   }
 
@@ -46,16 +77,35 @@ record Advertisement(String siteId, byte[] sharingKey, byte[] maskingKey, byte[]
   }
 
   void write(Body.Writer w) {
-    w.string(siteId).bytes(sharingKey).bytes(maskingKey).fixed(seedCommitment)
-        .fixed(keyCommitment).bytes(shareCommitments).bytes(credential).bytes(signature);
+    w.string(siteId)
+        .bytes(sharingKey)
+        .bytes(maskingKey)
+        .fixed(seedCommitment)
+        .fixed(keyCommitment)
+        .bytes(shareCommitments)
+        .bytes(credential)
+        .bytes(signature);
   }
 
   static Advertisement read(Body.Reader r) throws MessageFormatException {
-    Advertisement ad = new Advertisement(r.string(), r.bytes(64), r.bytes(64), r.fixed(32),
-        r.fixed(32), r.bytes(MAX_NEIGHBOURS * PER_NEIGHBOUR), r.bytes(16 << 10), r.bytes(512));
+    Advertisement ad =
+        new Advertisement(
+            r.string(),
+            r.bytes(64),
+            r.bytes(64),
+            r.fixed(32),
+            r.fixed(32),
+            r.bytes(MAX_NEIGHBOURS * PER_NEIGHBOUR),
+            r.bytes(16 << 10),
+            r.bytes(512));
     if (ad.shareCommitments.length % PER_NEIGHBOUR != 0) {
-      throw new MessageFormatException("advertisement of " + ad.siteId + ": share commitments of"
-          + " " + ad.shareCommitments.length + " bytes");
+      throw new MessageFormatException(
+          "advertisement of "
+              + ad.siteId
+              + ": share commitments of"
+              + " "
+              + ad.shareCommitments.length
+              + " bytes");
     }
     return ad;
   }

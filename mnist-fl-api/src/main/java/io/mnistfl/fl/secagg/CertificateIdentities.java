@@ -23,10 +23,10 @@ import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
 
 /**
- * Identities from the federation's PKI, for secure aggregation over gRPC: a site signs with the
- * EC key of its TLS certificate and presents the certificate; a verifier accepts a certificate
- * that chains to the CA, is valid now, is issued for client authentication (where it says) and
- * names the site as its common name.
+ * Identities from the federation's PKI, for secure aggregation over gRPC: a site signs with the EC
+ * key of its TLS certificate and presents the certificate; a verifier accepts a certificate that
+ * chains to the CA, is valid now, is issued for client authentication (where it says) and names the
+ * site as its common name.
  */
 public final class CertificateIdentities {
   private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
@@ -44,15 +44,23 @@ public final class CertificateIdentities {
   public static SiteIdentity site(TlsFiles files) throws IOException {
     try {
       X509Certificate cert = firstCertificate(files.certificateChain());
-      String pem = Files.readString(files.privateKey(), StandardCharsets.US_ASCII)
-          .replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
-      PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(
-          Base64.getDecoder().decode(pem)));
+      String pem =
+          Files.readString(files.privateKey(), StandardCharsets.US_ASCII)
+              .replaceAll("-----[A-Z ]+-----", "")
+              .replaceAll("\\s", "");
+      PrivateKey key =
+          KeyFactory.getInstance("EC")
+              .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem)));
       String id = commonName(cert);
       return new EcIdentity(id, cert.getEncoded(), key);
     } catch (GeneralSecurityException | IllegalArgumentException e) {
-      throw new IOException(files.privateKey() + ": not an EC key in PKCS#8 PEM, or its"
-          + " certificate cannot be read (" + e.getMessage() + ")", e);
+      throw new IOException(
+          files.privateKey()
+              + ": not an EC key in PKCS#8 PEM, or its"
+              + " certificate cannot be read ("
+              + e.getMessage()
+              + ")",
+          e);
     }
   }
 
@@ -81,13 +89,17 @@ public final class CertificateIdentities {
       String key = HexFormat.of().formatHex(Crypto.sha256(credential));
       X509Certificate cert = checked.get(key);
       if (cert == null) {
-        cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-            .generateCertificate(new java.io.ByteArrayInputStream(credential));
+        cert =
+            (X509Certificate)
+                CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new java.io.ByteArrayInputStream(credential));
         cert.verify(ca.getPublicKey());
         List<String> purposes = cert.getExtendedKeyUsage();
         if (purposes != null && !purposes.contains(CLIENT_AUTH)) {
-          throw new GeneralSecurityException("a certificate of " + commonName(cert)
-              + " not issued to a site (no clientAuth purpose)");
+          throw new GeneralSecurityException(
+              "a certificate of "
+                  + commonName(cert)
+                  + " not issued to a site (no clientAuth purpose)");
         }
         if (checked.size() < MAX_CACHED) {
           checked.put(key, cert);
@@ -95,11 +107,15 @@ public final class CertificateIdentities {
       }
       cert.checkValidity();
       if (!siteId.equals(commonName(cert))) {
-        throw new GeneralSecurityException("a certificate of " + commonName(cert) + ", not of "
-            + siteId);
+        throw new GeneralSecurityException(
+            "a certificate of " + commonName(cert) + ", not of " + siteId);
       }
       X509Certificate signer = cert;
-      verified.check(siteId, credential, message, signature,
+      verified.check(
+          siteId,
+          credential,
+          message,
+          signature,
           () -> EcIdentity.verify(signer.getPublicKey(), message, signature));
     };
   }

@@ -26,8 +26,8 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The cryptography of secure aggregation, all from the JDK: X25519 key pairs and agreement,
- * HKDF-SHA256 on its HMAC, AES-GCM for shares in transit, AES-CTR as the mask generator and
- * SHA-256 commitments. Nothing here is a primitive of our own.
+ * HKDF-SHA256 on its HMAC, AES-GCM for shares in transit, AES-CTR as the mask generator and SHA-256
+ * commitments. Nothing here is a primitive of our own.
  */
 final class Crypto {
   private static final int GCM_TAG_BITS = 128;
@@ -57,8 +57,8 @@ final class Crypto {
   }
 
   static PrivateKey privateKey(byte[] scalar) throws GeneralSecurityException {
-    return KeyFactory.getInstance("X25519").generatePrivate(new XECPrivateKeySpec(
-        NamedParameterSpec.X25519, scalar));
+    return KeyFactory.getInstance("X25519")
+        .generatePrivate(new XECPrivateKeySpec(NamedParameterSpec.X25519, scalar));
   }
 
   /** HKDF-SHA256 of the X25519 agreement of {@code mine} and {@code theirs}. */
@@ -106,7 +106,9 @@ final class Crypto {
     byte[] nonce = new byte[NONCE_BYTES];
     random.nextBytes(nonce);
     Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-    c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"),
+    c.init(
+        Cipher.ENCRYPT_MODE,
+        new SecretKeySpec(key, "AES"),
         new GCMParameterSpec(GCM_TAG_BITS, nonce));
     c.updateAAD(aad);
     byte[] body = c.doFinal(plaintext);
@@ -119,21 +121,25 @@ final class Crypto {
       throw new GeneralSecurityException("a sealed share too short to hold its tag");
     }
     Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-    c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"),
+    c.init(
+        Cipher.DECRYPT_MODE,
+        new SecretKeySpec(key, "AES"),
         new GCMParameterSpec(GCM_TAG_BITS, sealed, 0, NONCE_BYTES));
     c.updateAAD(aad);
     return c.doFinal(sealed, NONCE_BYTES, sealed.length - NONCE_BYTES);
   }
 
   /**
-   * Adds ({@code sign} +1) or subtracts (−1) the mask expanded from {@code seed} to {@code
-   * values}, in 32-bit arithmetic modulo 2^32: AES-256 in counter mode from a zero counter,
-   * keyed by HKDF of the seed, read as little-endian ints.
+   * Adds ({@code sign} +1) or subtracts (−1) the mask expanded from {@code seed} to {@code values},
+   * in 32-bit arithmetic modulo 2^32: AES-256 in counter mode from a zero counter, keyed by HKDF of
+   * the seed, read as little-endian ints.
    */
   static void mask(int[] values, byte[] seed, String info, int sign)
       throws GeneralSecurityException {
     Cipher c = Cipher.getInstance("AES/CTR/NoPadding");
-    c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(hkdf(seed, new byte[0], info), "AES"),
+    c.init(
+        Cipher.ENCRYPT_MODE,
+        new SecretKeySpec(hkdf(seed, new byte[0], info), "AES"),
         new IvParameterSpec(new byte[16]));
     // Blocks that stay in the first-level cache; the JDK's AES-CTR runs on the CPU's AES units.
     int block = 1 << 12;
@@ -149,8 +155,8 @@ final class Crypto {
   }
 
   /**
-   * Refuses a public key no honest site could have made: one of small order, whose agreement
-   * with any key is fixed (the JDK refuses it when agreeing with {@code probe}, a key of ours).
+   * Refuses a public key no honest site could have made: one of small order, whose agreement with
+   * any key is fixed (the JDK refuses it when agreeing with {@code probe}, a key of ours).
    */
   static void requireUsable(PrivateKey probe, PublicKey key) throws GeneralSecurityException {
     KeyAgreement a = KeyAgreement.getInstance("X25519");

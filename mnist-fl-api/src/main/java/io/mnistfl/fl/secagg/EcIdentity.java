@@ -6,15 +6,14 @@ import java.security.PublicKey;
 import java.security.Signature;
 
 /**
- * An identity that signs with an EC private key (ECDSA over SHA-256) and presents a credential:
- * a certificate, or a simulation's public key.
+ * An identity that signs with an EC private key (ECDSA over SHA-256) and presents a credential: a
+ * certificate, or a simulation's public key.
  *
  * @param siteId the site's id
  * @param encodedCredential what others check its signatures against
  * @param key the signing key
  */
-record EcIdentity(String siteId, byte[] encodedCredential, PrivateKey key)
-    implements SiteIdentity {
+record EcIdentity(String siteId, byte[] encodedCredential, PrivateKey key) implements SiteIdentity {
 
   private static final String ALGORITHM = "SHA256withECDSA";
 

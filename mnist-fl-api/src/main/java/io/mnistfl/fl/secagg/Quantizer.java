@@ -6,15 +6,15 @@ import io.mnistfl.model.Weights;
 import java.util.SplittableRandom;
 
 /**
- * The shared-scale quantization of secure aggregation, the same on sites and server: a site's
- * delta (update − global), weighted and clipped to [−r, r], becomes b-bit integers, rounded up
- * or down at random in proportion to the remainder so that the sum stays unbiased; its weight
- * follows as one more value in 16-bit fixed point. Sums of these integers modulo 2^32 are exact
- * as long as b + ⌈log2 n⌉ ≤ 32.
+ * The shared-scale quantization of secure aggregation, the same on sites and server: a site's delta
+ * (update − global), weighted and clipped to [−r, r], becomes b-bit integers, rounded up or down at
+ * random in proportion to the remainder so that the sum stays unbiased; its weight follows as one
+ * more value in 16-bit fixed point. Sums of these integers modulo 2^32 are exact as long as b +
+ * ⌈log2 n⌉ ≤ 32.
  *
  * <p>Without DP a site weighs min(examples, cap) / cap, so that the mean of the sum is FedAvg's
- * example-weighted mean. Under DP-FedAvg (a clip norm S) each site clips its delta to L2 norm
- * S, weighs 1, and r is S.
+ * example-weighted mean. Under DP-FedAvg (a clip norm S) each site clips its delta to L2 norm S,
+ * weighs 1, and r is S.
  *
  * @param bits b
  * @param range r
@@ -25,8 +25,7 @@ record Quantizer(int bits, double range, int exampleCap, double clipNorm) {
 
   /** The quantizer for the given parameters; under DP the range is the clip norm. */
   static Quantizer of(int bits, double clipRange, int exampleCap, double clipNorm) {
-    return new Quantizer(bits, Double.isNaN(clipNorm) ? clipRange : clipNorm, exampleCap,
-        clipNorm);
+    return new Quantizer(bits, Double.isNaN(clipNorm) ? clipRange : clipNorm, exampleCap, clipNorm);
   }
 
   private double step() {

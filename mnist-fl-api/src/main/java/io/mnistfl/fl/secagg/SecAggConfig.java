@@ -6,22 +6,23 @@ import java.util.Map;
 /**
  * The parameters of secure aggregation.
  *
- * @param neighbours k, the sites each site shares its secrets with (0: 2·⌈log2 n⌉; odd k is
- *     rounded up; at most n − 1, for n sites in the round)
- * @param threshold t, the shares that rebuild a secret (0: ⌈k/2⌉); a site's secrets are safe
- *     unless t of its k neighbours collude with the server
- * @param bits b, the bits each update value is quantized to; with n sites, b + ⌈log2 n⌉ must fit
- *     32 so that the sum cannot wrap
+ * @param neighbours k, the sites each site shares its secrets with (0: 2·⌈log2 n⌉; odd k is rounded
+ *     up; at most n − 1, for n sites in the round)
+ * @param threshold t, the shares that rebuild a secret (0: ⌈k/2⌉); a site's secrets are safe unless
+ *     t of its k neighbours collude with the server
+ * @param bits b, the bits each update value is quantized to; with n sites, b + ⌈log2 n⌉ must fit 32
+ *     so that the sum cannot wrap
  * @param clipRange r, each value (a site's weighted update) is clipped to [−r, r] before
  *     quantizing; under DP-FedAvg the clip norm takes its place
- * @param exampleCap the most examples a site's update is weighted by; heavier sites weigh as
- *     this many
+ * @param exampleCap the most examples a site's update is weighted by; heavier sites weigh as this
+ *     many
  */
-public record SecAggConfig(int neighbours, int threshold, int bits, double clipRange,
-    int exampleCap) {
+public record SecAggConfig(
+    int neighbours, int threshold, int bits, double clipRange, int exampleCap) {
 
   /** The modulus of the masked sums, 2^32. */
   static final int MODULUS_BITS = 32;
+
   /** The fixed-point scale of the weights, summed as one more value. */
   static final int WEIGHT_BITS = 16;
 
@@ -35,10 +36,11 @@ public record SecAggConfig(int neighbours, int threshold, int bits, double clipR
    * @param exampleCap the weighting cap
    */
   public SecAggConfig {
-    if (neighbours < 0 || threshold < 0 || threshold > 0 && neighbours > 0
-        && threshold > neighbours) {
-      throw new IllegalArgumentException("need 0 <= threshold <= neighbours, was threshold "
-          + threshold + " of " + neighbours);
+    if (neighbours < 0
+        || threshold < 0
+        || threshold > 0 && neighbours > 0 && threshold > neighbours) {
+      throw new IllegalArgumentException(
+          "need 0 <= threshold <= neighbours, was threshold " + threshold + " of " + neighbours);
     }
     if (bits < 1 || bits > 24) {
       throw new IllegalArgumentException("bits must be in [1, 24], was " + bits);

@@ -26,9 +26,9 @@ import java.util.TreeMap;
  * keeping its keys, seed and the shares it holds for one round. Keys, seeds and salts come fresh
  * from {@link SecureRandom} every round, never from the run's seed, since a resumed round would
  * reuse them; only the stochastic rounding of the update is seeded, so the aggregate is
- * reproducible. It checks its neighbours' signed advertisements and every share it receives
- * against its dealer's commitment, and refuses to reveal both kinds of share of the same site,
- * which would let the server unmask that site's update.
+ * reproducible. It checks its neighbours' signed advertisements and every share it receives against
+ * its dealer's commitment, and refuses to reveal both kinds of share of the same site, which would
+ * let the server unmask that site's update.
  */
 public final class SecAggSite implements ClientRuntime.StageHandler {
   static final String SELF_MASK = "mnistfl-secagg-v1/self-mask";
@@ -49,8 +49,7 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     byte[] share(byte[] share, String holder, Secret kind);
   }
 
-  SecAggSite(SiteIdentity identity, IdentityVerifier verifier, Tamper tamper,
-      SecureRandom random) {
+  SecAggSite(SiteIdentity identity, IdentityVerifier verifier, Tamper tamper, SecureRandom random) {
     this.identity = Objects.requireNonNull(identity, "identity");
     this.verifier = Objects.requireNonNull(verifier, "verifier");
     this.tamper = tamper;
@@ -65,12 +64,15 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
    * @return the handler, for {@link ClientRuntime#withStages}
    */
   public static SecAggSite of(SiteIdentity identity, IdentityVerifier verifier) {
-    return new SecAggSite(identity, verifier, (share, holder, kind) -> share,
-        new SecureRandom());
+    return new SecAggSite(identity, verifier, (share, holder, kind) -> share, new SecureRandom());
   }
 
   /** The stage a round has reached on this site; each request moves it on by one. */
-  private enum Stage { ADVERTISED, SHARED, MASKED }
+  private enum Stage {
+    ADVERTISED,
+    SHARED,
+    MASKED
+  }
 
   /** One round's secrets and what the site learned in it. */
   private static final class State {
@@ -82,15 +84,26 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     final KeyPair sharing;
     final KeyPair masking;
     final byte[] seed;
+
     /** The shares this site deals, by neighbour: seed share, salt, key share, salt. */
     final Map<String, Dealt> dealt = new TreeMap<>();
+
     final Map<String, Peer> peers = new TreeMap<>();
+
     /** Shares this site holds, by owner. */
     final Map<String, Held> held = new TreeMap<>();
+
     Stage stage = Stage.ADVERTISED;
 
-    State(byte[] session, int round, int threshold, Quantizer quantizer,
-        List<String> neighbours, KeyPair sharing, KeyPair masking, byte[] seed) {
+    State(
+        byte[] session,
+        int round,
+        int threshold,
+        Quantizer quantizer,
+        List<String> neighbours,
+        KeyPair sharing,
+        KeyPair masking,
+        byte[] seed) {
       this.session = session;
       this.round = round;
       this.threshold = threshold;
@@ -105,16 +118,16 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
   /** A neighbour's checked advertisement and the two keys agreed with it. */
   private record Peer(Advertisement advert, byte[] shareKey, byte[] pairSeed) {}
 
-  private record Dealt(int x, byte[] seedShare, byte[] seedSalt, byte[] keyShare,
-      byte[] keySalt) {}
+  private record Dealt(int x, byte[] seedShare, byte[] seedSalt, byte[] keyShare, byte[] keySalt) {}
 
-  private record Held(int x, byte[] seedShare, byte[] seedSalt, byte[] keyShare,
-      byte[] keySalt) {}
+  private record Held(int x, byte[] seedShare, byte[] seedSalt, byte[] keyShare, byte[] keySalt) {}
 
   @Override
   public boolean handles(String kind) {
-    return kind.equals(SecureAggregation.ADVERTISE) || kind.equals(SecureAggregation.SHARE)
-        || kind.equals(SecureAggregation.MASK) || kind.equals(SecureAggregation.UNMASK);
+    return kind.equals(SecureAggregation.ADVERTISE)
+        || kind.equals(SecureAggregation.SHARE)
+        || kind.equals(SecureAggregation.MASK)
+        || kind.equals(SecureAggregation.UNMASK);
   }
 
   @Override
@@ -155,8 +168,8 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
 
   private byte[] advertise(byte[] request) throws IOException, GeneralSecurityException {
     state = null;
-    Body.Reader r = new Body.Reader(request, SecureAggregation.ADVERTISE,
-        "secure aggregation request");
+    Body.Reader r =
+        new Body.Reader(request, SecureAggregation.ADVERTISE, "secure aggregation request");
     byte[] session = r.fixed(16);
     int round = r.i32();
     String site = r.string();
@@ -174,20 +187,38 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
         || neighbours.contains(identity.siteId())) {
       throw new GeneralSecurityException("a neighbour list with repeats or itself");
     }
-    if (threshold < 1 || threshold > neighbours.size() || bits < 1 || bits > 24
-        || !(clipRange > 0 && Double.isFinite(clipRange)) || exampleCap < 1
+    if (threshold < 1
+        || threshold > neighbours.size()
+        || bits < 1
+        || bits > 24
+        || !(clipRange > 0 && Double.isFinite(clipRange))
+        || exampleCap < 1
         || !(Double.isNaN(clipNorm) || clipNorm > 0 && Double.isFinite(clipNorm))) {
-      throw new GeneralSecurityException("parameters out of range: threshold " + threshold
-          + " of " + neighbours.size() + ", " + bits + " bits, clip " + clipRange);
+      throw new GeneralSecurityException(
+          "parameters out of range: threshold "
+              + threshold
+              + " of "
+              + neighbours.size()
+              + ", "
+              + bits
+              + " bits, clip "
+              + clipRange);
     }
     byte[] seed = new byte[32];
     random.nextBytes(seed);
-    State s = new State(session, round, threshold,
-        Quantizer.of(bits, clipRange, exampleCap, clipNorm), List.copyOf(neighbours),
-        Crypto.x25519(random), Crypto.x25519(random), seed);
+    State s =
+        new State(
+            session,
+            round,
+            threshold,
+            Quantizer.of(bits, clipRange, exampleCap, clipNorm),
+            List.copyOf(neighbours),
+            Crypto.x25519(random),
+            Crypto.x25519(random),
+            seed);
     List<BigInteger> seedShares = Shamir.split(seed, threshold, neighbours.size(), random);
-    List<BigInteger> keyShares = Shamir.split(Crypto.scalar(s.masking.getPrivate()), threshold,
-        neighbours.size(), random);
+    List<BigInteger> keyShares =
+        Shamir.split(Crypto.scalar(s.masking.getPrivate()), threshold, neighbours.size(), random);
     byte[] commitments = new byte[neighbours.size() * Advertisement.PER_NEIGHBOUR];
     for (int i = 0; i < neighbours.size(); i++) {
       String holder = neighbours.get(i);
@@ -196,20 +227,45 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
       byte[] keyShare = tamper.share(Shamir.bytes(keyShares.get(i)), holder, Secret.MASK_KEY);
       Dealt d = new Dealt(x, seedShare, salt(), keyShare, salt());
       s.dealt.put(holder, d);
-      System.arraycopy(Secret.SEED.commitShare(identity.siteId(), holder, x, d.seedSalt(),
-          seedShare), 0, commitments, i * Advertisement.PER_NEIGHBOUR, 32);
-      System.arraycopy(Secret.MASK_KEY.commitShare(identity.siteId(), holder, x, d.keySalt(),
-          keyShare), 0, commitments, i * Advertisement.PER_NEIGHBOUR + 32, 32);
+      System.arraycopy(
+          Secret.SEED.commitShare(identity.siteId(), holder, x, d.seedSalt(), seedShare),
+          0,
+          commitments,
+          i * Advertisement.PER_NEIGHBOUR,
+          32);
+      System.arraycopy(
+          Secret.MASK_KEY.commitShare(identity.siteId(), holder, x, d.keySalt(), keyShare),
+          0,
+          commitments,
+          i * Advertisement.PER_NEIGHBOUR + 32,
+          32);
     }
     byte[] sharingKey = s.sharing.getPublic().getEncoded();
     byte[] maskingKey = s.masking.getPublic().getEncoded();
     byte[] seedCommitment = Secret.SEED.commit(seed);
     byte[] keyCommitment = Secret.MASK_KEY.commit(Crypto.scalar(s.masking.getPrivate()));
-    byte[] signature = identity.sign(Advertisement.signed(session, round, identity.siteId(),
-        sharingKey, maskingKey, seedCommitment, keyCommitment, commitments));
+    byte[] signature =
+        identity.sign(
+            Advertisement.signed(
+                session,
+                round,
+                identity.siteId(),
+                sharingKey,
+                maskingKey,
+                seedCommitment,
+                keyCommitment,
+                commitments));
     Body.Writer w = new Body.Writer();
-    new Advertisement(identity.siteId(), sharingKey, maskingKey, seedCommitment, keyCommitment,
-        commitments, identity.credential(), signature).write(w);
+    new Advertisement(
+            identity.siteId(),
+            sharingKey,
+            maskingKey,
+            seedCommitment,
+            keyCommitment,
+            commitments,
+            identity.credential(),
+            signature)
+        .write(w);
     state = s;
     return w.frame(Advertisement.KIND);
   }
@@ -225,38 +281,55 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     State s = state;
     int count = r.u16();
     if (count > s.neighbours.size()) {
-      throw new GeneralSecurityException(count + " advertisements for " + s.neighbours.size()
-          + " neighbours");
+      throw new GeneralSecurityException(
+          count + " advertisements for " + s.neighbours.size() + " neighbours");
     }
     Map<String, Peer> peers = new TreeMap<>();
     for (int i = 0; i < count; i++) {
       Advertisement ad = Advertisement.read(r);
       if (!s.neighbours.contains(ad.siteId()) || peers.containsKey(ad.siteId())) {
-        throw new GeneralSecurityException("an advertisement of " + ad.siteId()
-            + ", not a neighbour or a repeat");
+        throw new GeneralSecurityException(
+            "an advertisement of " + ad.siteId() + ", not a neighbour or a repeat");
       }
-      verifier.verify(ad.siteId(), ad.credential(), ad.signed(s.session, s.round),
-          ad.signature());
+      verifier.verify(ad.siteId(), ad.credential(), ad.signed(s.session, s.round), ad.signature());
       // Agreeing now also refuses a key that is not a point of the curve or of small order.
-      peers.put(ad.siteId(), new Peer(ad,
-          Crypto.agree(s.sharing.getPrivate(), Crypto.publicKey(ad.sharingKey()), s.session,
-              SHARE_KEY),
-          Crypto.agree(s.masking.getPrivate(), Crypto.publicKey(ad.maskingKey()), s.session,
-              PAIR_AGREEMENT)));
+      peers.put(
+          ad.siteId(),
+          new Peer(
+              ad,
+              Crypto.agree(
+                  s.sharing.getPrivate(), Crypto.publicKey(ad.sharingKey()), s.session, SHARE_KEY),
+              Crypto.agree(
+                  s.masking.getPrivate(),
+                  Crypto.publicKey(ad.maskingKey()),
+                  s.session,
+                  PAIR_AGREEMENT)));
     }
     r.end();
     if (peers.size() < s.threshold) {
-      throw new GeneralSecurityException("only " + peers.size() + " neighbours advertised,"
-          + " the threshold is " + s.threshold);
+      throw new GeneralSecurityException(
+          "only " + peers.size() + " neighbours advertised," + " the threshold is " + s.threshold);
     }
     Body.Writer w = new Body.Writer().string(identity.siteId()).u16(peers.size());
     for (Map.Entry<String, Peer> p : peers.entrySet()) {
       Dealt d = s.dealt.get(p.getKey());
-      byte[] plain = new Body.Writer().string(identity.siteId()).string(p.getKey()).u16(d.x())
-          .fixed(d.seedShare()).fixed(d.seedSalt()).fixed(d.keyShare()).fixed(d.keySalt())
-          .body();
-      w.string(p.getKey()).bytes(Crypto.seal(p.getValue().shareKey(), plain,
-          Body.signed(s.session, identity.siteId(), p.getKey()), random));
+      byte[] plain =
+          new Body.Writer()
+              .string(identity.siteId())
+              .string(p.getKey())
+              .u16(d.x())
+              .fixed(d.seedShare())
+              .fixed(d.seedSalt())
+              .fixed(d.keyShare())
+              .fixed(d.keySalt())
+              .body();
+      w.string(p.getKey())
+          .bytes(
+              Crypto.seal(
+                  p.getValue().shareKey(),
+                  plain,
+                  Body.signed(s.session, identity.siteId(), p.getKey()),
+                  random));
     }
     s.peers.putAll(peers);
     s.stage = Stage.SHARED;
@@ -284,8 +357,8 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     byte[] fit = r.bytes(Integer.MAX_VALUE);
     r.end();
     if (held.size() < s.threshold) {
-      throw new GeneralSecurityException("shares from " + held.size() + " neighbours, the"
-          + " threshold is " + s.threshold);
+      throw new GeneralSecurityException(
+          "shares from " + held.size() + " neighbours, the" + " threshold is " + s.threshold);
     }
     Messages.Request fitRequest = Messages.decodeRequest(fit);
     if (fitRequest.evaluate()) {
@@ -299,37 +372,64 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     s.stage = Stage.MASKED;
     ClientUpdate update = client.fit(fitRequest.weights(), fitRequest.config());
     fitRequest.weights().requireSameLayout(update.weights(), "update");
-    int[] values = s.quantizer.quantize(fitRequest.weights(), update, new SplittableRandom(
-        roundingSeed(fitRequest.config().training().seed(), identity.siteId())));
+    int[] values =
+        s.quantizer.quantize(
+            fitRequest.weights(),
+            update,
+            new SplittableRandom(
+                roundingSeed(fitRequest.config().training().seed(), identity.siteId())));
     Crypto.mask(values, s.seed, SELF_MASK, 1);
     for (String peer : held.keySet()) {
-      Crypto.mask(values, s.peers.get(peer).pairSeed(), PAIR_MASK,
+      Crypto.mask(
+          values,
+          s.peers.get(peer).pairSeed(),
+          PAIR_MASK,
           identity.siteId().compareTo(peer) < 0 ? 1 : -1);
     }
-    return new Body.Writer(4 * values.length + 512).string(identity.siteId()).ints(values)
+    return new Body.Writer(4 * values.length + 512)
+        .string(identity.siteId())
+        .ints(values)
         .frame(SecureAggregation.MASKED);
   }
 
   /** A sealed share from {@code sharer}, opened and checked against its commitments. */
   private Held open(State s, String sharer, Peer peer, byte[] sealed)
       throws IOException, GeneralSecurityException {
-    Body.Reader plain = Body.Reader.of(Crypto.open(peer.shareKey(), sealed,
-        Body.signed(s.session, sharer, identity.siteId())), "share");
+    Body.Reader plain =
+        Body.Reader.of(
+            Crypto.open(peer.shareKey(), sealed, Body.signed(s.session, sharer, identity.siteId())),
+            "share");
     if (!plain.string().equals(sharer) || !plain.string().equals(identity.siteId())) {
       throw new GeneralSecurityException("a share from " + sharer + " that names other sites");
     }
-    Held h = new Held(plain.u16(), plain.fixed(Shamir.SHARE_BYTES), plain.fixed(SALT_BYTES),
-        plain.fixed(Shamir.SHARE_BYTES), plain.fixed(SALT_BYTES));
+    Held h =
+        new Held(
+            plain.u16(),
+            plain.fixed(Shamir.SHARE_BYTES),
+            plain.fixed(SALT_BYTES),
+            plain.fixed(Shamir.SHARE_BYTES),
+            plain.fixed(SALT_BYTES));
     for (Secret kind : Secret.values()) {
       byte[] share = kind == Secret.SEED ? h.seedShare() : h.keyShare();
       byte[] salt = kind == Secret.SEED ? h.seedSalt() : h.keySalt();
-      byte[] expected = peer.advert().shareCommitment(h.x(), kind).orElseThrow(
-          () -> new GeneralSecurityException("a share from " + sharer + " at x = " + h.x()
-              + ", which it committed no share to"));
-      if (!Arrays.equals(expected, kind.commitShare(sharer, identity.siteId(), h.x(), salt,
-          share))) {
-        throw new GeneralSecurityException(sharer + " dealt it a share of its " + kind
-            + " that does not match its signed commitment");
+      byte[] expected =
+          peer.advert()
+              .shareCommitment(h.x(), kind)
+              .orElseThrow(
+                  () ->
+                      new GeneralSecurityException(
+                          "a share from "
+                              + sharer
+                              + " at x = "
+                              + h.x()
+                              + ", which it committed no share to"));
+      if (!Arrays.equals(
+          expected, kind.commitShare(sharer, identity.siteId(), h.x(), salt, share))) {
+        throw new GeneralSecurityException(
+            sharer
+                + " dealt it a share of its "
+                + kind
+                + " that does not match its signed commitment");
       }
     }
     return h;
@@ -353,23 +453,21 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     }
     for (String id : concat(survivors, dropped)) {
       if (!s.held.containsKey(id)) {
-        throw new GeneralSecurityException("asked for a share of " + id + ", which it does not"
-            + " hold");
+        throw new GeneralSecurityException(
+            "asked for a share of " + id + ", which it does not" + " hold");
       }
     }
     // Whatever happens next, this round reveals nothing more.
     state = null;
-    Body.Writer w = new Body.Writer().string(identity.siteId())
-        .u16(survivors.size() + dropped.size());
+    Body.Writer w =
+        new Body.Writer().string(identity.siteId()).u16(survivors.size() + dropped.size());
     for (String id : survivors) {
       Held h = s.held.get(id);
-      w.string(id).u16(Secret.SEED.ordinal()).u16(h.x()).fixed(h.seedShare())
-          .fixed(h.seedSalt());
+      w.string(id).u16(Secret.SEED.ordinal()).u16(h.x()).fixed(h.seedShare()).fixed(h.seedSalt());
     }
     for (String id : dropped) {
       Held h = s.held.get(id);
-      w.string(id).u16(Secret.MASK_KEY.ordinal()).u16(h.x()).fixed(h.keyShare())
-          .fixed(h.keySalt());
+      w.string(id).u16(Secret.MASK_KEY.ordinal()).u16(h.x()).fixed(h.keyShare()).fixed(h.keySalt());
     }
     return w.frame(SecureAggregation.REVEALED);
   }

@@ -25,7 +25,7 @@ enum Secret {
 
   /** The commitment to the share {@code owner} deals {@code holder} at {@code x}. */
   byte[] commitShare(String owner, String holder, int x, byte[] salt, byte[] share) {
-    return Crypto.sha256(Body.signed("mnistfl-secagg-v1/share", label, owner, holder, x, salt,
-        share));
+    return Crypto.sha256(
+        Body.signed("mnistfl-secagg-v1/share", label, owner, holder, x, salt, share));
   }
 }

@@ -42,8 +42,13 @@ final class ServerRound {
   private Map<String, List<String>> graph;
   private final Map<String, Advertisement> adverts = new TreeMap<>();
 
-  ServerRound(SecAggConfig config, IdentityVerifier verifier, SecureRandom random,
-      RoundContext round, List<SiteInstruction> instructions, SiteExchange exchange) {
+  ServerRound(
+      SecAggConfig config,
+      IdentityVerifier verifier,
+      SecureRandom random,
+      RoundContext round,
+      List<SiteInstruction> instructions,
+      SiteExchange exchange) {
     this.config = config;
     this.verifier = verifier;
     this.random = random;
@@ -58,22 +63,32 @@ final class ServerRound {
     int k = config.neighboursFor(n);
     t = config.thresholdFor(k);
     if (n < 2 || t > k) {
-      throw abandon(n + " site" + (n == 1 ? "" : "s") + " sampled, secure aggregation needs at"
-          + " least " + (t + 1));
+      throw abandon(
+          n
+              + " site"
+              + (n == 1 ? "" : "s")
+              + " sampled, secure aggregation needs at"
+              + " least "
+              + (t + 1));
     }
     String overflow = config.overflow(n);
     if (!overflow.isEmpty()) {
       throw abandon(overflow);
     }
-    List<Double> clipNorms = byId.values().stream()
-        .map(i -> i.config().clipNorm().orElse(Double.NaN)).distinct().toList();
+    List<Double> clipNorms =
+        byId.values().stream()
+            .map(i -> i.config().clipNorm().orElse(Double.NaN))
+            .distinct()
+            .toList();
     if (clipNorms.size() > 1) {
-      throw abandon("secure aggregation needs one clip norm for all sites, the instructions"
-          + " hold " + clipNorms);
+      throw abandon(
+          "secure aggregation needs one clip norm for all sites, the instructions"
+              + " hold "
+              + clipNorms);
     }
     double clipNorm = clipNorms.get(0);
-    Quantizer quantizer = Quantizer.of(config.bits(), config.clipRange(), config.exampleCap(),
-        clipNorm);
+    Quantizer quantizer =
+        Quantizer.of(config.bits(), config.clipRange(), config.exampleCap(), clipNorm);
     graph = neighbourGraph(sites, k);
     random.nextBytes(session);
 
@@ -116,9 +131,16 @@ final class ServerRound {
     }
     Map<String, byte[]> requests = new LinkedHashMap<>();
     for (String u : sites) {
-      requests.put(u, header(u).u16(t).i32(config.bits()).f64(config.clipRange())
-          .i32(config.exampleCap()).f64(clipNorm).strings(graph.get(u))
-          .frame(SecureAggregation.ADVERTISE));
+      requests.put(
+          u,
+          header(u)
+              .u16(t)
+              .i32(config.bits())
+              .f64(config.clipRange())
+              .i32(config.exampleCap())
+              .f64(clipNorm)
+              .strings(graph.get(u))
+              .frame(SecureAggregation.ADVERTISE));
     }
     SiteExchange.Replies replies = exchange.send("secagg advertise", requests);
     failures.addAll(replies.failures());
@@ -132,8 +154,11 @@ final class ServerRound {
           throw new GeneralSecurityException("advertised as " + ad.siteId());
         }
         if (ad.neighbours() != graph.get(u).size()) {
-          throw new GeneralSecurityException("share commitments for " + ad.neighbours()
-              + " neighbours, it has " + graph.get(u).size());
+          throw new GeneralSecurityException(
+              "share commitments for "
+                  + ad.neighbours()
+                  + " neighbours, it has "
+                  + graph.get(u).size());
         }
         verifier.verify(u, ad.credential(), ad.signed(session, round.round()), ad.signature());
         Crypto.requireUsable(probe, Crypto.publicKey(ad.sharingKey()));
@@ -146,8 +171,8 @@ final class ServerRound {
   }
 
   /**
-   * Stage 2: each site gets its advertised neighbours' advertisements and deals each of them
-   * its sealed shares; returns the sites that did, filling {@code sealedFor} by holder.
+   * Stage 2: each site gets its advertised neighbours' advertisements and deals each of them its
+   * sealed shares; returns the sites that did, filling {@code sealedFor} by holder.
    */
   private List<String> shareKeys(Map<String, Map<String, byte[]>> sealedFor) {
     Map<String, byte[]> requests = new LinkedHashMap<>();
@@ -155,8 +180,14 @@ final class ServerRound {
     for (String u : adverts.keySet()) {
       List<String> mine = graph.get(u).stream().filter(adverts::containsKey).toList();
       if (mine.size() < t) {
-        failures.add(new SiteFailure(u, "secagg: " + mine.size() + " of its neighbours"
-            + " advertised keys, the threshold is " + t));
+        failures.add(
+            new SiteFailure(
+                u,
+                "secagg: "
+                    + mine.size()
+                    + " of its neighbours"
+                    + " advertised keys, the threshold is "
+                    + t));
         continue;
       }
       Body.Writer w = header(u).u16(mine.size());
@@ -180,18 +211,21 @@ final class ServerRound {
           String holder = r.string();
           byte[] ciphertext = r.bytes(1024);
           if (!asked.get(u).contains(holder) || sealed.put(holder, ciphertext) != null) {
-            throw new MessageFormatException("a share for " + holder + ", not a neighbour that"
-                + " advertised keys, or a repeat");
+            throw new MessageFormatException(
+                "a share for "
+                    + holder
+                    + ", not a neighbour that"
+                    + " advertised keys, or a repeat");
           }
         }
         r.end();
         // Pairwise masks must be symmetric: a site deals every advertised neighbour a share.
         if (sealed.size() != asked.get(u).size()) {
-          throw new MessageFormatException("shares for " + sealed.size() + " of its "
-              + asked.get(u).size() + " neighbours");
+          throw new MessageFormatException(
+              "shares for " + sealed.size() + " of its " + asked.get(u).size() + " neighbours");
         }
-        sealed.forEach((holder, ct) -> sealedFor.computeIfAbsent(holder, h -> new TreeMap<>())
-            .put(u, ct));
+        sealed.forEach(
+            (holder, ct) -> sealedFor.computeIfAbsent(holder, h -> new TreeMap<>()).put(u, ct));
         shared.add(u);
       } catch (MessageFormatException e) {
         failures.add(new SiteFailure(u, "secagg share keys: " + e.getMessage()));
@@ -204,8 +238,10 @@ final class ServerRound {
    * Stage 3: each site that shared gets the shares its sharing neighbours dealt it and the fit
    * request; their masked inputs are summed as they are read. Returns the sites that sent one.
    */
-  private List<String> maskedInput(List<String> shared,
-      Map<String, Map<String, byte[]>> sealedFor, Map<String, List<String>> maskPeers,
+  private List<String> maskedInput(
+      List<String> shared,
+      Map<String, Map<String, byte[]>> sealedFor,
+      Map<String, List<String>> maskPeers,
       int[] sum) {
     Set<String> sharedSet = new HashSet<>(shared);
     Map<String, byte[]> requests = new LinkedHashMap<>();
@@ -214,16 +250,19 @@ final class ServerRound {
       Map<String, byte[]> toMe = new TreeMap<>(sealedFor.getOrDefault(u, Map.of()));
       toMe.keySet().retainAll(sharedSet);
       if (toMe.size() < t) {
-        failures.add(new SiteFailure(u, "secagg: shares from " + toMe.size() + " neighbours,"
-            + " the threshold is " + t));
+        failures.add(
+            new SiteFailure(
+                u,
+                "secagg: shares from " + toMe.size() + " neighbours," + " the threshold is " + t));
         continue;
       }
       maskPeers.put(u, List.copyOf(toMe.keySet()));
       SiteInstruction instruction = byId.get(u);
-      byte[] fit = fitRequests.computeIfAbsent(instruction.config(),
-          c -> Messages.encodeFit(instruction.config(), round.global()));
-      int capacity = 512 + fit.length + toMe.values().stream().mapToInt(ct -> ct.length + 300)
-          .sum();
+      byte[] fit =
+          fitRequests.computeIfAbsent(
+              instruction.config(), c -> Messages.encodeFit(instruction.config(), round.global()));
+      int capacity =
+          512 + fit.length + toMe.values().stream().mapToInt(ct -> ct.length + 300).sum();
       Body.Writer w = header(u, capacity).u16(toMe.size());
       toMe.forEach((sharer, ct) -> w.string(sharer).bytes(ct));
       requests.put(u, w.bytes(fit).frame(SecureAggregation.MASK));
@@ -252,11 +291,11 @@ final class ServerRound {
   }
 
   /**
-   * Refuses to unmask survivors that fall into groups sharing no masks: each group's sum would
-   * come out on its own.
+   * Refuses to unmask survivors that fall into groups sharing no masks: each group's sum would come
+   * out on its own.
    */
-  private void requireConnected(List<String> survivors, Set<String> survived,
-      Map<String, List<String>> maskPeers) {
+  private void requireConnected(
+      List<String> survivors, Set<String> survived, Map<String, List<String>> maskPeers) {
     Set<String> reached = new HashSet<>();
     Deque<String> todo = new ArrayDeque<>(List.of(survivors.get(0)));
     reached.add(survivors.get(0));
@@ -268,9 +307,16 @@ final class ServerRound {
       }
     }
     if (reached.size() < survivors.size()) {
-      throw abandon("the " + survivors.size() + " sites that sent their input fall into groups"
-          + " that share no masks (" + reached.size() + " with " + survivors.get(0) + "); the"
-          + " unmasking would reveal each group's sum");
+      throw abandon(
+          "the "
+              + survivors.size()
+              + " sites that sent their input fall into groups"
+              + " that share no masks ("
+              + reached.size()
+              + " with "
+              + survivors.get(0)
+              + "); the"
+              + " unmasking would reveal each group's sum");
     }
   }
 
@@ -278,15 +324,22 @@ final class ServerRound {
   private record Revealed(String holder, int x, BigInteger value) {}
 
   /** Stage 4: gathers the revealed shares, rebuilds the secrets and removes their masks. */
-  private void removeMasks(int[] sum, List<String> survivors, Set<String> survived,
-      List<String> dropped, Map<String, List<String>> maskPeers) {
+  private void removeMasks(
+      int[] sum,
+      List<String> survivors,
+      Set<String> survived,
+      List<String> dropped,
+      Map<String, List<String>> maskPeers) {
     Set<String> droppedSet = new HashSet<>(dropped);
     Map<String, byte[]> requests = new LinkedHashMap<>();
     for (String u : survivors) {
       List<String> peers = maskPeers.get(u);
-      requests.put(u, header(u).strings(peers.stream().filter(survived::contains).toList())
-          .strings(peers.stream().filter(droppedSet::contains).toList())
-          .frame(SecureAggregation.UNMASK));
+      requests.put(
+          u,
+          header(u)
+              .strings(peers.stream().filter(survived::contains).toList())
+              .strings(peers.stream().filter(droppedSet::contains).toList())
+              .frame(SecureAggregation.UNMASK));
     }
     SiteExchange.Replies replies = exchange.send("secagg unmask", requests);
     failures.addAll(replies.failures());
@@ -300,16 +353,20 @@ final class ServerRound {
         Crypto.mask(sum, seed, SecAggSite.SELF_MASK, -1);
       }
       for (String v : dropped) {
-        List<String> affected = survivors.stream().filter(u -> maskPeers.get(u).contains(v))
-            .toList();
+        List<String> affected =
+            survivors.stream().filter(u -> maskPeers.get(u).contains(v)).toList();
         if (affected.isEmpty()) {
           continue;
         }
-        PrivateKey key = Crypto.privateKey(rebuild(v, Secret.MASK_KEY,
-            revealed.getOrDefault(v, Map.of())));
+        PrivateKey key =
+            Crypto.privateKey(rebuild(v, Secret.MASK_KEY, revealed.getOrDefault(v, Map.of())));
         for (String u : affected) {
-          byte[] pair = Crypto.agree(key, Crypto.publicKey(adverts.get(u).maskingKey()), session,
-              SecAggSite.PAIR_AGREEMENT);
+          byte[] pair =
+              Crypto.agree(
+                  key,
+                  Crypto.publicKey(adverts.get(u).maskingKey()),
+                  session,
+                  SecAggSite.PAIR_AGREEMENT);
           // u added the pair's mask if u < v and subtracted it otherwise: undo that.
           Crypto.mask(sum, pair, SecAggSite.PAIR_MASK, u.compareTo(v) < 0 ? -1 : 1);
         }
@@ -320,11 +377,15 @@ final class ServerRound {
   }
 
   /**
-   * One holder's revealed shares: each must be one it was asked for, and match the commitment
-   * its owner signed, or the holder altered it and is named.
+   * One holder's revealed shares: each must be one it was asked for, and match the commitment its
+   * owner signed, or the holder altered it and is named.
    */
-  private void readRevealed(String holder, byte[] answer, Set<String> survived,
-      Map<String, List<String>> maskPeers, Map<String, Map<Integer, Revealed>> revealed) {
+  private void readRevealed(
+      String holder,
+      byte[] answer,
+      Set<String> survived,
+      Map<String, List<String>> maskPeers,
+      Map<String, Map<Integer, Revealed>> revealed) {
     try {
       Body.Reader r = new Body.Reader(answer, SecureAggregation.REVEALED, "revealed shares");
       if (!r.string().equals(holder)) {
@@ -344,12 +405,18 @@ final class ServerRound {
         }
         Secret secret = survived.contains(owner) ? Secret.SEED : Secret.MASK_KEY;
         if (kind != secret.ordinal() || x != graph.get(owner).indexOf(holder) + 1) {
-          throw new MessageFormatException("a share of " + owner + " of kind " + kind
-              + " at x = " + x + ", not the one asked for");
+          throw new MessageFormatException(
+              "a share of "
+                  + owner
+                  + " of kind "
+                  + kind
+                  + " at x = "
+                  + x
+                  + ", not the one asked for");
         }
         Optional<byte[]> committed = adverts.get(owner).shareCommitment(x, secret);
-        if (committed.isEmpty() || !Arrays.equals(committed.get(),
-            secret.commitShare(owner, holder, x, salt, share))) {
+        if (committed.isEmpty()
+            || !Arrays.equals(committed.get(), secret.commitShare(owner, holder, x, salt, share))) {
           altered.add(owner + "'s " + secret);
           continue;
         }
@@ -362,11 +429,17 @@ final class ServerRound {
       }
       r.end();
       if (!altered.isEmpty()) {
-        failures.add(new SiteFailure(holder, "secagg: returned shares that are not the ones"
-            + " their owners committed to (" + String.join(", ", altered) + ")"));
+        failures.add(
+            new SiteFailure(
+                holder,
+                "secagg: returned shares that are not the ones"
+                    + " their owners committed to ("
+                    + String.join(", ", altered)
+                    + ")"));
       }
-      mine.forEach((owner, share) -> revealed.computeIfAbsent(owner, o -> new TreeMap<>())
-          .put(share.x(), share));
+      mine.forEach(
+          (owner, share) ->
+              revealed.computeIfAbsent(owner, o -> new TreeMap<>()).put(share.x(), share));
     } catch (MessageFormatException e) {
       failures.add(new SiteFailure(holder, "secagg unmask: " + e.getMessage()));
     }
@@ -374,39 +447,64 @@ final class ServerRound {
 
   /**
    * The secret of {@code owner} from its revealed shares, checked against its commitment. The
-   * shares all match the commitments the owner signed, so one off the polynomial of the
-   * committed secret was dealt so by the owner, who is named; the secret is still rebuilt when
-   * t of the shares lie on that polynomial.
+   * shares all match the commitments the owner signed, so one off the polynomial of the committed
+   * secret was dealt so by the owner, who is named; the secret is still rebuilt when t of the
+   * shares lie on that polynomial.
    */
   private byte[] rebuild(String owner, Secret secret, Map<Integer, Revealed> shares) {
     if (shares.size() < t) {
-      throw abandon("the " + secret + " of " + owner + " is held by " + shares.size()
-          + " surviving neighbours, the threshold is " + t);
+      throw abandon(
+          "the "
+              + secret
+              + " of "
+              + owner
+              + " is held by "
+              + shares.size()
+              + " surviving neighbours, the threshold is "
+              + t);
     }
-    byte[] commitment = secret == Secret.SEED ? adverts.get(owner).seedCommitment()
-        : adverts.get(owner).keyCommitment();
+    byte[] commitment =
+        secret == Secret.SEED
+            ? adverts.get(owner).seedCommitment()
+            : adverts.get(owner).keyCommitment();
     List<Integer> xs = new ArrayList<>(shares.keySet());
     for (List<Integer> subset : candidates(xs, t)) {
       Map<Integer, BigInteger> points = new TreeMap<>();
       subset.forEach(x -> points.put(x, shares.get(x).value()));
-      Optional<byte[]> value = Shamir.combine(points, 32)
-          .filter(s -> Arrays.equals(secret.commit(s), commitment));
+      Optional<byte[]> value =
+          Shamir.combine(points, 32).filter(s -> Arrays.equals(secret.commit(s), commitment));
       if (value.isPresent()) {
         Shamir.Polynomial polynomial = new Shamir.Polynomial(points);
-        List<String> off = xs.stream().filter(x -> !points.containsKey(x)
-            && !polynomial.at(x).equals(shares.get(x).value()))
-            .map(x -> shares.get(x).holder()).toList();
+        List<String> off =
+            xs.stream()
+                .filter(
+                    x -> !points.containsKey(x) && !polynomial.at(x).equals(shares.get(x).value()))
+                .map(x -> shares.get(x).holder())
+                .toList();
         if (!off.isEmpty()) {
-          failures.add(new SiteFailure(owner, "secagg: dealt " + String.join(", ", off)
-              + " shares of its " + secret + " that do not fit its commitment"));
+          failures.add(
+              new SiteFailure(
+                  owner,
+                  "secagg: dealt "
+                      + String.join(", ", off)
+                      + " shares of its "
+                      + secret
+                      + " that do not fit its commitment"));
         }
         return value.get();
       }
     }
-    failures.add(new SiteFailure(owner, "secagg: dealt shares of its " + secret + " that do"
-        + " not fit its commitment"));
-    throw abandon("the shares " + owner + " dealt of its " + secret + " are inconsistent, and"
-        + " too few fit together to rebuild it");
+    failures.add(
+        new SiteFailure(
+            owner,
+            "secagg: dealt shares of its " + secret + " that do" + " not fit its commitment"));
+    throw abandon(
+        "the shares "
+            + owner
+            + " dealt of its "
+            + secret
+            + " are inconsistent, and"
+            + " too few fit together to rebuild it");
   }
 
   /**

@@ -8,20 +8,20 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Shamir's secret sharing over the prime field of p = 2^521 − 1, larger than the 256-bit
- * secrets it splits: any {@code t} shares give the secret back, fewer say nothing of it.
+ * Shamir's secret sharing over the prime field of p = 2^521 − 1, larger than the 256-bit secrets it
+ * splits: any {@code t} shares give the secret back, fewer say nothing of it.
  */
 final class Shamir {
   /** The Mersenne prime 2^521 − 1. */
   static final BigInteger P = BigInteger.ONE.shiftLeft(521).subtract(BigInteger.ONE);
+
   /** Bytes of a share's value. */
   static final int SHARE_BYTES = 66;
 
   private Shamir() {}
 
   /**
-   * Shares of {@code secret} at x = 1 … {@code count}, any {@code threshold} of which rebuild
-   * it.
+   * Shares of {@code secret} at x = 1 … {@code count}, any {@code threshold} of which rebuild it.
    */
   static List<BigInteger> split(byte[] secret, int threshold, int count, SecureRandom random) {
     if (threshold < 1 || threshold > count) {
@@ -61,8 +61,8 @@ final class Shamir {
   }
 
   /**
-   * The polynomial of degree < t through t shares, in Lagrange form: its value at 0 is the
-   * secret, its value at another x the share that x should hold.
+   * The polynomial of degree < t through t shares, in Lagrange form: its value at 0 is the secret,
+   * its value at another x the share that x should hold.
    */
   static final class Polynomial {
     private final long[] xs;

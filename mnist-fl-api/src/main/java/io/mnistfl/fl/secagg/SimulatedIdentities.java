@@ -10,9 +10,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Identities for a simulation in one JVM: an EC P-256 key pair per site id, made on first use
- * from {@link SecureRandom}, and a verifier that accepts exactly those public keys. It plays the
- * part the CA and the certificates play over gRPC.
+ * Identities for a simulation in one JVM: an EC P-256 key pair per site id, made on first use from
+ * {@link SecureRandom}, and a verifier that accepts exactly those public keys. It plays the part
+ * the CA and the certificates play over gRPC.
  */
 public final class SimulatedIdentities {
   private final Map<String, KeyPair> keys = new ConcurrentHashMap<>();
@@ -42,7 +42,11 @@ public final class SimulatedIdentities {
       if (pair == null || !Arrays.equals(pair.getPublic().getEncoded(), credential)) {
         throw new GeneralSecurityException("not the registered key of site " + siteId);
       }
-      verified.check(siteId, credential, message, signature,
+      verified.check(
+          siteId,
+          credential,
+          message,
+          signature,
           () -> EcIdentity.verify(pair.getPublic(), message, signature));
     };
   }

@@ -3,9 +3,9 @@ package io.mnistfl.fl.secagg;
 import java.security.GeneralSecurityException;
 
 /**
- * A site's long-term identity in secure aggregation: it signs the site's key advertisement and
- * its shares, so that neither the server nor another site can substitute them. Over gRPC it is
- * the key of the site's TLS certificate; in a simulation, a key pair of the simulation's own.
+ * A site's long-term identity in secure aggregation: it signs the site's key advertisement and its
+ * shares, so that neither the server nor another site can substitute them. Over gRPC it is the key
+ * of the site's TLS certificate; in a simulation, a key pair of the simulation's own.
  */
 public interface SiteIdentity {
 

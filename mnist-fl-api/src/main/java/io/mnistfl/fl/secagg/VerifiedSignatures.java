@@ -22,8 +22,9 @@ final class VerifiedSignatures {
   /** Runs {@code check} unless the same signature passed before; fails when it does not hold. */
   void check(String siteId, byte[] credential, byte[] message, byte[] signature, Check check)
       throws GeneralSecurityException {
-    String key = HexFormat.of().formatHex(Crypto.sha256(Body.signed(siteId, credential, message,
-        signature)));
+    String key =
+        HexFormat.of()
+            .formatHex(Crypto.sha256(Body.signed(siteId, credential, message, signature)));
     if (seen.containsKey(key)) {
       return;
     }

@@ -11,11 +11,11 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * A simulated Byzantine client, for measuring how an aggregator holds up: it takes an
- * honest client's identity and example count, answers every fit with independent Gaussian noise
- * N(0, σ²) in place of trained weights (the attack of Blanchard et al. 2017) while claiming a
- * perfect local fit (loss 0, accuracy 1), and evaluates honestly. The noise is seeded by the
- * round's seed and the client's id.
+ * A simulated Byzantine client, for measuring how an aggregator holds up: it takes an honest
+ * client's identity and example count, answers every fit with independent Gaussian noise N(0, σ²)
+ * in place of trained weights (the attack of Blanchard et al. 2017) while claiming a perfect local
+ * fit (loss 0, accuracy 1), and evaluates honestly. The noise is seeded by the round's seed and the
+ * client's id.
  */
 public final class GaussianAttacker implements Client {
   private final Client honest;

@@ -10,9 +10,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Connects sites in this JVM, each behind its own {@link ClientRuntime}. Messages still go
- * through their byte encoding, so a simulation exercises exactly what a remote transport
- * carries, multi-stage protocols included.
+ * Connects sites in this JVM, each behind its own {@link ClientRuntime}. Messages still go through
+ * their byte encoding, so a simulation exercises exactly what a remote transport carries,
+ * multi-stage protocols included.
  */
 public final class InProcessTransport implements Transport {
   private final Map<String, ClientRuntime> sites = new LinkedHashMap<>();

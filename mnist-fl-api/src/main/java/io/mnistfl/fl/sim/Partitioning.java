@@ -42,9 +42,9 @@ public sealed interface Partitioning {
   }
 
   /**
-   * McMahan's pathological non-IID split: sort by label, cut into {@code clients ×
-   * shardsPerClient} equal shards, give each client {@code shardsPerClient} random shards (100
-   * clients × 2 shards of 300 for MNIST's 60,000).
+   * McMahan's pathological non-IID split: sort by label, cut into {@code clients × shardsPerClient}
+   * equal shards, give each client {@code shardsPerClient} random shards (100 clients × 2 shards of
+   * 300 for MNIST's 60,000).
    *
    * @param shardsPerClient how many shards each client gets, at least 1
    */
@@ -131,8 +131,8 @@ public sealed interface Partitioning {
           double cumulative = 0;
           for (int c = 0; c < clients; c++) {
             cumulative += p[c] / sum;
-            int to = c == clients - 1 ? members.size()
-                : (int) Math.round(cumulative * members.size());
+            int to =
+                c == clients - 1 ? members.size() : (int) Math.round(cumulative * members.size());
             parts.get(c).addAll(members.subList(from, Math.max(from, to)));
             from = Math.max(from, to);
           }
@@ -145,8 +145,11 @@ public sealed interface Partitioning {
           return out;
         }
       }
-      throw new IllegalArgumentException("Dirichlet(" + alpha + ") left a client empty in 100"
-          + " draws: use fewer clients or a larger alpha");
+      throw new IllegalArgumentException(
+          "Dirichlet("
+              + alpha
+              + ") left a client empty in 100"
+              + " draws: use fewer clients or a larger alpha");
     }
 
     /** Marsaglia–Tsang, with the α < 1 boost. */
@@ -180,8 +183,9 @@ public sealed interface Partitioning {
         case "iid" -> new Iid();
         case "shards" -> new Shards(parts.length > 1 ? Integer.parseInt(parts[1]) : 2);
         case "dirichlet" -> new Dirichlet(parts.length > 1 ? Double.parseDouble(parts[1]) : 0.5);
-        default -> throw new IllegalArgumentException("unknown partition '" + text
-            + "', expected iid, shards[:K] or dirichlet[:ALPHA]");
+        default ->
+            throw new IllegalArgumentException(
+                "unknown partition '" + text + "', expected iid, shards[:K] or dirichlet[:ALPHA]");
       };
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("partition '" + text + "': not a number after ':'");
@@ -190,8 +194,8 @@ public sealed interface Partitioning {
 
   private static void checkClients(int[] labels, int parts) {
     if (parts < 1 || parts > labels.length) {
-      throw new IllegalArgumentException("cannot split " + labels.length + " examples into "
-          + parts + " parts");
+      throw new IllegalArgumentException(
+          "cannot split " + labels.length + " examples into " + parts + " parts");
     }
   }
 }

@@ -10,8 +10,8 @@ import java.util.zip.CRC32C;
 /**
  * The envelope of every message this library puts on a wire: {@code magic(4) version(u16) body
  * crc32c(u32)}, little-endian, the CRC over all bytes before it. {@link Messages} and the
- * secure-aggregation stages fill the body; a reader checks length, magic, version and CRC before
- * it reads a field, and every length inside a body against the bytes that remain.
+ * secure-aggregation stages fill the body; a reader checks length, magic, version and CRC before it
+ * reads a field, and every length inside a body against the bytes that remain.
  */
 public final class Frame {
   /** The envelope version written and read. */
@@ -54,7 +54,8 @@ public final class Frame {
    * @return its kind, or empty when it has fewer than 4 bytes
    */
   public static Optional<String> kind(byte[] bytes) {
-    return bytes.length < 4 ? Optional.empty()
+    return bytes.length < 4
+        ? Optional.empty()
         : Optional.of(new String(bytes, 0, 4, StandardCharsets.ISO_8859_1));
   }
 
@@ -76,18 +77,29 @@ public final class Frame {
     byte[] m = new byte[4];
     b.get(m);
     if (!java.util.Arrays.equals(m, magic(magic))) {
-      throw new MessageFormatException("not a " + what + " message (kind "
-          + kind(bytes).orElse("?").replaceAll("[^ -~]", "?") + ", expected " + magic + ")");
+      throw new MessageFormatException(
+          "not a "
+              + what
+              + " message (kind "
+              + kind(bytes).orElse("?").replaceAll("[^ -~]", "?")
+              + ", expected "
+              + magic
+              + ")");
     }
     int version = Short.toUnsignedInt(b.getShort());
     if (version != VERSION) {
-      throw new MessageFormatException(what + " format version " + version
-          + " is not supported (this reader knows " + VERSION + ")");
+      throw new MessageFormatException(
+          what
+              + " format version "
+              + version
+              + " is not supported (this reader knows "
+              + VERSION
+              + ")");
     }
     CRC32C crc = new CRC32C();
     crc.update(bytes, 0, bytes.length - 4);
-    int stored = ByteBuffer.wrap(bytes, bytes.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN)
-        .getInt();
+    int stored =
+        ByteBuffer.wrap(bytes, bytes.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
     if (stored != (int) crc.getValue()) {
       throw new MessageFormatException(what + " checksum mismatch (corrupted in transit)");
     }
@@ -155,8 +167,13 @@ public final class Frame {
   public static byte[] getBytes(ByteBuffer b, String what) throws MessageFormatException {
     int length = b.getInt();
     if (length < 0 || length > b.remaining()) {
-      throw new MessageFormatException(what + ": length " + Integer.toUnsignedString(length)
-          + " exceeds the " + b.remaining() + " bytes left");
+      throw new MessageFormatException(
+          what
+              + ": length "
+              + Integer.toUnsignedString(length)
+              + " exceeds the "
+              + b.remaining()
+              + " bytes left");
     }
     byte[] out = new byte[length];
     b.get(out);

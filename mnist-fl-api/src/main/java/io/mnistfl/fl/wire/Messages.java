@@ -20,8 +20,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The versioned byte format of a round's requests and answers, inside a {@link Frame} (version
- * 3). Bodies:
+ * The versioned byte format of a round's requests and answers, inside a {@link Frame} (version 3).
+ * Bodies:
  *
  * <pre>
  *   fit request      "MFLQ": config (u16 length + UTF-8 JSON of the {@link RoundConfig}),
@@ -36,23 +36,27 @@ import java.util.SplittableRandom;
  *                            counts (row = actual class)
  * </pre>
  *
- * The config travels as JSON so that a new setting needs no change here; a reader refuses
- * unknown or missing fields, since a site cannot honour a setting it does not know.
+ * The config travels as JSON so that a new setting needs no change here; a reader refuses unknown
+ * or missing fields, since a site cannot honour a setting it does not know.
  */
 public final class Messages {
   /** Kind of a fit request. */
   public static final String FIT = "MFLQ";
+
   /** Kind of an evaluate request. */
   public static final String EVALUATE = "MFLV";
+
   private static final String UPDATE = "MFLU";
   private static final String QUANTIZED_UPDATE = "MFLD";
   private static final String EVALUATION = "MFLE";
 
-  private static final ObjectMapper CONFIG = new ObjectMapper().registerModule(new Jdk8Module())
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+  private static final ObjectMapper CONFIG =
+      new ObjectMapper()
+          .registerModule(new Jdk8Module())
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
+          .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
   private Messages() {}
 
@@ -113,16 +117,20 @@ public final class Messages {
     try {
       byte[] json = new byte[Short.toUnsignedInt(b.getShort())];
       if (json.length > b.remaining()) {
-        throw new MessageFormatException("request: config length " + json.length
-            + " exceeds the " + b.remaining() + " bytes left");
+        throw new MessageFormatException(
+            "request: config length "
+                + json.length
+                + " exceeds the "
+                + b.remaining()
+                + " bytes left");
       }
       b.get(json);
       RoundConfig config;
       try {
         config = CONFIG.readValue(json, RoundConfig.class);
       } catch (java.io.IOException e) {
-        throw new MessageFormatException("request: malformed config ("
-            + firstLine(e.getMessage()) + ")");
+        throw new MessageFormatException(
+            "request: malformed config (" + firstLine(e.getMessage()) + ")");
       }
       Weights weights = weights(b, "request");
       Frame.end(b, "request");
@@ -142,9 +150,12 @@ public final class Messages {
   public static byte[] encode(ClientUpdate u, Request request) {
     return switch (request.config().updateEncoding()) {
       case FULL -> encode(u);
-      case QUANTIZED_8BIT -> encodeQuantized(u, request.weights(),
-          new SplittableRandom(request.config().training().seed() * 31
-              + u.clientId().hashCode()));
+      case QUANTIZED_8BIT ->
+          encodeQuantized(
+              u,
+              request.weights(),
+              new SplittableRandom(
+                  request.config().training().seed() * 31 + u.clientId().hashCode()));
     };
   }
 
@@ -156,7 +167,9 @@ public final class Messages {
     }
     ByteBuffer b = Frame.start(QUANTIZED_UPDATE, body);
     Frame.putString(b, u.clientId());
-    b.putInt(u.numExamples()).putDouble(u.trainLoss()).putDouble(u.trainAccuracy())
+    b.putInt(u.numExamples())
+        .putDouble(u.trainLoss())
+        .putDouble(u.trainAccuracy())
         .putInt(global.arrays().size());
     for (int a = 0; a < global.arrays().size(); a++) {
       float[] g = global.arrays().get(a).values();
@@ -191,11 +204,13 @@ public final class Messages {
    */
   public static byte[] encode(ClientUpdate u) {
     byte[] w = WeightsCodec.encode(u.weights());
-    ByteBuffer b = Frame.start(UPDATE, Frame.stringSize(u.clientId()) + 4 + 8 + 8 + 4
-        + w.length);
+    ByteBuffer b = Frame.start(UPDATE, Frame.stringSize(u.clientId()) + 4 + 8 + 8 + 4 + w.length);
     Frame.putString(b, u.clientId());
-    b.putInt(u.numExamples()).putDouble(u.trainLoss()).putDouble(u.trainAccuracy())
-        .putInt(w.length).put(w);
+    b.putInt(u.numExamples())
+        .putDouble(u.trainLoss())
+        .putDouble(u.trainAccuracy())
+        .putInt(w.length)
+        .put(w);
     return Frame.finish(b);
   }
 
@@ -207,8 +222,7 @@ public final class Messages {
    */
   public static byte[] encode(ClientEvaluation e) {
     int k = e.confusion().numClasses();
-    ByteBuffer b = Frame.start(EVALUATION, Frame.stringSize(e.clientId()) + 4 + 8 + 2
-        + 8 * k * k);
+    ByteBuffer b = Frame.start(EVALUATION, Frame.stringSize(e.clientId()) + 4 + 8 + 2 + 8 * k * k);
     Frame.putString(b, e.clientId());
     b.putInt(e.numExamples()).putDouble(e.loss()).putShort((short) k);
     for (int a = 0; a < k; a++) {
@@ -220,8 +234,8 @@ public final class Messages {
   }
 
   /**
-   * Decodes an update in either encoding; a {@link UpdateEncoding#QUANTIZED_8BIT quantized} one
-   * is a difference from {@code global}, the weights of the request it answers.
+   * Decodes an update in either encoding; a {@link UpdateEncoding#QUANTIZED_8BIT quantized} one is
+   * a difference from {@code global}, the weights of the request it answers.
    *
    * @param bytes the message
    * @param global the weights of the request it answers
@@ -250,8 +264,8 @@ public final class Messages {
       throws MessageFormatException {
     int count = b.getInt();
     if (count != global.arrays().size()) {
-      throw new MessageFormatException(what + ": " + count + " arrays, the global weights have "
-          + global.arrays().size());
+      throw new MessageFormatException(
+          what + ": " + count + " arrays, the global weights have " + global.arrays().size());
     }
     List<Weights.NamedArray> arrays = new ArrayList<>(count);
     for (Weights.NamedArray ga : global.arrays()) {
@@ -259,12 +273,18 @@ public final class Messages {
       float min = b.getFloat();
       float max = b.getFloat();
       if (values != ga.values().length) {
-        throw new MessageFormatException(what + ": array " + ga.name() + " has " + values
-            + " values, the global weights " + ga.values().length);
+        throw new MessageFormatException(
+            what
+                + ": array "
+                + ga.name()
+                + " has "
+                + values
+                + " values, the global weights "
+                + ga.values().length);
       }
       if (!(Float.isFinite(min) && Float.isFinite(max) && min <= max)) {
-        throw new MessageFormatException(what + ": array " + ga.name() + " has range [" + min
-            + ", " + max + "]");
+        throw new MessageFormatException(
+            what + ": array " + ga.name() + " has range [" + min + ", " + max + "]");
       }
       if (values > b.remaining()) {
         throw new BufferUnderflowException();
@@ -295,8 +315,16 @@ public final class Messages {
       double loss = b.getDouble();
       int k = Short.toUnsignedInt(b.getShort());
       if ((long) k * k * Long.BYTES != b.remaining()) {
-        throw new MessageFormatException("evaluation from " + id + ": " + k + " classes need "
-            + (long) k * k * Long.BYTES + " bytes of counts, " + b.remaining() + " remain");
+        throw new MessageFormatException(
+            "evaluation from "
+                + id
+                + ": "
+                + k
+                + " classes need "
+                + (long) k * k * Long.BYTES
+                + " bytes of counts, "
+                + b.remaining()
+                + " remain");
       }
       long[][] counts = new long[k][k];
       for (int a = 0; a < k; a++) {

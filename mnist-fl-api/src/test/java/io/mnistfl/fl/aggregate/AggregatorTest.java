@@ -28,8 +28,7 @@ class AggregatorTest {
   @Test
   void fedAvgWeightsByExampleCount() {
     // (1·1 + 3·5) / 4 = 4 and (1·(-2) + 3·2) / 4 = 1
-    Weights next = new FedAvg().aggregate(w(0, 0),
-        List.of(u("a", 1, 1, -2), u("b", 3, 5, 2)));
+    Weights next = new FedAvg().aggregate(w(0, 0), List.of(u("a", 1, 1, -2), u("b", 3, 5, 2)));
     assertThat(values(next)).containsExactly(new float[] {4f, 1f}, within(EPS));
   }
 
@@ -62,10 +61,12 @@ class AggregatorTest {
       Aggregator second = Aggregator.named(name);
       second.restore(first.state());
       List<ClientUpdate> round3 = List.of(u("a", 1, 5, -1));
-      assertThat(values(second.aggregate(g2, round3))).as(name)
+      assertThat(values(second.aggregate(g2, round3)))
+          .as(name)
           .containsExactly(values(first.aggregate(g2, round3)));
       // A fresh instance without the state takes another step.
-      assertThat(values(Aggregator.named(name).aggregate(g2, round3))).as(name)
+      assertThat(values(Aggregator.named(name).aggregate(g2, round3)))
+          .as(name)
           .isNotEqualTo(values(second.aggregate(g2, round3)));
     }
   }
@@ -108,8 +109,7 @@ class AggregatorTest {
     FedYogi yogi = new FedYogi(0.1, 0.0, 0.9, 0.1);
     // v0 = 0.01; Δ = 1 → Δ² = 1 > v0: v = 0.01 + 0.1·1 = 0.11; m = Δ = 1
     Weights g1 = yogi.aggregate(w(0), List.of(u("a", 1, 1)));
-    assertThat(values(g1)[0]).isCloseTo((float) (0.1 * 1 / (Math.sqrt(0.11) + 0.1)),
-        within(EPS));
+    assertThat(values(g1)[0]).isCloseTo((float) (0.1 * 1 / (Math.sqrt(0.11) + 0.1)), within(EPS));
   }
 
   @Test
@@ -133,30 +133,31 @@ class AggregatorTest {
         .hasMessage("eta must be > 0, was 0.0");
     assertThatThrownBy(() -> new FedYogi(0.01, 0.9, -0.5, 1e-3))
         .hasMessage("beta2 must be in [0, 1), was -0.5");
-    assertThatThrownBy(() -> new FedAdagrad(0.1, 0, 0))
-        .hasMessage("tau must be > 0, was 0.0");
+    assertThatThrownBy(() -> new FedAdagrad(0.1, 0, 0)).hasMessage("tau must be > 0, was 0.0");
   }
 
   @Test
   void fedMedianIgnoresAnOutlierAndItsInflatedCount() {
     // Per element: median(1, 2, 100) = 2 and median(10, -5, 0) = 0, although the outlier claims
     // 1,000 of 1,002 examples; FedAvg would land next to it.
-    List<ClientUpdate> round = List.of(u("a", 1, 1, 10), u("b", 1, 2, -5),
-        u("bad", 1000, 100, 0));
+    List<ClientUpdate> round = List.of(u("a", 1, 1, 10), u("b", 1, 2, -5), u("bad", 1000, 100, 0));
     assertThat(values(new FedMedian().aggregate(w(0, 0), round)))
         .containsExactly(new float[] {2f, 0f}, within(EPS));
     assertThat(values(new FedAvg().aggregate(w(0, 0), round))[0]).isGreaterThan(99f);
     // an even count takes the mean of the middle two: (2 + 4) / 2
-    assertThat(values(new FedMedian().aggregate(w(0),
-        List.of(u("a", 1, 1), u("b", 1, 4), u("c", 1, 100), u("d", 1, 2)))))
+    assertThat(
+            values(
+                new FedMedian()
+                    .aggregate(
+                        w(0), List.of(u("a", 1, 1), u("b", 1, 4), u("c", 1, 100), u("d", 1, 2)))))
         .containsExactly(new float[] {3f}, within(EPS));
   }
 
   @Test
   void fedTrimmedAvgDropsTheExtremesAndAveragesTheRestEqually() {
     // beta 0.2 of 5 trims one value from each side: mean(1, 2, 3) = 2
-    List<ClientUpdate> five = List.of(u("a", 1, 3), u("b", 1, -50), u("c", 1, 1),
-        u("d", 1, 1000), u("e", 1, 2));
+    List<ClientUpdate> five =
+        List.of(u("a", 1, 3), u("b", 1, -50), u("c", 1, 1), u("d", 1, 1000), u("e", 1, 2));
     assertThat(values(new FedTrimmedAvg(0.2).aggregate(w(0), five)))
         .containsExactly(new float[] {2f}, within(EPS));
     // of 4, floor(0.8) = 0 trimmed: the plain mean (1 + 2 + 3 + 6) / 4, example counts ignored
@@ -172,8 +173,13 @@ class AggregatorTest {
     // n = 5, f = 1: each score sums the squared distances to the 2 nearest others.
     // a (0,0): {1, 2, 4, 200} → 3; b (1,0): {1, 1, 5, 181} → 2; c (0,2): {2, 4, 5, 164} → 6;
     // e (1,1): {1, 2, 2, 162} → 3; bad (10,10): {162, 164, 181, 200} → 326
-    List<ClientUpdate> round = List.of(u("a", 1, 0, 0), u("b", 1, 1, 0), u("c", 1, 0, 2),
-        u("e", 1, 1, 1), u("bad", 1000, 10, 10));
+    List<ClientUpdate> round =
+        List.of(
+            u("a", 1, 0, 0),
+            u("b", 1, 1, 0),
+            u("c", 1, 0, 2),
+            u("e", 1, 1, 1),
+            u("bad", 1000, 10, 10));
     assertThat(values(new Krum(1, 1).aggregate(w(0, 0), round)))
         .containsExactly(new float[] {1f, 0f}, within(EPS));
     // Multi-Krum with 3: b, then a and e (tied at 3) → mean of (1,0), (0,0), (1,1)
@@ -204,8 +210,9 @@ class AggregatorTest {
     assertThat(new Krum(1, 1).aggregatesMeans()).isFalse();
     assertThatThrownBy(() -> new FedMedian().aggregateMean(global, meanDelta))
         .isInstanceOf(UnsupportedOperationException.class)
-        .hasMessage("FedMedian needs each site's update, not their mean: it cannot run under"
-            + " secure aggregation or DP-FedAvg");
+        .hasMessage(
+            "FedMedian needs each site's update, not their mean: it cannot run under"
+                + " secure aggregation or DP-FedAvg");
   }
 
   @Test

@@ -38,8 +38,13 @@ class DpFedAvgTest {
 
   /** DP-FedAvg around FedAvg, configured for a round over {@code sites} available sites. */
   private static DpFedAvg dp(double clip, double z, double q, Random noise, int sites) {
-    DpFedAvg dp = DpFedAvg.wrap(StandardStrategy.builder().build()).clipNorm(clip)
-        .noiseMultiplier(z).samplingProbability(q).noise(noise).build();
+    DpFedAvg dp =
+        DpFedAvg.wrap(StandardStrategy.builder().build())
+            .clipNorm(clip)
+            .noiseMultiplier(z)
+            .samplingProbability(q)
+            .noise(noise)
+            .build();
     List<String> ids = new java.util.ArrayList<>();
     for (int i = 0; i < sites; i++) {
       ids.add("s" + i);
@@ -64,8 +69,10 @@ class DpFedAvgTest {
     double g0 = expected.nextGaussian();
     double g1 = expected.nextGaussian();
     Weights noisy = dp(1, 0.5, 1, new Random(7), 2).aggregateFit(1, w(10, 10), round);
-    assertThat(values(noisy)).containsExactly(new float[] {
-        (float) (10 + (0.9 + 0.5 * g0) / 2), (float) (10 + (1.2 + 0.5 * g1) / 2)}, within(EPS));
+    assertThat(values(noisy))
+        .containsExactly(
+            new float[] {(float) (10 + (0.9 + 0.5 * g0) / 2), (float) (10 + (1.2 + 0.5 * g1) / 2)},
+            within(EPS));
   }
 
   @Test
@@ -79,8 +86,9 @@ class DpFedAvgTest {
     double g1 = expected.nextGaussian();
     DpFedAvg noisy = dp(1, 0.5, 0.5, new Random(7), 8);
     Weights empty = noisy.aggregateFit(1, w(10, 10), updates());
-    assertThat(values(empty)).containsExactly(new float[] {
-        (float) (10 + 0.5 * g0 / 4), (float) (10 + 0.5 * g1 / 4)}, within(EPS));
+    assertThat(values(empty))
+        .containsExactly(
+            new float[] {(float) (10 + 0.5 * g0 / 4), (float) (10 + 0.5 * g1 / 4)}, within(EPS));
     assertThat(noisy.state()).singleElement().satisfies(s -> assertThat(s).containsExactly(2));
   }
 
@@ -93,37 +101,59 @@ class DpFedAvgTest {
     double g0 = expected.nextGaussian();
     double g1 = expected.nextGaussian();
     // The sites' clipped deltas summed to (0.9, 1.2), each site weighing 1.
-    Weights next = dp.aggregateFit(2, w(10, 10), new FitResults.Sum(w(0.9f, 1.2f), 2, 2,
-        List.of()));
+    Weights next =
+        dp.aggregateFit(2, w(10, 10), new FitResults.Sum(w(0.9f, 1.2f), 2, 2, List.of()));
     // q·N = 0.5 · 4 sites available in round 2.
-    assertThat(values(next)).containsExactly(new float[] {
-        (float) (10 + (0.9 + 0.5 * g0) / 2), (float) (10 + (1.2 + 0.5 * g1) / 2)}, within(EPS));
+    assertThat(values(next))
+        .containsExactly(
+            new float[] {(float) (10 + (0.9 + 0.5 * g0) / 2), (float) (10 + (1.2 + 0.5 * g1) / 2)},
+            within(EPS));
   }
 
   @Test
   void clipsOverAllArraysTogether() {
     // one update spread over two arrays, (3) and (4): norm 5 as a whole, clipped to 2.5
-    Weights global = new Weights(List.of(new Weights.NamedArray("a", new int[] {1}, new float[1]),
-        new Weights.NamedArray("b", new int[] {1}, new float[1])));
-    Weights mine = new Weights(List.of(new Weights.NamedArray("a", new int[] {1},
-        new float[] {3}), new Weights.NamedArray("b", new int[] {1}, new float[] {4})));
-    Weights next = dp(2.5, 0, 1, new Random(1), 1).aggregateFit(1, global,
-        updates(new ClientUpdate("a", mine, 1, 0, 0)));
+    Weights global =
+        new Weights(
+            List.of(
+                new Weights.NamedArray("a", new int[] {1}, new float[1]),
+                new Weights.NamedArray("b", new int[] {1}, new float[1])));
+    Weights mine =
+        new Weights(
+            List.of(
+                new Weights.NamedArray("a", new int[] {1}, new float[] {3}),
+                new Weights.NamedArray("b", new int[] {1}, new float[] {4})));
+    Weights next =
+        dp(2.5, 0, 1, new Random(1), 1)
+            .aggregateFit(1, global, updates(new ClientUpdate("a", mine, 1, 0, 0)));
     assertThat(next.arrays().get(0).values()[0]).isCloseTo(1.5f, within(EPS));
     assertThat(next.arrays().get(1).values()[0]).isCloseTo(2f, within(EPS));
   }
 
   @Test
   void aResumedDpFederationGoesOnWithTheSameNoise() {
-    java.util.function.Supplier<Federation.Builder> f = () -> Federation.builder(Toys.SPEC,
-        new InProcessTransport(List.of(new Toys.Toward("a", 1, 4), new Toys.Toward("b", 2, 8),
-            new Toys.Toward("c", 3, -2)))).evaluator(Toys.EVALUATOR)
-        .strategy(DpFedAvg.wrap(StandardStrategy.builder().build()).clipNorm(1)
-            .noiseMultiplier(0.5).samplingProbability(0.5).noise(new Random(9)).build());
+    java.util.function.Supplier<Federation.Builder> f =
+        () ->
+            Federation.builder(
+                    Toys.SPEC,
+                    new InProcessTransport(
+                        List.of(
+                            new Toys.Toward("a", 1, 4),
+                            new Toys.Toward("b", 2, 8),
+                            new Toys.Toward("c", 3, -2))))
+                .evaluator(Toys.EVALUATOR)
+                .strategy(
+                    DpFedAvg.wrap(StandardStrategy.builder().build())
+                        .clipNorm(1)
+                        .noiseMultiplier(0.5)
+                        .samplingProbability(0.5)
+                        .noise(new Random(9))
+                        .build());
     FederationHistory whole = f.get().rounds(6).build().run(Toys.zeros());
     FederationHistory half = f.get().rounds(3).build().run(Toys.zeros());
     // Every round, empty or not, draws one Gaussian per parameter: 3 rounds × 4.
-    assertThat(half.strategyState()).singleElement()
+    assertThat(half.strategyState())
+        .singleElement()
         .satisfies(count -> assertThat(count).containsExactly(12.0));
     Federation six = f.get().rounds(6).build();
     FederationHistory resumed = six.resume(new Checkpoint(six.provenance(), half));
@@ -135,17 +165,21 @@ class DpFedAvgTest {
 
   @Test
   void itWrapsOnlyStrategiesThatAverageAndSamplesTheSitesItself() {
-    assertThatThrownBy(() -> DpFedAvg.wrap(StandardStrategy.builder()
-        .aggregator(new FedMedian()).build()).build())
+    assertThatThrownBy(
+            () ->
+                DpFedAvg.wrap(StandardStrategy.builder().aggregator(new FedMedian()).build())
+                    .build())
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("DpFedAvg hands its strategy a noisy sum, but FedMedian needs each site's"
-            + " update");
-    DpFedAvg overSampled = DpFedAvg.wrap(StandardStrategy.builder()
-        .sampling(Sampling.fraction(0.5, 1)).build()).samplingProbability(1).build();
+        .hasMessage(
+            "DpFedAvg hands its strategy a noisy sum, but FedMedian needs each site's" + " update");
+    DpFedAvg overSampled =
+        DpFedAvg.wrap(StandardStrategy.builder().sampling(Sampling.fraction(0.5, 1)).build())
+            .samplingProbability(1)
+            .build();
     assertThatThrownBy(() -> overSampled.configureFit(1, w(0), List.of("a", "b", "c", "d")))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("must instruct every site it is given (use Sampling.all())");
-    assertThatThrownBy(() -> DpFedAvg.wrap(StandardStrategy.builder().build()).clipNorm(0)
-        .build()).hasMessage("clipNorm must be > 0, was 0.0");
+    assertThatThrownBy(() -> DpFedAvg.wrap(StandardStrategy.builder().build()).clipNorm(0).build())
+        .hasMessage("clipNorm must be > 0, was 0.0");
   }
 }

@@ -38,8 +38,7 @@ class PrivacyAccountantTest {
     Arrays.setAll(orders, i -> i + 2);
     double[] rdp = new double[31];
     Arrays.fill(rdp, 1.1);
-    assertThat(PrivacyAccountant.epsilon(orders, rdp, 1e-5)).isCloseTo(1.32783806176,
-        within(1e-9));
+    assertThat(PrivacyAccountant.epsilon(orders, rdp, 1e-5)).isCloseTo(1.32783806176, within(1e-9));
   }
 
   @Test

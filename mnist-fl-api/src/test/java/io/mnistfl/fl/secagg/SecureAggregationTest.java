@@ -49,15 +49,21 @@ import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 
 /**
- * SecAgg+ end to end over an in-process wire: the unmasked sum is exactly the plain quantized
- * sum, what reaches the server looks uniform, dropouts before and after the masked input, too
- * few survivors, bad shares, a server asking for both kinds of share, DP and robust
- * aggregators.
+ * SecAgg+ end to end over an in-process wire: the unmasked sum is exactly the plain quantized sum,
+ * what reaches the server looks uniform, dropouts before and after the masked input, too few
+ * survivors, bad shares, a server asking for both kinds of share, DP and robust aggregators.
  */
 class SecureAggregationTest {
   /** 16 × 16 pixels to 10 logits: 2,570 values, enough for a uniformity test. */
-  static final ModelSpec SPEC = ModelSpec.builder().name("wide").input(16, 16).numClasses(10)
-      .flatten().logits(Initializer.GLOROT_UNIFORM).build();
+  static final ModelSpec SPEC =
+      ModelSpec.builder()
+          .name("wide")
+          .input(16, 16)
+          .numClasses(10)
+          .flatten()
+          .logits(Initializer.GLOROT_UNIFORM)
+          .build();
+
   static final LocalTraining TRAINING = LocalTraining.of(SPEC).withSeed(7);
 
   /** Moves every weight by its own seeded amount in [−0.05, 0.05]; sites differ in size. */
@@ -76,8 +82,8 @@ class SecureAggregationTest {
 
     @Override
     public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
-      return new ClientEvaluation(id, 2, 0.5,
-          ConfusionMatrix.of(10, new int[] {0, 1}, new int[] {0, 0}));
+      return new ClientEvaluation(
+          id, 2, 0.5, ConfusionMatrix.of(10, new int[] {0, 1}, new int[] {0, 0}));
     }
   }
 
@@ -100,22 +106,25 @@ class SecureAggregationTest {
   }
 
   /** Each client behind a runtime answering secure aggregation, with seeded randomness. */
-  static Transport sites(List<Client> clients, SimulatedIdentities ids,
-      Map<String, SecAggSite.Tamper> tampers) {
+  static Transport sites(
+      List<Client> clients, SimulatedIdentities ids, Map<String, SecAggSite.Tamper> tampers) {
     List<ClientRuntime> runtimes = new ArrayList<>();
     for (Client c : clients) {
-      SecAggSite site = new SecAggSite(ids.of(c.id()), ids.verifier(),
-          tampers.getOrDefault(c.id(), (share, holder, kind) -> share),
-          seeded(c.id().hashCode()));
+      SecAggSite site =
+          new SecAggSite(
+              ids.of(c.id()),
+              ids.verifier(),
+              tampers.getOrDefault(c.id(), (share, holder, kind) -> share),
+              seeded(c.id().hashCode()));
       runtimes.add(ClientRuntime.of(c).withStages(site));
     }
     return InProcessTransport.ofRuntimes(runtimes);
   }
 
   /**
-   * The wire between server and sites, one request after another: it records every answer
-   * that reaches the server, can make sites vanish from a stage on, and lets a test rewrite
-   * requests or answers.
+   * The wire between server and sites, one request after another: it records every answer that
+   * reaches the server, can make sites vanish from a stage on, and lets a test rewrite requests or
+   * answers.
    */
   static final class Wire implements SiteExchange {
     final Transport transport;
@@ -152,8 +161,8 @@ class SecureAggregationTest {
           continue;
         }
         try {
-          byte[] answer = answers.apply(site,
-              transport.exchange(site, requests.apply(site, e.getValue())));
+          byte[] answer =
+              answers.apply(site, transport.exchange(site, requests.apply(site, e.getValue())));
           seen.add(answer);
           if (kind.equals(SecureAggregation.MASK)) {
             masked.put(site, answer);
@@ -186,8 +195,10 @@ class SecureAggregationTest {
   /** The site's plain quantized values, as it computes them before masking. */
   static int[] plain(Client c, RoundConfig config, Quantizer q) {
     ClientUpdate update = c.fit(GLOBAL, config);
-    return q.quantize(GLOBAL, update, new SplittableRandom(
-        SecAggSite.roundingSeed(config.training().seed(), c.id())));
+    return q.quantize(
+        GLOBAL,
+        update,
+        new SplittableRandom(SecAggSite.roundingSeed(config.training().seed(), c.id())));
   }
 
   static int[] plainSum(List<Client> clients, RoundConfig config, Quantizer q) {
@@ -238,8 +249,8 @@ class SecureAggregationTest {
     SecAggConfig settings = SecAggConfig.defaults();
     Wire wire = new Wire(sites(clients, ids, Map.of()));
 
-    SecureAggregation.Unmasked u = protocol(settings, ids).unmask(round(),
-        instructions(clients, config), wire);
+    SecureAggregation.Unmasked u =
+        protocol(settings, ids).unmask(round(), instructions(clients, config), wire);
 
     assertThat(u.failures()).isEmpty();
     assertThat(u.contributors()).hasSize(10);
@@ -251,8 +262,13 @@ class SecureAggregationTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(6);
     RoundConfig config = RoundConfig.of(1, TRAINING);
-    FitResults.Sum sum = (FitResults.Sum) protocol(SecAggConfig.defaults(), ids).run(round(),
-        instructions(clients, config), new Wire(sites(clients, ids, Map.of())));
+    FitResults.Sum sum =
+        (FitResults.Sum)
+            protocol(SecAggConfig.defaults(), ids)
+                .run(
+                    round(),
+                    instructions(clients, config),
+                    new Wire(sites(clients, ids, Map.of())));
 
     double[][] weighted = WeightMath.zerosLike(GLOBAL);
     double examples = 0;
@@ -275,8 +291,8 @@ class SecureAggregationTest {
       }
     }
     assertThat(worst).isLessThan(1e-4).isGreaterThan(0);
-    assertThat(sum.totalWeight()).isCloseTo(examples / 10_000, org.assertj.core.data.Offset
-        .offset(1e-4));
+    assertThat(sum.totalWeight())
+        .isCloseTo(examples / 10_000, org.assertj.core.data.Offset.offset(1e-4));
     assertThat(sum.contributors()).isEqualTo(6);
   }
 
@@ -299,8 +315,7 @@ class SecureAggregationTest {
         same += masked[i] == update[i] ? 1 : 0;
       }
       assertThat(same).as("values of %s sent in the clear", c.id()).isLessThan(5);
-      assertThat(chiSquare(masked)).as("masked input of %s", c.id())
-          .isLessThan(CHI2_15_AT_0_001);
+      assertThat(chiSquare(masked)).as("masked input of %s", c.id()).isLessThan(CHI2_15_AT_0_001);
       // The test can fail: the plain values are far from uniform.
       assertThat(chiSquare(update)).isGreaterThan(100 * CHI2_15_AT_0_001);
     }
@@ -311,17 +326,18 @@ class SecureAggregationTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(9);
     RoundConfig config = RoundConfig.of(1, TRAINING);
-    Wire wire = new Wire(sites(clients, ids, Map.of()))
-        .vanish(SecureAggregation.UNMASK, "s0", "s4", "s8");
+    Wire wire =
+        new Wire(sites(clients, ids, Map.of())).vanish(SecureAggregation.UNMASK, "s0", "s4", "s8");
 
-    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
-        instructions(clients, config), wire);
+    SecureAggregation.Unmasked u =
+        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, config), wire);
 
     assertThat(u.contributors()).hasSize(9);
-    assertThat(u.failures()).extracting(SiteFailure::siteId)
+    assertThat(u.failures())
+        .extracting(SiteFailure::siteId)
         .containsExactlyInAnyOrder("s0", "s4", "s8");
-    assertThat(u.sum()).containsExactly(plainSum(clients, config,
-        quantizer(SecAggConfig.defaults())));
+    assertThat(u.sum())
+        .containsExactly(plainSum(clients, config, quantizer(SecAggConfig.defaults())));
   }
 
   @Test
@@ -329,18 +345,17 @@ class SecureAggregationTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(9);
     RoundConfig config = RoundConfig.of(1, TRAINING);
-    Wire wire = new Wire(sites(clients, ids, Map.of()))
-        .vanish(SecureAggregation.MASK, "s1", "s2", "s3");
+    Wire wire =
+        new Wire(sites(clients, ids, Map.of())).vanish(SecureAggregation.MASK, "s1", "s2", "s3");
 
-    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
-        instructions(clients, config), wire);
+    SecureAggregation.Unmasked u =
+        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, config), wire);
 
-    List<Client> rest = clients.stream()
-        .filter(c -> !Set.of("s1", "s2", "s3").contains(c.id())).toList();
-    assertThat(u.contributors()).containsExactlyInAnyOrderElementsOf(
-        rest.stream().map(Client::id).toList());
-    assertThat(u.sum()).containsExactly(plainSum(rest, config,
-        quantizer(SecAggConfig.defaults())));
+    List<Client> rest =
+        clients.stream().filter(c -> !Set.of("s1", "s2", "s3").contains(c.id())).toList();
+    assertThat(u.contributors())
+        .containsExactlyInAnyOrderElementsOf(rest.stream().map(Client::id).toList());
+    assertThat(u.sum()).containsExactly(plainSum(rest, config, quantizer(SecAggConfig.defaults())));
   }
 
   @Test
@@ -349,30 +364,35 @@ class SecureAggregationTest {
     List<Client> clients = clients(6);
     Transport inner = sites(clients, ids, Map.of());
     // s0..s3 answer until they are asked to unmask: 2 survivors, threshold 4.
-    Transport flaky = new Transport() {
-      @Override
-      public List<String> siteIds() {
-        return inner.siteIds();
-      }
+    Transport flaky =
+        new Transport() {
+          @Override
+          public List<String> siteIds() {
+            return inner.siteIds();
+          }
 
-      @Override
-      public byte[] exchange(String siteId, byte[] request)
-          throws IOException, InterruptedException {
-        if (Frame.kind(request).orElseThrow().equals(SecureAggregation.UNMASK)
-            && siteId.compareTo("s4") < 0) {
-          throw new IOException("connection lost");
-        }
-        return inner.exchange(siteId, request);
-      }
-    };
-    FederationHistory history = Federation.builder(SPEC, flaky)
-        .strategy(StandardStrategy.builder().localTraining(TRAINING).build())
-        .fitProtocol(protocol(SecAggConfig.defaults().withNeighbourhood(5, 4), ids))
-        .rounds(1).build().run(GLOBAL);
+          @Override
+          public byte[] exchange(String siteId, byte[] request)
+              throws IOException, InterruptedException {
+            if (Frame.kind(request).orElseThrow().equals(SecureAggregation.UNMASK)
+                && siteId.compareTo("s4") < 0) {
+              throw new IOException("connection lost");
+            }
+            return inner.exchange(siteId, request);
+          }
+        };
+    FederationHistory history =
+        Federation.builder(SPEC, flaky)
+            .strategy(StandardStrategy.builder().localTraining(TRAINING).build())
+            .fitProtocol(protocol(SecAggConfig.defaults().withNeighbourhood(5, 4), ids))
+            .rounds(1)
+            .build()
+            .run(GLOBAL);
 
     RoundResult r = history.rounds().get(0);
-    assertThat(r.abandoned()).hasValueSatisfying(reason -> assertThat(reason)
-        .contains("surviving neighbours, the threshold is 4"));
+    assertThat(r.abandoned())
+        .hasValueSatisfying(
+            reason -> assertThat(reason).contains("surviving neighbours, the threshold is 4"));
     assertThat(r.toString()).contains("abandoned");
     assertThat(r.succeeded()).isZero();
     assertThat(history.finalWeights()).isEqualTo(GLOBAL);
@@ -383,8 +403,13 @@ class SecureAggregationTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(3);
     Wire wire = new Wire(sites(clients, ids, Map.of()));
-    assertThatThrownBy(() -> protocol(SecAggConfig.defaults().withNeighbourhood(2, 2), ids)
-        .unmask(round(), instructions(clients.subList(0, 2), RoundConfig.of(1, TRAINING)), wire))
+    assertThatThrownBy(
+            () ->
+                protocol(SecAggConfig.defaults().withNeighbourhood(2, 2), ids)
+                    .unmask(
+                        round(),
+                        instructions(clients.subList(0, 2), RoundConfig.of(1, TRAINING)),
+                        wire))
         .isInstanceOf(RoundAbandonedException.class)
         .hasMessageContaining("2 sites sampled, secure aggregation needs at least 3");
     assertThat(wire.seen).isEmpty();
@@ -396,46 +421,57 @@ class SecureAggregationTest {
     List<Client> clients = clients(8);
     RoundConfig config = RoundConfig.of(1, TRAINING);
     // s3 sends s5 a seed share off its polynomial, signed as it is.
-    SecAggSite.Tamper tamper = (share, holder, kind) -> {
-      byte[] bad = share.clone();
-      if (holder.equals("s5") && kind == Secret.SEED) {
-        bad[bad.length - 1] ^= 1;
-      }
-      return bad;
-    };
+    SecAggSite.Tamper tamper =
+        (share, holder, kind) -> {
+          byte[] bad = share.clone();
+          if (holder.equals("s5") && kind == Secret.SEED) {
+            bad[bad.length - 1] ^= 1;
+          }
+          return bad;
+        };
     Wire wire = new Wire(sites(clients, ids, Map.of("s3", tamper)));
 
-    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults().withNeighbourhood(7, 3),
-        ids).unmask(round(), instructions(clients, config), wire);
+    SecureAggregation.Unmasked u =
+        protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
+            .unmask(round(), instructions(clients, config), wire);
 
-    assertThat(u.failures()).singleElement().satisfies(f -> {
-      assertThat(f.siteId()).isEqualTo("s3");
-      assertThat(f.reason()).contains("dealt s5 shares of its seed that do not fit its"
-          + " commitment");
-    });
-    assertThat(u.sum()).containsExactly(plainSum(clients, config,
-        quantizer(SecAggConfig.defaults())));
+    assertThat(u.failures())
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.siteId()).isEqualTo("s3");
+              assertThat(f.reason())
+                  .contains("dealt s5 shares of its seed that do not fit its" + " commitment");
+            });
+    assertThat(u.sum())
+        .containsExactly(plainSum(clients, config, quantizer(SecAggConfig.defaults())));
   }
 
   @Test
   void oneInconsistentShareWithoutSparesAbandonsTheRoundNamingItsDealer() {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(4);
-    SecAggSite.Tamper tamper = (share, holder, kind) -> {
-      byte[] bad = share.clone();
-      if (holder.equals("s0") && kind == Secret.SEED) {
-        bad[bad.length - 1] ^= 1;
-      }
-      return bad;
-    };
+    SecAggSite.Tamper tamper =
+        (share, holder, kind) -> {
+          byte[] bad = share.clone();
+          if (holder.equals("s0") && kind == Secret.SEED) {
+            bad[bad.length - 1] ^= 1;
+          }
+          return bad;
+        };
     Wire wire = new Wire(sites(clients, ids, Map.of("s2", tamper)));
     // k = 3, t = 3: the three shares of s2's seed are all needed, one of them is bad.
-    assertThatThrownBy(() -> protocol(SecAggConfig.defaults().withNeighbourhood(3, 3), ids)
-        .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
-        .isInstanceOfSatisfying(RoundAbandonedException.class, e -> {
-          assertThat(e).hasMessageContaining("the shares s2 dealt of its seed are inconsistent");
-          assertThat(e.failures()).extracting(SiteFailure::siteId).containsExactly("s2");
-        });
+    assertThatThrownBy(
+            () ->
+                protocol(SecAggConfig.defaults().withNeighbourhood(3, 3), ids)
+                    .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
+        .isInstanceOfSatisfying(
+            RoundAbandonedException.class,
+            e -> {
+              assertThat(e)
+                  .hasMessageContaining("the shares s2 dealt of its seed are inconsistent");
+              assertThat(e.failures()).extracting(SiteFailure::siteId).containsExactly("s2");
+            });
   }
 
   @Test
@@ -443,27 +479,31 @@ class SecureAggregationTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(8);
     RoundConfig config = RoundConfig.of(1, TRAINING);
-    SecAggSite.Tamper tamper = (share, holder, kind) -> {
-      byte[] bad = share.clone();
-      if (holder.equals("s6") && kind == Secret.MASK_KEY) {
-        bad[bad.length - 1] ^= 1;
-      }
-      return bad;
-    };
-    Wire wire = new Wire(sites(clients, ids, Map.of("s3", tamper)))
-        .vanish(SecureAggregation.MASK, "s3");
+    SecAggSite.Tamper tamper =
+        (share, holder, kind) -> {
+          byte[] bad = share.clone();
+          if (holder.equals("s6") && kind == Secret.MASK_KEY) {
+            bad[bad.length - 1] ^= 1;
+          }
+          return bad;
+        };
+    Wire wire =
+        new Wire(sites(clients, ids, Map.of("s3", tamper))).vanish(SecureAggregation.MASK, "s3");
 
-    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults().withNeighbourhood(7, 3),
-        ids).unmask(round(), instructions(clients, config), wire);
+    SecureAggregation.Unmasked u =
+        protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
+            .unmask(round(), instructions(clients, config), wire);
 
-    assertThat(u.failures()).filteredOn(f -> f.reason().contains("dealt"))
-        .singleElement().satisfies(f -> {
-          assertThat(f.siteId()).isEqualTo("s3");
-          assertThat(f.reason()).contains("dealt s6 shares of its mask key");
-        });
+    assertThat(u.failures())
+        .filteredOn(f -> f.reason().contains("dealt"))
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.siteId()).isEqualTo("s3");
+              assertThat(f.reason()).contains("dealt s6 shares of its mask key");
+            });
     List<Client> rest = clients.stream().filter(c -> !c.id().equals("s3")).toList();
-    assertThat(u.sum()).containsExactly(plainSum(rest, config,
-        quantizer(SecAggConfig.defaults())));
+    assertThat(u.sum()).containsExactly(plainSum(rest, config, quantizer(SecAggConfig.defaults())));
   }
 
   @Test
@@ -471,27 +511,27 @@ class SecureAggregationTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(7);
     RoundConfig config = RoundConfig.of(1, TRAINING);
-    Wire wire = new Wire(sites(clients, ids, Map.of()))
-        .vanish(SecureAggregation.SHARE, "s2");
+    Wire wire = new Wire(sites(clients, ids, Map.of())).vanish(SecureAggregation.SHARE, "s2");
 
-    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
-        instructions(clients, config), wire);
+    SecureAggregation.Unmasked u =
+        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, config), wire);
 
     List<Client> rest = clients.stream().filter(c -> !c.id().equals("s2")).toList();
     assertThat(u.contributors()).doesNotContain("s2").hasSize(6);
-    assertThat(u.sum()).containsExactly(plainSum(rest, config,
-        quantizer(SecAggConfig.defaults())));
+    assertThat(u.sum()).containsExactly(plainSum(rest, config, quantizer(SecAggConfig.defaults())));
   }
 
   @Test
   void fewerThanTSitesSendingTheirInputAbandonTheRound() {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(6);
-    Wire wire = new Wire(sites(clients, ids, Map.of()))
-        .vanish(SecureAggregation.MASK, "s0", "s1", "s2");
+    Wire wire =
+        new Wire(sites(clients, ids, Map.of())).vanish(SecureAggregation.MASK, "s0", "s1", "s2");
     // k = 5, t = 4: each survivor's seed is held by the 2 other survivors only.
-    assertThatThrownBy(() -> protocol(SecAggConfig.defaults().withNeighbourhood(5, 4), ids)
-        .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
+    assertThatThrownBy(
+            () ->
+                protocol(SecAggConfig.defaults().withNeighbourhood(5, 4), ids)
+                    .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
         .isInstanceOf(RoundAbandonedException.class)
         .hasMessageContaining("is held by 2 surviving neighbours, the threshold is 4");
   }
@@ -504,21 +544,30 @@ class SecureAggregationTest {
     // k = 2: a ring in a random order. Two sites opposite each other on it drop before their
     // input, which leaves two arcs of two.
     Map<String, List<String>> ring = new TreeMap<>();
-    wire.beforeStage = out -> out.forEach((site, bytes) -> {
-      String kind = Frame.kind(bytes).orElseThrow();
-      if (kind.equals(SecureAggregation.ADVERTISE)) {
-        ring.put(site, neighbours(bytes));
-      } else if (kind.equals(SecureAggregation.MASK) && wire.vanishAt.isEmpty()) {
-        String a = "s0";
-        String b = ring.get(a).get(0);
-        String across = ring.get(b).stream().filter(v -> !v.equals(a)).findFirst().orElseThrow();
-        String opposite = ring.get(across).stream().filter(v -> !v.equals(b)).findFirst()
-            .orElseThrow();
-        wire.vanish(SecureAggregation.MASK, a, opposite);
-      }
-    });
-    assertThatThrownBy(() -> protocol(SecAggConfig.defaults().withNeighbourhood(2, 1), ids)
-        .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
+    wire.beforeStage =
+        out ->
+            out.forEach(
+                (site, bytes) -> {
+                  String kind = Frame.kind(bytes).orElseThrow();
+                  if (kind.equals(SecureAggregation.ADVERTISE)) {
+                    ring.put(site, neighbours(bytes));
+                  } else if (kind.equals(SecureAggregation.MASK) && wire.vanishAt.isEmpty()) {
+                    String a = "s0";
+                    String b = ring.get(a).get(0);
+                    String across =
+                        ring.get(b).stream().filter(v -> !v.equals(a)).findFirst().orElseThrow();
+                    String opposite =
+                        ring.get(across).stream()
+                            .filter(v -> !v.equals(b))
+                            .findFirst()
+                            .orElseThrow();
+                    wire.vanish(SecureAggregation.MASK, a, opposite);
+                  }
+                });
+    assertThatThrownBy(
+            () ->
+                protocol(SecAggConfig.defaults().withNeighbourhood(2, 1), ids)
+                    .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
         .isInstanceOf(RoundAbandonedException.class)
         .hasMessageContaining("fall into groups that share no masks");
   }
@@ -548,25 +597,30 @@ class SecureAggregationTest {
     Wire wire = new Wire(transport);
     Map<String, byte[]> lastRequest = new TreeMap<>();
     List<String> refusals = new ArrayList<>();
-    wire.requests = (site, bytes) -> {
-      lastRequest.put(site, bytes);
-      return bytes;
-    };
-    wire.answers = (site, bytes) -> {
-      if (site.equals("s0") && !Frame.kind(lastRequest.get(site)).orElseThrow()
-          .equals(SecureAggregation.ADVERTISE)) {
-        try {
-          transport.exchange(site, lastRequest.get(site));
-        } catch (IOException e) {
-          refusals.add(e.getMessage());
-        } catch (InterruptedException e) {
-          throw new AssertionError(e);
-        }
-      }
-      return bytes;
-    };
-    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
-        instructions(clients, RoundConfig.of(1, TRAINING)), wire);
+    wire.requests =
+        (site, bytes) -> {
+          lastRequest.put(site, bytes);
+          return bytes;
+        };
+    wire.answers =
+        (site, bytes) -> {
+          if (site.equals("s0")
+              && !Frame.kind(lastRequest.get(site))
+                  .orElseThrow()
+                  .equals(SecureAggregation.ADVERTISE)) {
+            try {
+              transport.exchange(site, lastRequest.get(site));
+            } catch (IOException e) {
+              refusals.add(e.getMessage());
+            } catch (InterruptedException e) {
+              throw new AssertionError(e);
+            }
+          }
+          return bytes;
+        };
+    SecureAggregation.Unmasked u =
+        protocol(SecAggConfig.defaults(), ids)
+            .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire);
 
     // An advertisement request starts a new round; a replay of any later stage is refused,
     // and the round goes on.
@@ -585,38 +639,43 @@ class SecureAggregationTest {
     RoundConfig config = RoundConfig.of(1, TRAINING);
     Wire wire = new Wire(sites(clients, ids, Map.of()));
     // s6 flips a bit of every share it reveals, after the sharers signed them.
-    wire.answers = (site, bytes) -> {
-      if (!site.equals("s6") || !Frame.kind(bytes).orElseThrow()
-          .equals(SecureAggregation.REVEALED)) {
-        return bytes;
-      }
-      try {
-        Body.Reader r = new Body.Reader(bytes, SecureAggregation.REVEALED, "test");
-        Body.Writer w = new Body.Writer().string(r.string());
-        int count = r.u16();
-        w.u16(count);
-        for (int i = 0; i < count; i++) {
-          w.string(r.string()).u16(r.u16()).u16(r.u16());
-          byte[] share = r.fixed(Shamir.SHARE_BYTES);
-          share[share.length - 1] ^= 1;
-          w.fixed(share).fixed(r.fixed(SecAggSite.SALT_BYTES));
-        }
-        return w.frame(SecureAggregation.REVEALED);
-      } catch (MessageFormatException e) {
-        throw new AssertionError(e);
-      }
-    };
+    wire.answers =
+        (site, bytes) -> {
+          if (!site.equals("s6")
+              || !Frame.kind(bytes).orElseThrow().equals(SecureAggregation.REVEALED)) {
+            return bytes;
+          }
+          try {
+            Body.Reader r = new Body.Reader(bytes, SecureAggregation.REVEALED, "test");
+            Body.Writer w = new Body.Writer().string(r.string());
+            int count = r.u16();
+            w.u16(count);
+            for (int i = 0; i < count; i++) {
+              w.string(r.string()).u16(r.u16()).u16(r.u16());
+              byte[] share = r.fixed(Shamir.SHARE_BYTES);
+              share[share.length - 1] ^= 1;
+              w.fixed(share).fixed(r.fixed(SecAggSite.SALT_BYTES));
+            }
+            return w.frame(SecureAggregation.REVEALED);
+          } catch (MessageFormatException e) {
+            throw new AssertionError(e);
+          }
+        };
 
-    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults().withNeighbourhood(7, 3),
-        ids).unmask(round(), instructions(clients, config), wire);
+    SecureAggregation.Unmasked u =
+        protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
+            .unmask(round(), instructions(clients, config), wire);
 
-    assertThat(u.failures()).isNotEmpty().allSatisfy(f -> {
-      assertThat(f.siteId()).isEqualTo("s6");
-      assertThat(f.reason()).contains("returned shares that are not the ones their owners"
-          + " committed to");
-    });
-    assertThat(u.sum()).containsExactly(plainSum(clients, config,
-        quantizer(SecAggConfig.defaults())));
+    assertThat(u.failures())
+        .isNotEmpty()
+        .allSatisfy(
+            f -> {
+              assertThat(f.siteId()).isEqualTo("s6");
+              assertThat(f.reason())
+                  .contains("returned shares that are not the ones their owners" + " committed to");
+            });
+    assertThat(u.sum())
+        .containsExactly(plainSum(clients, config, quantizer(SecAggConfig.defaults())));
   }
 
   @Test
@@ -626,33 +685,43 @@ class SecureAggregationTest {
     RoundConfig config = RoundConfig.of(1, TRAINING);
     Wire wire = new Wire(sites(clients, ids, Map.of()));
     // A curious server asks s1 for the mask-key shares of the survivors whose seed it asks.
-    wire.requests = (site, bytes) -> {
-      if (!site.equals("s1") || !Frame.kind(bytes).orElseThrow()
-          .equals(SecureAggregation.UNMASK)) {
-        return bytes;
-      }
-      try {
-        Body.Reader r = new Body.Reader(bytes, SecureAggregation.UNMASK, "test");
-        byte[] session = r.fixed(16);
-        int round = r.i32();
-        String id = r.string();
-        List<String> survivors = r.strings(100);
-        return new Body.Writer().fixed(session).i32(round).string(id).strings(survivors)
-            .strings(survivors).frame(SecureAggregation.UNMASK);
-      } catch (MessageFormatException e) {
-        throw new AssertionError(e);
-      }
-    };
+    wire.requests =
+        (site, bytes) -> {
+          if (!site.equals("s1")
+              || !Frame.kind(bytes).orElseThrow().equals(SecureAggregation.UNMASK)) {
+            return bytes;
+          }
+          try {
+            Body.Reader r = new Body.Reader(bytes, SecureAggregation.UNMASK, "test");
+            byte[] session = r.fixed(16);
+            int round = r.i32();
+            String id = r.string();
+            List<String> survivors = r.strings(100);
+            return new Body.Writer()
+                .fixed(session)
+                .i32(round)
+                .string(id)
+                .strings(survivors)
+                .strings(survivors)
+                .frame(SecureAggregation.UNMASK);
+          } catch (MessageFormatException e) {
+            throw new AssertionError(e);
+          }
+        };
 
-    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults().withNeighbourhood(7, 3),
-        ids).unmask(round(), instructions(clients, config), wire);
+    SecureAggregation.Unmasked u =
+        protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
+            .unmask(round(), instructions(clients, config), wire);
 
-    assertThat(u.failures()).singleElement().satisfies(f -> {
-      assertThat(f.siteId()).isEqualTo("s1");
-      assertThat(f.reason()).contains("refuses: asked for both kinds of share of");
-    });
-    assertThat(u.sum()).containsExactly(plainSum(clients, config,
-        quantizer(SecAggConfig.defaults())));
+    assertThat(u.failures())
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.siteId()).isEqualTo("s1");
+              assertThat(f.reason()).contains("refuses: asked for both kinds of share of");
+            });
+    assertThat(u.sum())
+        .containsExactly(plainSum(clients, config, quantizer(SecAggConfig.defaults())));
   }
 
   @Test
@@ -667,11 +736,14 @@ class SecureAggregationTest {
       runtimes.add(ClientRuntime.of(c).withStages(SecAggSite.of(identity, ids.verifier())));
     }
     Wire wire = new Wire(InProcessTransport.ofRuntimes(runtimes));
-    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
-        instructions(clients, RoundConfig.of(1, TRAINING)), wire);
+    SecureAggregation.Unmasked u =
+        protocol(SecAggConfig.defaults(), ids)
+            .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire);
 
     assertThat(u.failures()).extracting(SiteFailure::siteId).contains("s5");
-    assertThat(u.failures()).filteredOn(f -> f.siteId().equals("s5")).singleElement()
+    assertThat(u.failures())
+        .filteredOn(f -> f.siteId().equals("s5"))
+        .singleElement()
         .satisfies(f -> assertThat(f.reason()).contains("not the registered key of site s5"));
     assertThat(u.contributors()).hasSize(5).doesNotContain("s5");
   }
@@ -681,8 +753,8 @@ class SecureAggregationTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(6);
     Weights plain = dpRound(new InProcessTransport(clients), Optional.empty());
-    Weights secure = dpRound(sites(clients, ids, Map.of()),
-        Optional.of(protocol(SecAggConfig.defaults(), ids)));
+    Weights secure =
+        dpRound(sites(clients, ids, Map.of()), Optional.of(protocol(SecAggConfig.defaults(), ids)));
     // The same clipped updates and the same noise: equal up to the 16-bit quantization.
     double[][] a = WeightMath.toDouble(plain);
     double[][] b = WeightMath.toDouble(secure);
@@ -699,11 +771,16 @@ class SecureAggregationTest {
     assertThat(worst).isLessThan(1e-4);
   }
 
-  private static Weights dpRound(Transport transport,
-      java.util.Optional<SecureAggregation> secure) {
-    DpFedAvg dp = DpFedAvg.wrap(StandardStrategy.builder().localTraining(TRAINING)
-        .sampling(Sampling.all()).build()).clipNorm(0.5).noiseMultiplier(0.1)
-        .samplingProbability(1).noise(new Random(3)).build();
+  private static Weights dpRound(
+      Transport transport, java.util.Optional<SecureAggregation> secure) {
+    DpFedAvg dp =
+        DpFedAvg.wrap(
+                StandardStrategy.builder().localTraining(TRAINING).sampling(Sampling.all()).build())
+            .clipNorm(0.5)
+            .noiseMultiplier(0.1)
+            .samplingProbability(1)
+            .noise(new Random(3))
+            .build();
     Federation.Builder b = Federation.builder(SPEC, transport).strategy(dp).rounds(1);
     secure.ifPresent(b::fitProtocol);
     return b.build().run(GLOBAL).finalWeights();
@@ -712,9 +789,12 @@ class SecureAggregationTest {
   @Test
   void robustAggregatorsAreRefusedWithSecureAggregation() {
     SimulatedIdentities ids = new SimulatedIdentities();
-    assertThatThrownBy(() -> Federation.builder(SPEC, sites(clients(4), ids, Map.of()))
-        .strategy(StandardStrategy.builder().aggregator(new FedMedian()).build())
-        .fitProtocol(SecureAggregation.of(SecAggConfig.defaults(), ids.verifier())).build())
+    assertThatThrownBy(
+            () ->
+                Federation.builder(SPEC, sites(clients(4), ids, Map.of()))
+                    .strategy(StandardStrategy.builder().aggregator(new FedMedian()).build())
+                    .fitProtocol(SecureAggregation.of(SecAggConfig.defaults(), ids.verifier()))
+                    .build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("gives the server only the sum of the updates")
         .hasMessageContaining("needs each site's update");
@@ -726,7 +806,8 @@ class SecureAggregationTest {
         .contains("could overflow the 32-bit sum");
     assertThat(SecAggConfig.defaults().withBits(16).overflow(1000)).isEmpty();
     assertThatThrownBy(() -> SecAggConfig.defaults().withNeighbourhood(4, 5))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("threshold 5 of 4");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("threshold 5 of 4");
     assertThat(SecAggConfig.defaults().neighboursFor(100)).isEqualTo(14);
     assertThat(SecAggConfig.defaults().neighboursFor(1000)).isEqualTo(20);
     assertThat(SecAggConfig.defaults().withNeighbourhood(5, 0).neighboursFor(100)).isEqualTo(6);
@@ -738,12 +819,12 @@ class SecureAggregationTest {
     byte[] secret = new byte[32];
     seeded(5).nextBytes(secret);
     List<java.math.BigInteger> shares = Shamir.split(secret, 3, 5, seeded(6));
-    Map<Integer, java.math.BigInteger> any3 = new TreeMap<>(Map.of(2, shares.get(1), 4,
-        shares.get(3), 5, shares.get(4)));
+    Map<Integer, java.math.BigInteger> any3 =
+        new TreeMap<>(Map.of(2, shares.get(1), 4, shares.get(3), 5, shares.get(4)));
     assertThat(Shamir.combine(any3, 32)).hasValue(secret);
     assertThat(new Shamir.Polynomial(any3).at(1)).isEqualTo(shares.get(0));
-    Map<Integer, java.math.BigInteger> two = new TreeMap<>(Map.of(1, shares.get(0), 3,
-        shares.get(2)));
+    Map<Integer, java.math.BigInteger> two =
+        new TreeMap<>(Map.of(1, shares.get(0), 3, shares.get(2)));
     assertThat(Shamir.combine(two, 32).map(java.util.Arrays::toString))
         .isNotEqualTo(java.util.Optional.of(java.util.Arrays.toString(secret)));
   }
@@ -768,8 +849,7 @@ class SecureAggregationTest {
   }
 
   @Test
-  void aSiteRefusesAnAdvertisementItsVerifierRejectsEvenIfTheServerPassedIt()
-      throws Exception {
+  void aSiteRefusesAnAdvertisementItsVerifierRejectsEvenIfTheServerPassedIt() throws Exception {
     SimulatedIdentities ids = new SimulatedIdentities();
     SimulatedIdentities strangers = new SimulatedIdentities();
     ids.of("s1");
@@ -778,32 +858,46 @@ class SecureAggregationTest {
     Client c0 = clients(1).get(0);
     Client c1 = new Drift("s1", 10);
     byte[] session = new byte[16];
-    byte[] advertOfS1 = forger.handle(advertise(session, "s1", List.of("s0")), c1,
-        io.mnistfl.fl.SiteLimits.defaults());
-    honest.handle(advertise(session, "s0", List.of("s1")), c0,
-        io.mnistfl.fl.SiteLimits.defaults());
+    byte[] advertOfS1 =
+        forger.handle(
+            advertise(session, "s1", List.of("s0")), c1, io.mnistfl.fl.SiteLimits.defaults());
+    honest.handle(advertise(session, "s0", List.of("s1")), c0, io.mnistfl.fl.SiteLimits.defaults());
     Body.Reader r = new Body.Reader(advertOfS1, Advertisement.KIND, "test");
     Body.Writer share = new Body.Writer().fixed(session).i32(1).string("s0").u16(1);
     Advertisement.read(r).write(share);
 
-    assertThatThrownBy(() -> honest.handle(share.frame(SecureAggregation.SHARE), c0,
-        io.mnistfl.fl.SiteLimits.defaults()))
+    assertThatThrownBy(
+            () ->
+                honest.handle(
+                    share.frame(SecureAggregation.SHARE), c0, io.mnistfl.fl.SiteLimits.defaults()))
         .isInstanceOf(IOException.class)
         .hasMessageContaining("site s0 refuses: not the registered key of site s1");
   }
 
   static byte[] advertise(byte[] session, String site, List<String> neighbours) {
-    return new Body.Writer().fixed(session).i32(1).string(site).u16(1).i32(16).f64(1)
-        .i32(10_000).f64(Double.NaN).strings(neighbours).frame(SecureAggregation.ADVERTISE);
+    return new Body.Writer()
+        .fixed(session)
+        .i32(1)
+        .string(site)
+        .u16(1)
+        .i32(16)
+        .f64(1)
+        .i32(10_000)
+        .f64(Double.NaN)
+        .strings(neighbours)
+        .frame(SecureAggregation.ADVERTISE);
   }
 
   @Test
   void publicKeysOfSmallOrderAreRefused() throws GeneralSecurityException {
     byte[] prefix = java.util.HexFormat.of().parseHex("302a300506032b656e032100");
     byte[] zero = java.util.Arrays.copyOf(prefix, prefix.length + 32);
-    assertThatThrownBy(() -> Crypto.requireUsable(Crypto.x25519(seeded(2)).getPrivate(), Crypto.publicKey(zero)))
+    assertThatThrownBy(
+            () ->
+                Crypto.requireUsable(Crypto.x25519(seeded(2)).getPrivate(), Crypto.publicKey(zero)))
         .isInstanceOf(GeneralSecurityException.class);
-    Crypto.requireUsable(Crypto.x25519(seeded(2)).getPrivate(), Crypto.x25519(seeded(1)).getPublic());
+    Crypto.requireUsable(
+        Crypto.x25519(seeded(2)).getPrivate(), Crypto.x25519(seeded(1)).getPublic());
   }
 
   @Test
@@ -813,36 +907,39 @@ class SecureAggregationTest {
     RoundConfig config = RoundConfig.of(1, TRAINING);
     Wire wire = new Wire(sites(clients, ids, Map.of()));
     // s2 keeps one neighbour out of its shares: that pair's masks would not cancel.
-    wire.answers = (site, bytes) -> {
-      if (!site.equals("s2") || !Frame.kind(bytes).orElseThrow()
-          .equals(SecureAggregation.SHARES)) {
-        return bytes;
-      }
-      try {
-        Body.Reader r = new Body.Reader(bytes, SecureAggregation.SHARES, "test");
-        Body.Writer w = new Body.Writer().string(r.string());
-        int count = r.u16();
-        w.u16(count - 1);
-        r.string();
-        r.bytes(1024);
-        for (int i = 1; i < count; i++) {
-          w.string(r.string()).bytes(r.bytes(1024));
-        }
-        return w.frame(SecureAggregation.SHARES);
-      } catch (MessageFormatException e) {
-        throw new AssertionError(e);
-      }
-    };
+    wire.answers =
+        (site, bytes) -> {
+          if (!site.equals("s2")
+              || !Frame.kind(bytes).orElseThrow().equals(SecureAggregation.SHARES)) {
+            return bytes;
+          }
+          try {
+            Body.Reader r = new Body.Reader(bytes, SecureAggregation.SHARES, "test");
+            Body.Writer w = new Body.Writer().string(r.string());
+            int count = r.u16();
+            w.u16(count - 1);
+            r.string();
+            r.bytes(1024);
+            for (int i = 1; i < count; i++) {
+              w.string(r.string()).bytes(r.bytes(1024));
+            }
+            return w.frame(SecureAggregation.SHARES);
+          } catch (MessageFormatException e) {
+            throw new AssertionError(e);
+          }
+        };
 
-    SecureAggregation.Unmasked u = protocol(SecAggConfig.defaults(), ids).unmask(round(),
-        instructions(clients, config), wire);
+    SecureAggregation.Unmasked u =
+        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, config), wire);
 
-    assertThat(u.failures()).singleElement().satisfies(f -> {
-      assertThat(f.siteId()).isEqualTo("s2");
-      assertThat(f.reason()).contains("shares for 5 of its 6 neighbours");
-    });
+    assertThat(u.failures())
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.siteId()).isEqualTo("s2");
+              assertThat(f.reason()).contains("shares for 5 of its 6 neighbours");
+            });
     List<Client> rest = clients.stream().filter(c -> !c.id().equals("s2")).toList();
-    assertThat(u.sum()).containsExactly(plainSum(rest, config,
-        quantizer(SecAggConfig.defaults())));
+    assertThat(u.sum()).containsExactly(plainSum(rest, config, quantizer(SecAggConfig.defaults())));
   }
 }

@@ -53,11 +53,15 @@ class PartitioningTest {
 
   /** Mean over clients of the share of their most common label. */
   private static double dominantShare(List<int[]> parts) {
-    return parts.stream().mapToDouble(p -> {
-      int[] counts = new int[10];
-      Arrays.stream(p).forEach(i -> counts[LABELS[i]]++);
-      return (double) Arrays.stream(counts).max().orElseThrow() / p.length;
-    }).average().orElseThrow();
+    return parts.stream()
+        .mapToDouble(
+            p -> {
+              int[] counts = new int[10];
+              Arrays.stream(p).forEach(i -> counts[LABELS[i]]++);
+              return (double) Arrays.stream(counts).max().orElseThrow() / p.length;
+            })
+        .average()
+        .orElseThrow();
   }
 
   @Test

@@ -22,8 +22,10 @@ class MessagesTest {
 
   @Test
   void requestsRoundTrip() throws Exception {
-    RoundConfig config = RoundConfig.of(7, new LocalTraining(5, 10, 0.05, 0.01, 99))
-        .withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT).withClipNorm(2.5);
+    RoundConfig config =
+        RoundConfig.of(7, new LocalTraining(5, 10, 0.05, 0.01, 99))
+            .withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT)
+            .withClipNorm(2.5);
     Messages.Request r = Messages.decodeRequest(Messages.encodeFit(config, W));
     assertThat(r.config()).isEqualTo(config);
     assertThat(r.weights()).isEqualTo(W);
@@ -42,21 +44,27 @@ class MessagesTest {
 
   @Test
   void aConfigWithAnUnknownMissingOrOutOfRangeSettingIsRefused() {
-    String good = "{\"round\":1,\"training\":{\"epochs\":1,\"batchSize\":10,"
-        + "\"learningRate\":0.1,\"proximalMu\":0.0,\"seed\":3},\"updateEncoding\":\"FULL\","
-        + "\"clipNorm\":null}";
-    assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> Messages.decodeRequest(
-        withConfig(good)))).isNull();
+    String good =
+        "{\"round\":1,\"training\":{\"epochs\":1,\"batchSize\":10,"
+            + "\"learningRate\":0.1,\"proximalMu\":0.0,\"seed\":3},\"updateEncoding\":\"FULL\","
+            + "\"clipNorm\":null}";
+    assertThat(
+            org.assertj.core.api.Assertions.catchThrowable(
+                () -> Messages.decodeRequest(withConfig(good))))
+        .isNull();
     // A site cannot honour a setting it does not know.
-    assertThatThrownBy(() -> Messages.decodeRequest(withConfig(good.replace("\"seed\":3",
-        "\"seed\":3,\"momentum\":0.9"))))
+    assertThatThrownBy(
+            () ->
+                Messages.decodeRequest(
+                    withConfig(good.replace("\"seed\":3", "\"seed\":3,\"momentum\":0.9"))))
         .isInstanceOf(MessageFormatException.class)
         .hasMessageStartingWith("request: malformed config (Unrecognized field \"momentum\"");
-    assertThatThrownBy(() -> Messages.decodeRequest(withConfig(good.replace(
-        "\"batchSize\":10,", ""))))
-        .isInstanceOf(MessageFormatException.class).hasMessageContaining("batchSize");
-    assertThatThrownBy(() -> Messages.decodeRequest(withConfig(good.replace("\"epochs\":1",
-        "\"epochs\":0"))))
+    assertThatThrownBy(
+            () -> Messages.decodeRequest(withConfig(good.replace("\"batchSize\":10,", ""))))
+        .isInstanceOf(MessageFormatException.class)
+        .hasMessageContaining("batchSize");
+    assertThatThrownBy(
+            () -> Messages.decodeRequest(withConfig(good.replace("\"epochs\":1", "\"epochs\":0"))))
         .isInstanceOf(MessageFormatException.class)
         .hasMessageContaining("epochs must be >= 1, was 0");
     assertThatThrownBy(() -> Messages.decodeRequest(withConfig("[[[[[[")))
@@ -74,8 +82,8 @@ class MessagesTest {
     assertThat(evil).hasSize(29);
     assertThatThrownBy(() -> Messages.decodeEvaluation(evil))
         .isInstanceOf(MessageFormatException.class)
-        .hasMessage("evaluation from abc: 65535 classes need 34358689800 bytes of counts, 0"
-            + " remain");
+        .hasMessage(
+            "evaluation from abc: 65535 classes need 34358689800 bytes of counts, 0" + " remain");
   }
 
   /** W moved by a different random step per value, as local training would. */
@@ -93,8 +101,11 @@ class MessagesTest {
   }
 
   private static Messages.Request quantizedRequest(long seed) {
-    return new Messages.Request(false, RoundConfig.of(1, new LocalTraining(1, 10, 0.1, 0, seed))
-        .withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT), W);
+    return new Messages.Request(
+        false,
+        RoundConfig.of(1, new LocalTraining(1, 10, 0.1, 0, seed))
+            .withUpdateEncoding(UpdateEncoding.QUANTIZED_8BIT),
+        W);
   }
 
   @Test
@@ -122,13 +133,16 @@ class MessagesTest {
       }
       double step = (max - min) / 255;
       for (int i = 0; i < g.length; i++) {
-        assertThat((double) d[i]).isCloseTo(w[i], org.assertj.core.api.Assertions.within(
-            step * 1.001 + 1e-6));
+        assertThat((double) d[i])
+            .isCloseTo(w[i], org.assertj.core.api.Assertions.within(step * 1.001 + 1e-6));
       }
     }
     // an unchanged client comes back exactly
-    assertThat(Messages.decodeUpdate(Messages.encode(new ClientUpdate("c", W, 1, 0, 0),
-        quantizedRequest(1)), W).weights()).isEqualTo(W);
+    assertThat(
+            Messages.decodeUpdate(
+                    Messages.encode(new ClientUpdate("c", W, 1, 0, 0), quantizedRequest(1)), W)
+                .weights())
+        .isEqualTo(W);
   }
 
   @Test
@@ -139,8 +153,13 @@ class MessagesTest {
     double[] mean = new double[g.length];
     int rounds = 400;
     for (int seed = 0; seed < rounds; seed++) {
-      float[] d = Messages.decodeUpdate(Messages.encode(new ClientUpdate("c", mine, 1, 0, 0),
-          quantizedRequest(seed)), W).weights().arrays().get(0).values();
+      float[] d =
+          Messages.decodeUpdate(
+                  Messages.encode(new ClientUpdate("c", mine, 1, 0, 0), quantizedRequest(seed)), W)
+              .weights()
+              .arrays()
+              .get(0)
+              .values();
       for (int i = 0; i < g.length; i++) {
         mean[i] += (d[i] - (double) w[i]) / rounds;
       }
@@ -158,21 +177,26 @@ class MessagesTest {
 
   @Test
   void aQuantizedUpdateNeedsTheGlobalWeightsItWasMadeAgainst() {
-    byte[] quantized = Messages.encode(new ClientUpdate("c9", trained(1), 1, 0, 0),
-        quantizedRequest(1));
+    byte[] quantized =
+        Messages.encode(new ClientUpdate("c9", trained(1), 1, 0, 0), quantizedRequest(1));
     Weights other = ModelSpec.mcmahanCnn().initialWeights();
     assertThatThrownBy(() -> Messages.decodeUpdate(quantized, other))
         .isInstanceOf(MessageFormatException.class)
-        .hasMessage("quantized update from c9: " + W.arrays().size() + " arrays, the global"
-            + " weights have " + other.arrays().size());
+        .hasMessage(
+            "quantized update from c9: "
+                + W.arrays().size()
+                + " arrays, the global"
+                + " weights have "
+                + other.arrays().size());
   }
 
   @Test
   void updatesAndEvaluationsRoundTrip() throws Exception {
     ClientUpdate u = new ClientUpdate("client-042", W, 600, 0.12, 0.97);
     assertThat(Messages.decodeUpdate(Messages.encode(u), W)).isEqualTo(u);
-    ClientEvaluation e = new ClientEvaluation("client-1", 3, 0.4,
-        ConfusionMatrix.of(3, new int[] {0, 1, 2}, new int[] {0, 2, 2}));
+    ClientEvaluation e =
+        new ClientEvaluation(
+            "client-1", 3, 0.4, ConfusionMatrix.of(3, new int[] {0, 1, 2}, new int[] {0, 2, 2}));
     assertThat(Messages.decodeEvaluation(Messages.encode(e))).isEqualTo(e);
   }
 
@@ -182,8 +206,8 @@ class MessagesTest {
     byte[] flipped = update.clone();
     flipped[100] ^= 1;
     assertThatThrownBy(() -> Messages.decodeUpdate(flipped, W))
-        .isInstanceOf(MessageFormatException.class).hasMessage("update checksum mismatch"
-            + " (corrupted in transit)");
+        .isInstanceOf(MessageFormatException.class)
+        .hasMessage("update checksum mismatch" + " (corrupted in transit)");
     assertThatThrownBy(() -> Messages.decodeUpdate(Arrays.copyOf(update, 5), W))
         .hasMessage("update too short: 5 bytes");
     assertThatThrownBy(() -> Messages.decodeRequest(update))
