@@ -26,7 +26,7 @@ record Advertisement(
   /** Bytes of the commitments to the two shares of one neighbour. */
   static final int PER_NEIGHBOUR = 64;
 
-  private static final int MAX_NEIGHBOURS = 4096;
+  private static final int MAX_NEIGHBOURS = SecAggConfig.MAX_NEIGHBOURS;
 
   /** The bytes the signature covers. */
   static byte[] signed(

@@ -7,7 +7,7 @@ import java.util.Map;
  * The parameters of secure aggregation.
  *
  * @param neighbours k, the sites each site shares its secrets with (0: 2·⌈log2 n⌉; odd k is rounded
- *     up; at most n − 1, for n sites in the round)
+ *     up; at most n − 1, for n sites in the round, and 256)
  * @param threshold t, the shares that rebuild a secret (0: ⌈k/2⌉); a site's secrets are safe unless
  *     t of its k neighbours collude with the server
  * @param bits b, the bits each update value is quantized to; with n sites, b + ⌈log2 n⌉ must fit 32
@@ -19,6 +19,12 @@ import java.util.Map;
  */
 public record SecAggConfig(
     int neighbours, int threshold, int bits, double clipRange, int exampleCap) {
+
+  /**
+   * The most neighbours a site shares with: dealing costs O(k·t) field operations, and 2⌈log2 n⌉
+   * stays below this for any n a federation can have.
+   */
+  static final int MAX_NEIGHBOURS = 256;
 
   /** The modulus of the masked sums, 2^32. */
   static final int MODULUS_BITS = 32;
@@ -36,6 +42,10 @@ public record SecAggConfig(
    * @param exampleCap the weighting cap
    */
   public SecAggConfig {
+    if (neighbours > MAX_NEIGHBOURS) {
+      throw new IllegalArgumentException(
+          "neighbours must be at most " + MAX_NEIGHBOURS + ", was " + neighbours);
+    }
     if (neighbours < 0
         || threshold < 0
         || threshold > 0 && neighbours > 0 && threshold > neighbours) {
@@ -123,7 +133,7 @@ public record SecAggConfig(
   int neighboursFor(int n) {
     int auto = 2 * (32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1)));
     int k = neighbours > 0 ? neighbours + (neighbours & 1) : auto;
-    return Math.max(0, Math.min(n - 1, k));
+    return Math.max(0, Math.min(Math.min(n - 1, MAX_NEIGHBOURS), k));
   }
 
   /** t for a neighbourhood of {@code k}. */

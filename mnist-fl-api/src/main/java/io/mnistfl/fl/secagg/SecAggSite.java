@@ -35,7 +35,7 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
   static final String PAIR_MASK = "mnistfl-secagg-v1/pair-mask";
   static final String PAIR_AGREEMENT = "mnistfl-secagg-v1/pair";
   private static final String SHARE_KEY = "mnistfl-secagg-v1/share-key";
-  private static final int MAX_NEIGHBOURS = 4096;
+  private static final int MAX_NEIGHBOURS = SecAggConfig.MAX_NEIGHBOURS;
   static final int SALT_BYTES = 16;
 
   private final SiteIdentity identity;

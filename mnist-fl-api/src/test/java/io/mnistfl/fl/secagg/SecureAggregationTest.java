@@ -812,6 +812,9 @@ class SecureAggregationTest {
     assertThat(SecAggConfig.defaults().neighboursFor(1000)).isEqualTo(20);
     assertThat(SecAggConfig.defaults().withNeighbourhood(5, 0).neighboursFor(100)).isEqualTo(6);
     assertThat(SecAggConfig.defaults().neighboursFor(5)).isEqualTo(4);
+    assertThatThrownBy(() -> SecAggConfig.defaults().withNeighbourhood(300, 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("at most 256");
   }
 
   @Test
