@@ -336,8 +336,7 @@ class SecureAggregationTest {
     assertThat(u.failures())
         .extracting(SiteFailure::siteId)
         .containsExactlyInAnyOrder("s0", "s4", "s8");
-    assertThat(u.sum())
-        .containsExactly(plainSum(clients, config, quantizer(SecAggConfig.defaults())));
+    assertSumOfAllBut(u, clients, config);
   }
 
   @Test
@@ -421,44 +420,22 @@ class SecureAggregationTest {
     List<Client> clients = clients(8);
     RoundConfig config = RoundConfig.of(1, TRAINING);
     // s3 sends s5 a seed share off its polynomial, signed as it is.
-    SecAggSite.Tamper tamper =
-        (share, holder, kind) -> {
-          byte[] bad = share.clone();
-          if (holder.equals("s5") && kind == Secret.SEED) {
-            bad[bad.length - 1] ^= 1;
-          }
-          return bad;
-        };
+    SecAggSite.Tamper tamper = flipping("s5", Secret.SEED);
     Wire wire = new Wire(sites(clients, ids, Map.of("s3", tamper)));
 
     SecureAggregation.Unmasked u =
         protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
             .unmask(round(), instructions(clients, config), wire);
 
-    assertThat(u.failures())
-        .singleElement()
-        .satisfies(
-            f -> {
-              assertThat(f.siteId()).isEqualTo("s3");
-              assertThat(f.reason())
-                  .contains("dealt s5 shares of its seed that do not fit its" + " commitment");
-            });
-    assertThat(u.sum())
-        .containsExactly(plainSum(clients, config, quantizer(SecAggConfig.defaults())));
+    assertOnlyFailure(u, "s3", "dealt s5 shares of its seed that do not fit its commitment");
+    assertSumOfAllBut(u, clients, config);
   }
 
   @Test
   void oneInconsistentShareWithoutSparesAbandonsTheRoundNamingItsDealer() {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(4);
-    SecAggSite.Tamper tamper =
-        (share, holder, kind) -> {
-          byte[] bad = share.clone();
-          if (holder.equals("s0") && kind == Secret.SEED) {
-            bad[bad.length - 1] ^= 1;
-          }
-          return bad;
-        };
+    SecAggSite.Tamper tamper = flipping("s0", Secret.SEED);
     Wire wire = new Wire(sites(clients, ids, Map.of("s2", tamper)));
     // k = 3, t = 3: the three shares of s2's seed are all needed, one of them is bad.
     assertThatThrownBy(
@@ -479,14 +456,7 @@ class SecureAggregationTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(8);
     RoundConfig config = RoundConfig.of(1, TRAINING);
-    SecAggSite.Tamper tamper =
-        (share, holder, kind) -> {
-          byte[] bad = share.clone();
-          if (holder.equals("s6") && kind == Secret.MASK_KEY) {
-            bad[bad.length - 1] ^= 1;
-          }
-          return bad;
-        };
+    SecAggSite.Tamper tamper = flipping("s6", Secret.MASK_KEY);
     Wire wire =
         new Wire(sites(clients, ids, Map.of("s3", tamper))).vanish(SecureAggregation.MASK, "s3");
 
@@ -502,8 +472,7 @@ class SecureAggregationTest {
               assertThat(f.siteId()).isEqualTo("s3");
               assertThat(f.reason()).contains("dealt s6 shares of its mask key");
             });
-    List<Client> rest = clients.stream().filter(c -> !c.id().equals("s3")).toList();
-    assertThat(u.sum()).containsExactly(plainSum(rest, config, quantizer(SecAggConfig.defaults())));
+    assertSumOfAllBut(u, clients, config, "s3");
   }
 
   @Test
@@ -672,10 +641,9 @@ class SecureAggregationTest {
             f -> {
               assertThat(f.siteId()).isEqualTo("s6");
               assertThat(f.reason())
-                  .contains("returned shares that are not the ones their owners" + " committed to");
+                  .contains("returned shares that are not the ones their owners committed to");
             });
-    assertThat(u.sum())
-        .containsExactly(plainSum(clients, config, quantizer(SecAggConfig.defaults())));
+    assertSumOfAllBut(u, clients, config);
   }
 
   @Test
@@ -713,15 +681,8 @@ class SecureAggregationTest {
         protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
             .unmask(round(), instructions(clients, config), wire);
 
-    assertThat(u.failures())
-        .singleElement()
-        .satisfies(
-            f -> {
-              assertThat(f.siteId()).isEqualTo("s1");
-              assertThat(f.reason()).contains("refuses: asked for both kinds of share of");
-            });
-    assertThat(u.sum())
-        .containsExactly(plainSum(clients, config, quantizer(SecAggConfig.defaults())));
+    assertOnlyFailure(u, "s1", "refuses: asked for both kinds of share of");
+    assertSumOfAllBut(u, clients, config);
   }
 
   @Test
@@ -935,14 +896,37 @@ class SecureAggregationTest {
     SecureAggregation.Unmasked u =
         protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, config), wire);
 
+    assertOnlyFailure(u, "s2", "shares for 5 of its 6 neighbours");
+    assertSumOfAllBut(u, clients, config, "s2");
+  }
+
+  /**
+   * A tamper that flips the last byte of the {@code kind} share its dealer sends {@code holder}.
+   */
+  static SecAggSite.Tamper flipping(String holder, Secret kind) {
+    return (share, to, k) -> {
+      byte[] bad = share.clone();
+      if (to.equals(holder) && k == kind) {
+        bad[bad.length - 1] ^= 1;
+      }
+      return bad;
+    };
+  }
+
+  private static void assertOnlyFailure(SecureAggregation.Unmasked u, String site, String reason) {
     assertThat(u.failures())
         .singleElement()
         .satisfies(
             f -> {
-              assertThat(f.siteId()).isEqualTo("s2");
-              assertThat(f.reason()).contains("shares for 5 of its 6 neighbours");
+              assertThat(f.siteId()).isEqualTo(site);
+              assertThat(f.reason()).contains(reason);
             });
-    List<Client> rest = clients.stream().filter(c -> !c.id().equals("s2")).toList();
+  }
+
+  /** The unmasked sum is exactly the plain quantized sum of the clients but {@code leftOut}. */
+  private static void assertSumOfAllBut(
+      SecureAggregation.Unmasked u, List<Client> clients, RoundConfig config, String... leftOut) {
+    List<Client> rest = clients.stream().filter(c -> !List.of(leftOut).contains(c.id())).toList();
     assertThat(u.sum()).containsExactly(plainSum(rest, config, quantizer(SecAggConfig.defaults())));
   }
 }
