@@ -3,6 +3,7 @@ package io.mnistfl.fl.secagg;
 import io.mnistfl.fl.ClientUpdate;
 import io.mnistfl.fl.aggregate.WeightMath;
 import io.mnistfl.model.Weights;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -34,16 +35,8 @@ record Quantizer(int bits, double range, int exampleCap, double clipNorm) {
 
   /** The d values of the weighted, clipped, quantized delta, then the weight: d + 1 ints. */
   int[] quantize(Weights global, ClientUpdate update, SplittableRandom rounding) {
-    int d = (int) global.scalarCount();
-    double[] delta = new double[d];
-    int i = 0;
-    for (int a = 0; a < global.arrays().size(); a++) {
-      float[] g = global.arrays().get(a).values();
-      float[] w = update.weights().arrays().get(a).values();
-      for (int j = 0; j < g.length; j++) {
-        delta[i++] = (double) w[j] - g[j];
-      }
-    }
+    List<Weights.NamedArray> gs = global.arrays();
+    List<Weights.NamedArray> ws = update.weights().arrays();
     double weight;
     double siteWeight;
     if (Double.isNaN(clipNorm)) {
@@ -51,21 +44,40 @@ record Quantizer(int bits, double range, int exampleCap, double clipNorm) {
       siteWeight = weight;
     } else {
       double norm = 0;
-      for (double v : delta) {
-        norm += v * v;
+      for (int a = 0; a < gs.size(); a++) {
+        float[] g = gs.get(a).values();
+        float[] w = ws.get(a).values();
+        for (int j = 0; j < g.length; j++) {
+          double v = (double) w[j] - g[j];
+          norm += v * v;
+        }
       }
       norm = Math.sqrt(norm);
       weight = norm > clipNorm ? clipNorm / norm : 1;
       siteWeight = 1;
     }
     int levels = (1 << bits) - 1;
-    int[] values = new int[d + 1];
-    for (int j = 0; j < d; j++) {
-      double x = Math.max(-range, Math.min(range, weight * delta[j]));
-      double level = (x + range) / (2 * range) * levels;
-      values[j] = (int) Math.min(levels, Math.floor(level + rounding.nextDouble()));
+    double toLevels = levels / (2 * range);
+    int[] values = new int[(int) global.scalarCount() + 1];
+    int i = 0;
+    long pool = 0;
+    for (int a = 0; a < gs.size(); a++) {
+      float[] g = gs.get(a).values();
+      float[] w = ws.get(a).values();
+      for (int j = 0; j < g.length; j++, i++) {
+        double x = Math.max(-range, Math.min(range, weight * ((double) w[j] - g[j])));
+        // One 64-bit draw serves two values: 32 bits of uniform rounding each.
+        long u;
+        if ((i & 1) == 0) {
+          pool = rounding.nextLong();
+          u = pool >>> 32;
+        } else {
+          u = pool & 0xFFFF_FFFFL;
+        }
+        values[i] = Math.min(levels, (int) ((x + range) * toLevels + u * 0x1p-32));
+      }
     }
-    values[d] = (int) Math.round(siteWeight * (1 << SecAggConfig.WEIGHT_BITS));
+    values[i] = (int) Math.round(siteWeight * (1 << SecAggConfig.WEIGHT_BITS));
     return values;
   }
 
