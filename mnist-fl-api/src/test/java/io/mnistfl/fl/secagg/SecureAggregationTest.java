@@ -609,27 +609,21 @@ class SecureAggregationTest {
     Wire wire = new Wire(sites(clients, ids, Map.of()));
     // s6 flips a bit of every share it reveals, after the sharers signed them.
     wire.answers =
-        (site, bytes) -> {
-          if (!site.equals("s6")
-              || !Frame.kind(bytes).orElseThrow().equals(SecureAggregation.REVEALED)) {
-            return bytes;
-          }
-          try {
-            Body.Reader r = new Body.Reader(bytes, SecureAggregation.REVEALED, "test");
-            Body.Writer w = new Body.Writer().string(r.string());
-            int count = r.u16();
-            w.u16(count);
-            for (int i = 0; i < count; i++) {
-              w.string(r.string()).u16(r.u16()).u16(r.u16());
-              byte[] share = r.fixed(Shamir.SHARE_BYTES);
-              share[share.length - 1] ^= 1;
-              w.fixed(share).fixed(r.fixed(SecAggSite.SALT_BYTES));
-            }
-            return w.frame(SecureAggregation.REVEALED);
-          } catch (MessageFormatException e) {
-            throw new AssertionError(e);
-          }
-        };
+        rewriting(
+            "s6",
+            SecureAggregation.REVEALED,
+            r -> {
+              Body.Writer w = new Body.Writer().string(r.string());
+              int count = r.u16();
+              w.u16(count);
+              for (int i = 0; i < count; i++) {
+                w.string(r.string()).u16(r.u16()).u16(r.u16());
+                byte[] share = r.fixed(Shamir.SHARE_BYTES);
+                share[share.length - 1] ^= 1;
+                w.fixed(share).fixed(r.fixed(SecAggSite.SALT_BYTES));
+              }
+              return w.frame(SecureAggregation.REVEALED);
+            });
 
     SecureAggregation.Unmasked u =
         protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
@@ -654,28 +648,22 @@ class SecureAggregationTest {
     Wire wire = new Wire(sites(clients, ids, Map.of()));
     // A curious server asks s1 for the mask-key shares of the survivors whose seed it asks.
     wire.requests =
-        (site, bytes) -> {
-          if (!site.equals("s1")
-              || !Frame.kind(bytes).orElseThrow().equals(SecureAggregation.UNMASK)) {
-            return bytes;
-          }
-          try {
-            Body.Reader r = new Body.Reader(bytes, SecureAggregation.UNMASK, "test");
-            byte[] session = r.fixed(16);
-            int round = r.i32();
-            String id = r.string();
-            List<String> survivors = r.strings(100);
-            return new Body.Writer()
-                .fixed(session)
-                .i32(round)
-                .string(id)
-                .strings(survivors)
-                .strings(survivors)
-                .frame(SecureAggregation.UNMASK);
-          } catch (MessageFormatException e) {
-            throw new AssertionError(e);
-          }
-        };
+        rewriting(
+            "s1",
+            SecureAggregation.UNMASK,
+            r -> {
+              byte[] session = r.fixed(16);
+              int round = r.i32();
+              String id = r.string();
+              List<String> survivors = r.strings(100);
+              return new Body.Writer()
+                  .fixed(session)
+                  .i32(round)
+                  .string(id)
+                  .strings(survivors)
+                  .strings(survivors)
+                  .frame(SecureAggregation.UNMASK);
+            });
 
     SecureAggregation.Unmasked u =
         protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
@@ -872,26 +860,20 @@ class SecureAggregationTest {
     Wire wire = new Wire(sites(clients, ids, Map.of()));
     // s2 keeps one neighbour out of its shares: that pair's masks would not cancel.
     wire.answers =
-        (site, bytes) -> {
-          if (!site.equals("s2")
-              || !Frame.kind(bytes).orElseThrow().equals(SecureAggregation.SHARES)) {
-            return bytes;
-          }
-          try {
-            Body.Reader r = new Body.Reader(bytes, SecureAggregation.SHARES, "test");
-            Body.Writer w = new Body.Writer().string(r.string());
-            int count = r.u16();
-            w.u16(count - 1);
-            r.string();
-            r.bytes(1024);
-            for (int i = 1; i < count; i++) {
-              w.string(r.string()).bytes(r.bytes(1024));
-            }
-            return w.frame(SecureAggregation.SHARES);
-          } catch (MessageFormatException e) {
-            throw new AssertionError(e);
-          }
-        };
+        rewriting(
+            "s2",
+            SecureAggregation.SHARES,
+            r -> {
+              Body.Writer w = new Body.Writer().string(r.string());
+              int count = r.u16();
+              w.u16(count - 1);
+              r.string();
+              r.bytes(1024);
+              for (int i = 1; i < count; i++) {
+                w.string(r.string()).bytes(r.bytes(1024));
+              }
+              return w.frame(SecureAggregation.SHARES);
+            });
 
     SecureAggregation.Unmasked u =
         protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, config), wire);
@@ -928,5 +910,24 @@ class SecureAggregationTest {
       SecureAggregation.Unmasked u, List<Client> clients, RoundConfig config, String... leftOut) {
     List<Client> rest = clients.stream().filter(c -> !List.of(leftOut).contains(c.id())).toList();
     assertThat(u.sum()).containsExactly(plainSum(rest, config, quantizer(SecAggConfig.defaults())));
+  }
+
+  /** Rewrites a message read from its body. */
+  interface Rewrite {
+    byte[] apply(Body.Reader body) throws MessageFormatException;
+  }
+
+  /** Rewrites {@code site}'s messages of {@code kind} with {@code rewrite}, and passes the rest. */
+  static BiFunction<String, byte[], byte[]> rewriting(String site, String kind, Rewrite rewrite) {
+    return (to, bytes) -> {
+      if (!to.equals(site) || !Frame.kind(bytes).orElseThrow().equals(kind)) {
+        return bytes;
+      }
+      try {
+        return rewrite.apply(new Body.Reader(bytes, kind, "test"));
+      } catch (MessageFormatException e) {
+        throw new AssertionError(e);
+      }
+    };
   }
 }
