@@ -43,16 +43,7 @@ record Quantizer(int bits, double range, int exampleCap, double clipNorm) {
       weight = Math.min(Math.max(update.numExamples(), 0), exampleCap) / (double) exampleCap;
       siteWeight = weight;
     } else {
-      double norm = 0;
-      for (int a = 0; a < gs.size(); a++) {
-        float[] g = gs.get(a).values();
-        float[] w = ws.get(a).values();
-        for (int j = 0; j < g.length; j++) {
-          double v = (double) w[j] - g[j];
-          norm += v * v;
-        }
-      }
-      norm = Math.sqrt(norm);
+      double norm = Math.sqrt(WeightMath.squaredDistance(update.weights(), global));
       weight = norm > clipNorm ? clipNorm / norm : 1;
       siteWeight = 1;
     }

@@ -1,5 +1,6 @@
 package io.mnistfl.fl.secagg;
 
+import io.mnistfl.internal.Require;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -25,9 +26,6 @@ public record SecAggConfig(
    * stays below this for any n a federation can have.
    */
   static final int MAX_NEIGHBOURS = 256;
-
-  /** The modulus of the masked sums, 2^32. */
-  static final int MODULUS_BITS = 32;
 
   /** The fixed-point scale of the weights, summed as one more value. */
   static final int WEIGHT_BITS = 16;
@@ -55,12 +53,8 @@ public record SecAggConfig(
     if (bits < 1 || bits > 24) {
       throw new IllegalArgumentException("bits must be in [1, 24], was " + bits);
     }
-    if (!(clipRange > 0 && Double.isFinite(clipRange))) {
-      throw new IllegalArgumentException("clipRange must be > 0, was " + clipRange);
-    }
-    if (exampleCap < 1) {
-      throw new IllegalArgumentException("exampleCap must be >= 1, was " + exampleCap);
-    }
+    Require.positive("clipRange", clipRange);
+    Require.atLeastOne("exampleCap", exampleCap);
   }
 
   /**
