@@ -86,12 +86,12 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     final byte[] seed;
 
     /** The shares this site deals, by neighbour: seed share, salt, key share, salt. */
-    final Map<String, Dealt> dealt = new TreeMap<>();
+    final Map<String, Shares> dealt = new TreeMap<>();
 
     final Map<String, Peer> peers = new TreeMap<>();
 
     /** Shares this site holds, by owner. */
-    final Map<String, Held> held = new TreeMap<>();
+    final Map<String, Shares> held = new TreeMap<>();
 
     Stage stage = Stage.ADVERTISED;
 
@@ -118,9 +118,16 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
   /** A neighbour's checked advertisement and the two keys agreed with it. */
   private record Peer(Advertisement advert, byte[] shareKey, byte[] pairSeed) {}
 
-  private record Dealt(int x, byte[] seedShare, byte[] seedSalt, byte[] keyShare, byte[] keySalt) {}
+  /** One site's shares of both secrets for one holder, at x, each with its commitment's salt. */
+  private record Shares(int x, byte[] seedShare, byte[] seedSalt, byte[] keyShare, byte[] keySalt) {
+    byte[] share(Secret kind) {
+      return kind == Secret.SEED ? seedShare : keyShare;
+    }
 
-  private record Held(int x, byte[] seedShare, byte[] seedSalt, byte[] keyShare, byte[] keySalt) {}
+    byte[] salt(Secret kind) {
+      return kind == Secret.SEED ? seedSalt : keySalt;
+    }
+  }
 
   @Override
   public boolean handles(String kind) {
@@ -225,7 +232,7 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
       int x = i + 1;
       byte[] seedShare = tamper.share(Shamir.bytes(seedShares.get(i)), holder, Secret.SEED);
       byte[] keyShare = tamper.share(Shamir.bytes(keyShares.get(i)), holder, Secret.MASK_KEY);
-      Dealt d = new Dealt(x, seedShare, salt(), keyShare, salt());
+      Shares d = new Shares(x, seedShare, salt(), keyShare, salt());
       s.dealt.put(holder, d);
       System.arraycopy(
           Secret.SEED.commitShare(identity.siteId(), holder, x, d.seedSalt(), seedShare),
@@ -312,7 +319,7 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     }
     Body.Writer w = new Body.Writer().string(identity.siteId()).u16(peers.size());
     for (Map.Entry<String, Peer> p : peers.entrySet()) {
-      Dealt d = s.dealt.get(p.getKey());
+      Shares d = s.dealt.get(p.getKey());
       byte[] plain =
           new Body.Writer()
               .string(identity.siteId())
@@ -344,7 +351,7 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     if (count > s.peers.size()) {
       throw new GeneralSecurityException(count + " shares from " + s.peers.size() + " peers");
     }
-    Map<String, Held> held = new TreeMap<>();
+    Map<String, Shares> held = new TreeMap<>();
     for (int i = 0; i < count; i++) {
       String sharer = r.string();
       byte[] sealed = r.bytes(1024);
@@ -393,7 +400,7 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
   }
 
   /** A sealed share from {@code sharer}, opened and checked against its commitments. */
-  private Held open(State s, String sharer, Peer peer, byte[] sealed)
+  private Shares open(State s, String sharer, Peer peer, byte[] sealed)
       throws IOException, GeneralSecurityException {
     Body.Reader plain =
         Body.Reader.of(
@@ -402,16 +409,14 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     if (!plain.string().equals(sharer) || !plain.string().equals(identity.siteId())) {
       throw new GeneralSecurityException("a share from " + sharer + " that names other sites");
     }
-    Held h =
-        new Held(
+    Shares h =
+        new Shares(
             plain.u16(),
             plain.fixed(Shamir.SHARE_BYTES),
             plain.fixed(SALT_BYTES),
             plain.fixed(Shamir.SHARE_BYTES),
             plain.fixed(SALT_BYTES));
     for (Secret kind : Secret.values()) {
-      byte[] share = kind == Secret.SEED ? h.seedShare() : h.keyShare();
-      byte[] salt = kind == Secret.SEED ? h.seedSalt() : h.keySalt();
       byte[] expected =
           peer.advert()
               .shareCommitment(h.x(), kind)
@@ -424,7 +429,8 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
                               + h.x()
                               + ", which it committed no share to"));
       if (!Arrays.equals(
-          expected, kind.commitShare(sharer, identity.siteId(), h.x(), salt, share))) {
+          expected,
+          kind.commitShare(sharer, identity.siteId(), h.x(), h.salt(kind), h.share(kind)))) {
         throw new GeneralSecurityException(
             sharer
                 + " dealt it a share of its "
@@ -461,13 +467,10 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     state = null;
     Body.Writer w =
         new Body.Writer().string(identity.siteId()).u16(survivors.size() + dropped.size());
-    for (String id : survivors) {
-      Held h = s.held.get(id);
-      w.string(id).u16(Secret.SEED.ordinal()).u16(h.x()).fixed(h.seedShare()).fixed(h.seedSalt());
-    }
-    for (String id : dropped) {
-      Held h = s.held.get(id);
-      w.string(id).u16(Secret.MASK_KEY.ordinal()).u16(h.x()).fixed(h.keyShare()).fixed(h.keySalt());
+    for (String id : concat(survivors, dropped)) {
+      Secret kind = survivors.contains(id) ? Secret.SEED : Secret.MASK_KEY;
+      Shares h = s.held.get(id);
+      w.string(id).u16(kind.ordinal()).u16(h.x()).fixed(h.share(kind)).fixed(h.salt(kind));
     }
     return w.frame(SecureAggregation.REVEALED);
   }
