@@ -253,10 +253,8 @@ public final class Federation {
     if (instructions.isEmpty()) {
       return Optional.empty();
     }
-    Map<String, byte[]> requests = new LinkedHashMap<>();
-    for (SiteInstruction i : instructions) {
-      requests.put(i.siteId(), Messages.encodeEvaluate(i.config(), weights));
-    }
+    Map<String, byte[]> requests =
+        SiteInstruction.encodeEach(instructions, c -> Messages.encodeEvaluate(c, weights));
     SiteExchange.Replies replies = exchange.send("evaluate", requests);
     List<SiteFailure> evaluationFailures = new ArrayList<>(replies.failures());
     List<ClientEvaluation> evaluations = new ArrayList<>();

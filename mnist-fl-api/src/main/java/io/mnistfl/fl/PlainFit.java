@@ -2,8 +2,6 @@ package io.mnistfl.fl;
 
 import io.mnistfl.fl.wire.Messages;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -13,13 +11,8 @@ final class PlainFit implements FitProtocol {
   @Override
   public FitResults run(
       RoundContext round, List<SiteInstruction> instructions, SiteExchange exchange) {
-    Map<RoundConfig, byte[]> encoded = new HashMap<>();
-    Map<String, byte[]> requests = new LinkedHashMap<>();
-    for (SiteInstruction i : instructions) {
-      requests.put(
-          i.siteId(),
-          encoded.computeIfAbsent(i.config(), c -> Messages.encodeFit(c, round.global())));
-    }
+    Map<String, byte[]> requests =
+        SiteInstruction.encodeEach(instructions, c -> Messages.encodeFit(c, round.global()));
     SiteExchange.Replies replies = exchange.send("fit", requests);
     List<SiteFailure> failures = new ArrayList<>(replies.failures());
     List<ClientUpdate> updates = new ArrayList<>();
