@@ -3,6 +3,7 @@ package io.mnistfl.fl.privacy;
 import io.mnistfl.fl.ClientEvaluation;
 import io.mnistfl.fl.ClientUpdate;
 import io.mnistfl.fl.FitResults;
+import io.mnistfl.fl.Sampling;
 import io.mnistfl.fl.SiteFailure;
 import io.mnistfl.fl.SiteInstruction;
 import io.mnistfl.fl.Strategy;
@@ -70,15 +71,7 @@ public final class DpFedAvg implements Strategy {
   /** Each available site with probability q, then the wrapped strategy's instructions. */
   @Override
   public List<SiteInstruction> configureFit(int round, Weights global, List<String> available) {
-    Random random = new Random(seed * 31 + round);
-    List<String> ids = new ArrayList<>(available);
-    ids.sort(null);
-    List<String> chosen = new ArrayList<>();
-    for (String id : ids) {
-      if (random.nextDouble() < q) {
-        chosen.add(id);
-      }
-    }
+    List<String> chosen = Sampling.poisson(q).sample(available, new Random(seed * 31 + round));
     denominator = q * available.size();
     List<SiteInstruction> instructions = inner.configureFit(round, global, chosen);
     if (!instructions.stream().map(SiteInstruction::siteId).toList().equals(chosen)) {
