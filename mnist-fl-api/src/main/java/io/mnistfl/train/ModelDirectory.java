@@ -1,5 +1,6 @@
 package io.mnistfl.train;
 
+import io.mnistfl.internal.FileTrees;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
@@ -9,10 +10,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * The on-disk layout of a saved model, the same for every backend: {@code spec.json} (the {@link
@@ -49,13 +48,7 @@ public record ModelDirectory(ModelSpec spec, Weights weights, TrainingRecord rec
       Files.move(absolute, old, StandardCopyOption.ATOMIC_MOVE);
     }
     Files.move(fresh, absolute, StandardCopyOption.ATOMIC_MOVE);
-    if (Files.exists(old)) {
-      try (Stream<Path> files = Files.walk(old)) {
-        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-          Files.delete(p);
-        }
-      }
-    }
+    FileTrees.delete(old);
   }
 
   /**

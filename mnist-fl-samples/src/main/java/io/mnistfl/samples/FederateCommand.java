@@ -306,7 +306,7 @@ final class FederateCommand implements Callable<Integer> {
                           new IOException(
                               "cannot resume: " + store.dir() + " holds no checkpoint")));
     } else {
-      files.clearCheckpoints(store);
+      store.clear();
     }
     Strategy strategy = strategy(spec);
     Optional<SecAggConfig> secure = secure();

@@ -2,18 +2,14 @@ package io.mnistfl.samples;
 
 import io.mnistfl.fl.FederationHistory;
 import io.mnistfl.fl.RoundResult;
-import io.mnistfl.fl.checkpoint.CheckpointStore;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.train.Json;
 import io.mnistfl.train.ModelDirectory;
 import io.mnistfl.train.Provenance;
 import io.mnistfl.train.TrainingRecord;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * What a {@code federate} run leaves for people and other commands, beside its checkpoints: the
@@ -25,17 +21,6 @@ final class FederationFiles {
 
   FederationFiles(Path dir) {
     this.dir = dir;
-  }
-
-  /** Removes an earlier run's checkpoints, so that a fresh run never mixes with them. */
-  void clearCheckpoints(CheckpointStore store) throws IOException {
-    if (Files.isDirectory(store.dir())) {
-      try (Stream<Path> walk = Files.walk(store.dir())) {
-        for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-          Files.delete(p);
-        }
-      }
-    }
   }
 
   /** The global model with its provenance, then the rounds as CSV and JSON. */

@@ -2,6 +2,7 @@ package io.mnistfl.fl.checkpoint;
 
 import io.mnistfl.fl.FederationHistory;
 import io.mnistfl.fl.RoundResult;
+import io.mnistfl.internal.FileTrees;
 import io.mnistfl.model.Weights;
 import io.mnistfl.model.WeightsCodec;
 import io.mnistfl.train.Json;
@@ -11,6 +12,7 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -19,7 +21,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,6 +77,15 @@ public final class CheckpointStore {
   }
 
   /**
+   * Deletes every checkpoint and the folder, so that a fresh run never mixes with an earlier one.
+   *
+   * @throws IOException when an entry cannot be deleted
+   */
+  public void clear() throws IOException {
+    FileTrees.delete(dir);
+  }
+
+  /**
    * The folder.
    *
    * @return the folder holding the checkpoints
@@ -128,7 +138,7 @@ public final class CheckpointStore {
     sync(partial);
     Path target = dir.resolve(name(round));
     if (Files.exists(target)) {
-      deleteTree(target);
+      FileTrees.delete(target);
     }
     Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
     sync(dir);
@@ -193,8 +203,9 @@ public final class CheckpointStore {
       }
       parts.put(entry.getKey(), bytes);
     }
-    Provenance provenance = Json.read(folder.resolve(PROVENANCE), Provenance.class);
-    HistoryPart history = Json.read(folder.resolve(HISTORY), HistoryPart.class);
+    // The bytes whose checksums were checked, not the files read again.
+    Provenance provenance = parse(folder, PROVENANCE, parts, Provenance.class);
+    HistoryPart history = parse(folder, HISTORY, parts, HistoryPart.class);
     if (history.rounds().size() != manifest.round()) {
       throw new IOException(
           folder.resolve(HISTORY)
@@ -212,6 +223,15 @@ public final class CheckpointStore {
             history.rounds(), history.roundsToTarget(), history.totalSeconds(), weights, state));
   }
 
+  private static <T> T parse(Path folder, String name, Map<String, byte[]> parts, Class<T> type)
+      throws IOException {
+    try {
+      return Json.parse(new String(parts.get(name), StandardCharsets.UTF_8), type);
+    } catch (IOException e) {
+      throw new IOException(folder.resolve(name) + ": " + e.getMessage(), e);
+    }
+  }
+
   private static Path part(Path folder, String name) throws IOException {
     Path file = folder.resolve(name);
     if (!Files.isRegularFile(file)) {
@@ -223,11 +243,11 @@ public final class CheckpointStore {
   private void prune() throws IOException {
     List<String> names = names();
     for (int i = 0; i < names.size() - keep; i++) {
-      deleteTree(dir.resolve(names.get(i)));
+      FileTrees.delete(dir.resolve(names.get(i)));
     }
     try (Stream<Path> entries = Files.list(dir)) {
       for (Path p : entries.filter(p -> p.getFileName().toString().startsWith(PARTIAL)).toList()) {
-        deleteTree(p);
+        FileTrees.delete(p);
       }
     }
   }
@@ -301,14 +321,6 @@ public final class CheckpointStore {
       channel.force(true);
     } catch (IOException e) {
       // Some file systems cannot open a folder for syncing; the data files are synced anyway.
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 

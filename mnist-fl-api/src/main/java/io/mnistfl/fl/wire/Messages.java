@@ -14,7 +14,6 @@ import io.mnistfl.model.WeightsCodec;
 import io.mnistfl.model.WeightsFormatException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -353,10 +352,5 @@ public final class Messages {
     } catch (WeightsFormatException e) {
       throw new MessageFormatException(what + ": " + e.getMessage());
     }
-  }
-
-  /** UTF-8 of {@code s}, for messages that carry text. */
-  static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 }
