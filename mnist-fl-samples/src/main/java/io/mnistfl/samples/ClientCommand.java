@@ -216,7 +216,11 @@ final class ClientCommand implements Callable<Integer> {
     }
     if (id.isEmpty() && cert.isPresent()) {
       // Your own PKI: the certificate names the site.
-      id = Optional.of(commonName(cert.get()));
+      try {
+        id = Optional.of(CertificateIdentities.siteId(cert.get()));
+      } catch (IOException e) {
+        throw new IOException(e.getMessage() + "; give --id", e);
+      }
     }
     List<String> ids = new ArrayList<>();
     if (simulateSites.isEmpty()) {
@@ -283,24 +287,6 @@ final class ClientCommand implements Callable<Integer> {
     return pki.filter(
             dir -> java.nio.file.Files.isRegularFile(dir.resolve("sites").resolve(siteId + ".pem")))
         .map(dir -> new QuickStartPki.Layout(dir).site(siteId));
-  }
-
-  /** The common name of the first certificate in {@code file}. */
-  private static String commonName(Path file) throws IOException {
-    try (var in = java.nio.file.Files.newInputStream(file)) {
-      var cert =
-          (java.security.cert.X509Certificate)
-              java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
-      for (var rdn :
-          new javax.naming.ldap.LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
-        if (rdn.getType().equalsIgnoreCase("CN")) {
-          return String.valueOf(rdn.getValue());
-        }
-      }
-      throw new IOException(file + ": a certificate without a common name; give --id");
-    } catch (java.security.GeneralSecurityException | javax.naming.InvalidNameException e) {
-      throw new IOException(file + ": not a PEM certificate (" + e.getMessage() + ")", e);
-    }
   }
 
   private int workerCount(ModelSpec spec) {

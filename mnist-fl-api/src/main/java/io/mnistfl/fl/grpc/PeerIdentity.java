@@ -7,13 +7,11 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import io.mnistfl.internal.Pem;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
-import javax.naming.InvalidNameException;
-import javax.naming.ldap.LdapName;
-import javax.naming.ldap.Rdn;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
@@ -38,7 +36,7 @@ final class PeerIdentity implements ServerInterceptor {
     if (ssl != null) {
       try {
         Certificate[] chain = ssl.getPeerCertificates();
-        name = commonName((X509Certificate) chain[0]);
+        name = Pem.commonName((X509Certificate) chain[0]);
       } catch (SSLPeerUnverifiedException | ClassCastException e) {
         name = Optional.empty();
       }
@@ -52,20 +50,5 @@ final class PeerIdentity implements ServerInterceptor {
     }
     Context context = Context.current().withValues(NAME, name, ADDRESS, String.valueOf(remote));
     return Contexts.interceptCall(context, call, headers, next);
-  }
-
-  /** The subject's common name, if it has one. */
-  static Optional<String> commonName(X509Certificate certificate) {
-    try {
-      LdapName dn = new LdapName(certificate.getSubjectX500Principal().getName());
-      for (Rdn rdn : dn.getRdns()) {
-        if (rdn.getType().equalsIgnoreCase("CN")) {
-          return Optional.of(String.valueOf(rdn.getValue()));
-        }
-      }
-    } catch (InvalidNameException e) {
-      return Optional.empty();
-    }
-    return Optional.empty();
   }
 }

@@ -1,5 +1,6 @@
 package io.mnistfl.fl.grpc;
 
+import io.mnistfl.internal.Pem;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.math.BigInteger;
@@ -9,15 +10,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -159,11 +157,8 @@ public final class QuickStartPki {
   public static Layout addHost(Path dir, String name, String range) throws IOException {
     try {
       Layout layout = new Layout(dir);
-      X509Certificate caCert =
-          (X509Certificate)
-              CertificateFactory.getInstance("X.509")
-                  .generateCertificate(Files.newInputStream(layout.caCertificate()));
-      PrivateKey caKey = readKey(dir.resolve("ca.key"));
+      X509Certificate caCert = Pem.firstCertificate(layout.caCertificate());
+      PrivateKey caKey = Pem.ecKey(dir.resolve("ca.key"));
       KeyPair ca = new KeyPair(caCert.getPublicKey(), caKey);
       site(dir, new X509CertificateHolder(caCert.getEncoded()).getSubject(), ca, name);
       Files.writeString(
@@ -266,14 +261,5 @@ public final class QuickStartPki {
     } catch (UnsupportedOperationException e) {
       // not a POSIX file system
     }
-  }
-
-  private static PrivateKey readKey(Path file) throws IOException, GeneralSecurityException {
-    String pem =
-        Files.readString(file, StandardCharsets.US_ASCII)
-            .replaceAll("-----[A-Z ]+-----", "")
-            .replaceAll("\\s", "");
-    return KeyFactory.getInstance("EC")
-        .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem)));
   }
 }

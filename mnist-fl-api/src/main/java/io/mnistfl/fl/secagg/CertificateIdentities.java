@@ -1,26 +1,17 @@
 package io.mnistfl.fl.secagg;
 
 import io.mnistfl.fl.grpc.TlsFiles;
+import io.mnistfl.internal.Pem;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.security.spec.PKCS8EncodedKeySpec;
-import java.util.Base64;
-import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import javax.naming.InvalidNameException;
-import javax.naming.ldap.LdapName;
-import javax.naming.ldap.Rdn;
 
 /**
  * Identities from the federation's PKI, for secure aggregation over gRPC: a site signs with the EC
@@ -43,14 +34,8 @@ public final class CertificateIdentities {
    */
   public static SiteIdentity site(TlsFiles files) throws IOException {
     try {
-      X509Certificate cert = firstCertificate(files.certificateChain());
-      String pem =
-          Files.readString(files.privateKey(), StandardCharsets.US_ASCII)
-              .replaceAll("-----[A-Z ]+-----", "")
-              .replaceAll("\\s", "");
-      PrivateKey key =
-          KeyFactory.getInstance("EC")
-              .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem)));
+      X509Certificate cert = Pem.firstCertificate(files.certificateChain());
+      PrivateKey key = Pem.ecKey(files.privateKey());
       String id = commonName(cert);
       return new EcIdentity(id, cert.getEncoded(), key);
     } catch (GeneralSecurityException | IllegalArgumentException e) {
@@ -65,6 +50,23 @@ public final class CertificateIdentities {
   }
 
   /**
+   * The site id a certificate stands for: its subject's common name, which is what the server takes
+   * as the site's identity.
+   *
+   * @param certificate a PEM file whose first certificate is the site's
+   * @return the common name
+   * @throws IOException naming the file when it holds no readable certificate or one without a
+   *     common name
+   */
+  public static String siteId(Path certificate) throws IOException {
+    try {
+      return commonName(Pem.firstCertificate(certificate));
+    } catch (GeneralSecurityException e) {
+      throw new IOException(certificate + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
    * A verifier of certificates issued by the CA in {@code caFile}. The sites of one JVM (a
    * simulation host) share one verifier, which checks each certificate and signature once.
    *
@@ -75,7 +77,7 @@ public final class CertificateIdentities {
   public static IdentityVerifier verifier(Path caFile) throws IOException {
     X509Certificate ca;
     try {
-      ca = firstCertificate(caFile);
+      ca = Pem.firstCertificate(caFile);
     } catch (GeneralSecurityException e) {
       throw new IOException(caFile + ": " + e.getMessage(), e);
     }
@@ -120,28 +122,8 @@ public final class CertificateIdentities {
     };
   }
 
-  private static X509Certificate firstCertificate(Path file)
-      throws IOException, GeneralSecurityException {
-    try (InputStream in = Files.newInputStream(file)) {
-      Collection<? extends java.security.cert.Certificate> all =
-          CertificateFactory.getInstance("X.509").generateCertificates(in);
-      if (all.isEmpty()) {
-        throw new GeneralSecurityException(file + ": no certificate");
-      }
-      return (X509Certificate) all.iterator().next();
-    }
-  }
-
   private static String commonName(X509Certificate cert) throws GeneralSecurityException {
-    try {
-      for (Rdn rdn : new LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
-        if (rdn.getType().equalsIgnoreCase("CN")) {
-          return String.valueOf(rdn.getValue());
-        }
-      }
-    } catch (InvalidNameException e) {
-      throw new GeneralSecurityException("a malformed certificate subject", e);
-    }
-    throw new GeneralSecurityException("a certificate without a common name");
+    return Pem.commonName(cert)
+        .orElseThrow(() -> new GeneralSecurityException("a certificate without a common name"));
   }
 }
