@@ -1,6 +1,7 @@
 package io.mnistfl.fl.grpc;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,11 +20,16 @@ final class Chunks {
 
   private Chunks() {}
 
-  /** {@code payload} in chunks of {@link #SIZE}; one empty chunk for an empty payload. */
+  /**
+   * {@code payload} in chunks of {@link #SIZE}; one empty chunk for an empty payload. The chunks
+   * are views of {@code payload}, not copies: a request is sent to every site of a round, and no
+   * payload is changed once encoded (a site checks a request against its SHA-256 all the same).
+   */
   static List<ByteString> split(byte[] payload) {
     List<ByteString> chunks = new ArrayList<>();
     for (int from = 0; from < payload.length || chunks.isEmpty(); from += SIZE) {
-      chunks.add(ByteString.copyFrom(payload, from, Math.min(SIZE, payload.length - from)));
+      chunks.add(
+          UnsafeByteOperations.unsafeWrap(payload, from, Math.min(SIZE, payload.length - from)));
     }
     return chunks;
   }
