@@ -13,6 +13,7 @@ import io.mnistfl.fl.RoundResult;
 import io.mnistfl.fl.Sampling;
 import io.mnistfl.fl.StandardStrategy;
 import io.mnistfl.fl.Strategy;
+import io.mnistfl.fl.Transport;
 import io.mnistfl.fl.UpdateEncoding;
 import io.mnistfl.fl.aggregate.Aggregator;
 import io.mnistfl.fl.checkpoint.Checkpoint;
@@ -319,7 +320,7 @@ final class FederateCommand implements Callable<Integer> {
               + " update (use fedavg, fedavgm, fedadam, fedyogi or fedadagrad)");
     }
     if (remote.remote()) {
-      return federateRemote(spec, strategy, files, store, checkpoint);
+      return federateRemote(spec, strategy, secure, files, store, checkpoint);
     }
     TrainTestData mnist = data.load();
     int done = checkpoint.map(c -> c.history().rounds().size()).orElse(0);
@@ -362,25 +363,15 @@ final class FederateCommand implements Callable<Integer> {
       TimedFit fit = new TimedFit(masked.<FitProtocol>map(p -> p).orElse(FitProtocol.plain()));
       try (Traffic transport = new Traffic(InProcessTransport.ofRuntimes(runtimes))) {
         Federation.Builder builder =
-            Federation.builder(spec, transport)
-                .strategy(strategy)
-                .fitProtocol(fit)
+            builder(spec, transport, strategy, fit, store)
                 .evaluator(weights -> pool.evaluate(weights, mnist.test()))
-                .rounds(rounds)
                 .parallelism(k)
-                .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
-                .checkpoints(store)
                 .data(mnist.train().name(), examples)
-                .backend(TfModel.BACKEND)
                 .setting("data.partition", parts.partition)
                 .setting("data.clients", parts.clients)
                 .setting("data.heldOut", federatedEval)
                 .setting("byzantine", byzantine);
-        target.ifPresent(builder::target);
-        RoundProgress progress = new RoundProgress();
-        Federation federation = builder.listener(progress).build();
-        progress.files = soFar -> files.save(spec, federation.provenance(), soFar);
-        history = checkpoint.isPresent() ? federation.resume(checkpoint.get()) : federation.run();
+        history = run(builder, spec, files, checkpoint);
         reportTraffic(transport.bytes(), history, fit);
       }
       report(history);
@@ -397,6 +388,7 @@ final class FederateCommand implements Callable<Integer> {
   private int federateRemote(
       ModelSpec spec,
       Strategy strategy,
+      Optional<SecAggConfig> secure,
       FederationFiles files,
       CheckpointStore store,
       Optional<Checkpoint> checkpoint)
@@ -411,27 +403,22 @@ final class FederateCommand implements Callable<Integer> {
         target.map(t -> ", target " + t).orElse(""),
         done > 0 ? ", resuming after round " + done + " from " + store.dir() : "");
     System.out.println("strategy: " + strategy.parameters());
-    secure().ifPresent(c -> System.out.println("secure aggregation: " + c.parameters()));
+    secure.ifPresent(c -> System.out.println("secure aggregation: " + c.parameters()));
     FederationHistory history;
-    FitProtocol protocol = FitProtocol.plain();
-    if (secureAggregation) {
-      protocol =
-          SecureAggregation.of(
-              secure().orElseThrow(), CertificateIdentities.verifier(remote.caCertificate()));
+    Optional<FitProtocol> masked = Optional.empty();
+    if (secure.isPresent()) {
+      masked =
+          Optional.of(
+              SecureAggregation.of(
+                  secure.get(), CertificateIdentities.verifier(remote.caCertificate())));
     }
-    TimedFit fit = new TimedFit(protocol);
+    TimedFit fit = new TimedFit(masked.orElse(FitProtocol.plain()));
     try (TfModel evaluator = TfModel.create(spec, threads.tfOptions());
         GrpcServer server = remote.start(spec)) {
       Federation.Builder builder =
-          Federation.builder(spec, server)
-              .strategy(strategy)
-              .fitProtocol(fit)
-              .rounds(rounds)
+          builder(spec, server, strategy, fit, store)
               .parallelism(1024)
-              .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
               .minSites(remote.minSites, remote.siteWaitDuration())
-              .checkpoints(store)
-              .backend(TfModel.BACKEND)
               .data("the sites' own data (not seen by the server)", 0);
       mnist.ifPresent(
           m ->
@@ -440,16 +427,42 @@ final class FederateCommand implements Callable<Integer> {
                     evaluator.setWeights(weights);
                     return evaluator.evaluate(m.test());
                   }));
-      target.ifPresent(builder::target);
-      RoundProgress progress = new RoundProgress();
-      Federation federation = builder.listener(progress).build();
-      progress.files = soFar -> files.save(spec, federation.provenance(), soFar);
-      history = checkpoint.isPresent() ? federation.resume(checkpoint.get()) : federation.run();
+      history = run(builder, spec, files, checkpoint);
       reportTraffic(server.payloadBytes(), history, fit);
     }
     report(history);
     files.plot(history);
     return 0;
+  }
+
+  /** The settings both kinds of federation share. */
+  private Federation.Builder builder(
+      ModelSpec spec,
+      Transport transport,
+      Strategy strategy,
+      FitProtocol fit,
+      CheckpointStore store) {
+    return Federation.builder(spec, transport)
+        .strategy(strategy)
+        .fitProtocol(fit)
+        .rounds(rounds)
+        .stageTimeout(Duration.ofMillis(Math.round(roundTimeout * 1e3)))
+        .checkpoints(store)
+        .backend(TfModel.BACKEND);
+  }
+
+  /** Runs or resumes the federation, saving the model and history after every round. */
+  private FederationHistory run(
+      Federation.Builder builder,
+      ModelSpec spec,
+      FederationFiles files,
+      Optional<Checkpoint> checkpoint)
+      throws IOException {
+    target.ifPresent(builder::target);
+    RoundProgress progress = new RoundProgress();
+    Federation federation = builder.listener(progress).build();
+    progress.files = soFar -> files.save(spec, federation.provenance(), soFar);
+    return checkpoint.isPresent() ? federation.resume(checkpoint.get()) : federation.run();
   }
 
   /** Bytes on the wire per site and round, and the server's CPU time in the fit protocol. */
