@@ -2,6 +2,8 @@ package io.mnistfl.fl.grpc;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
+import io.mnistfl.model.ModelSpec;
+import io.mnistfl.model.WeightsCodec;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +21,14 @@ final class Chunks {
   static final int MAX_MESSAGE = SIZE + (64 << 10);
 
   private Chunks() {}
+
+  /**
+   * The largest payload either side takes for {@code spec}'s model: its full weights in the
+   * library's format, plus room for the rest of a message.
+   */
+  static long payloadCap(ModelSpec spec) {
+    return (long) WeightsCodec.encode(spec.initialWeights()).length + (1 << 20);
+  }
 
   /**
    * {@code payload} in chunks of {@link #SIZE}; one empty chunk for an empty payload. The chunks

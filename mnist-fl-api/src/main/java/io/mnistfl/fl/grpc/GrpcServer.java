@@ -19,7 +19,6 @@ import io.mnistfl.fl.grpc.proto.SiteMessage;
 import io.mnistfl.fl.grpc.proto.TaskChunk;
 import io.mnistfl.fl.grpc.proto.Welcome;
 import io.mnistfl.model.ModelSpec;
-import io.mnistfl.model.WeightsCodec;
 import io.mnistfl.train.Json;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -91,10 +90,7 @@ public final class GrpcServer implements Transport {
     this.b = b;
     random.nextBytes(runId);
     this.specJson = Json.toJson(b.spec);
-    // The largest answer: the full weights in the library's format, plus room for the rest.
-    this.maxResultBytes =
-        b.maxResultBytes.orElse(
-            (long) WeightsCodec.encode(b.spec.initialWeights()).length + (1 << 20));
+    this.maxResultBytes = b.maxResultBytes.orElse(Chunks.payloadCap(b.spec));
   }
 
   /**

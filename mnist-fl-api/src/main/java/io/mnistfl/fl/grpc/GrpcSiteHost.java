@@ -18,7 +18,6 @@ import io.mnistfl.fl.grpc.proto.SiteMessage;
 import io.mnistfl.fl.grpc.proto.TaskChunk;
 import io.mnistfl.fl.grpc.proto.Welcome;
 import io.mnistfl.model.ModelSpec;
-import io.mnistfl.model.WeightsCodec;
 import io.mnistfl.train.Json;
 import java.io.IOException;
 import java.time.Duration;
@@ -288,7 +287,7 @@ public final class GrpcSiteHost implements AutoCloseable {
         ModelSpec received = Json.parse(w.getModelSpecJson(), ModelSpec.class);
         if (spec.isEmpty() || !spec.get().equals(received)) {
           runtimes = Map.copyOf(b.runtimes.create(received));
-          maxTaskBytes = (long) WeightsCodec.encode(received.initialWeights()).length + (1 << 20);
+          maxTaskBytes = Chunks.payloadCap(received);
           spec = Optional.of(received);
         }
       } catch (IOException | RuntimeException e) {
