@@ -1,12 +1,12 @@
 package io.mnistfl.model;
 
+import io.mnistfl.internal.Crc;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.zip.CRC32C;
 
 /**
  * The documented, versioned byte format of {@link Weights}, so that any transport can carry them.
@@ -64,9 +64,7 @@ public final class WeightsCodec {
       buf.asFloatBuffer().put(a.values());
       buf.position(buf.position() + 4 * a.values().length);
     }
-    CRC32C crc = new CRC32C();
-    crc.update(buf.array(), 0, buf.position());
-    buf.putInt((int) crc.getValue());
+    buf.putInt(Crc.of(buf.array(), buf.position()));
     return buf.array();
   }
 
@@ -96,15 +94,13 @@ public final class WeightsCodec {
               + VERSION
               + ")");
     }
-    CRC32C crc = new CRC32C();
-    crc.update(bytes, 0, bytes.length - 4);
-    int stored =
-        ByteBuffer.wrap(bytes, bytes.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
-    if (stored != (int) crc.getValue()) {
+    int stored = Crc.stored(bytes);
+    int computed = Crc.of(bytes, bytes.length - 4);
+    if (stored != computed) {
       throw new WeightsFormatException(
           String.format(
               "weights checksum mismatch: stored %08x, computed %08x (corrupted)",
-              stored, (int) crc.getValue()));
+              stored, computed));
     }
     ByteBuffer body =
         buf.slice(buf.position(), bytes.length - 4 - buf.position()).order(ByteOrder.LITTLE_ENDIAN);

@@ -1,11 +1,11 @@
 package io.mnistfl.fl.wire;
 
+import io.mnistfl.internal.Crc;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
-import java.util.zip.CRC32C;
 
 /**
  * The envelope of every message this library puts on a wire: {@code magic(4) version(u16) body
@@ -38,9 +38,7 @@ public final class Frame {
    * @return the message's bytes
    */
   public static byte[] finish(ByteBuffer b) {
-    CRC32C crc = new CRC32C();
-    crc.update(b.array(), 0, b.position());
-    b.putInt((int) crc.getValue());
+    b.putInt(Crc.of(b.array(), b.position()));
     if (b.hasRemaining()) {
       throw new IllegalStateException(b.remaining() + " bytes of the message left unwritten");
     }
@@ -96,11 +94,7 @@ public final class Frame {
               + VERSION
               + ")");
     }
-    CRC32C crc = new CRC32C();
-    crc.update(bytes, 0, bytes.length - 4);
-    int stored =
-        ByteBuffer.wrap(bytes, bytes.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
-    if (stored != (int) crc.getValue()) {
+    if (Crc.stored(bytes) != Crc.of(bytes, bytes.length - 4)) {
       throw new MessageFormatException(what + " checksum mismatch (corrupted in transit)");
     }
     return b.limit(bytes.length - 4);
