@@ -250,7 +250,20 @@ public sealed interface Layer {
     @Override
     public Dims output(Dims in) {
       require(!in.flat(), "already flat");
-      return new Dims(0, 0, 0, in.height() * in.width() * in.channels());
+      long features = (long) in.height() * in.width() * in.channels();
+      require(
+          features <= ModelSpec.MAX_PARAMETERS,
+          "flattening "
+              + in.height()
+              + "x"
+              + in.width()
+              + "x"
+              + in.channels()
+              + " gives "
+              + features
+              + " features, more than "
+              + ModelSpec.MAX_PARAMETERS);
+      return new Dims(0, 0, 0, (int) features);
     }
 
     @Override

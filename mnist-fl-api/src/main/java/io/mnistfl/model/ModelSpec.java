@@ -77,6 +77,13 @@ public record ModelSpec(
   }
 
   /**
+   * The most parameters (all variables' values together) a model may have: 200 million, 800 MB of
+   * float32. A model's weights travel as one message and are held several times over by a server,
+   * so larger specs are refused when they are made, with the count, rather than failing later.
+   */
+  public static final long MAX_PARAMETERS = 200_000_000L;
+
+  /**
    * The paper's baseline: conv 32×3×3 → ReLU → max-pool → dense 100 ReLU → dense 10.
    *
    * @return the spec
@@ -283,13 +290,24 @@ public record ModelSpec(
       Layer.Dims out;
       try {
         out = layer.output(dims);
+        params.addAll(layer.parameters(i, dims));
       } catch (IllegalArgumentException | NullPointerException e) {
         throw new IllegalArgumentException(
             "invalid ModelSpec: layer " + i + " (" + layer + "): " + e.getMessage(), e);
       }
-      params.addAll(layer.parameters(i, dims));
       dims = out;
     }
+    long total = 0;
+    for (ParameterShape p : params) {
+      total += p.size();
+    }
+    require(
+        total <= MAX_PARAMETERS,
+        "the layers hold "
+            + total
+            + " parameters, more than the "
+            + MAX_PARAMETERS
+            + " a model may have");
     Layer last = layers.get(layers.size() - 1);
     require(
         last instanceof Layer.Dense d && d.units() == numClasses,

@@ -51,9 +51,28 @@ public record ParameterShape(
    * @param role what it is in that layer
    * @param fanIn inputs per output unit; 0 where not a kernel
    * @param fanOut outputs per input unit; 0 where not a kernel
+   * @throws IllegalArgumentException when a dimension is not positive or the variable would hold
+   *     more than {@link ModelSpec#MAX_PARAMETERS} values
    */
   public ParameterShape {
     shape = shape.clone();
+    long n = 1;
+    for (int d : shape) {
+      if (d <= 0) {
+        throw new IllegalArgumentException(
+            name + ": dimension " + d + " in " + Arrays.toString(shape));
+      }
+      n *= d;
+      if (n > ModelSpec.MAX_PARAMETERS) {
+        throw new IllegalArgumentException(
+            name
+                + " of shape "
+                + Arrays.toString(shape)
+                + " holds more than "
+                + ModelSpec.MAX_PARAMETERS
+                + " values, the most a model may have");
+      }
+    }
   }
 
   /** A variable of layer {@code index} of kind {@code kind} (e.g. {@code conv2d}). */

@@ -109,4 +109,43 @@ class ModelSpecTest {
     assertThat(Files.readString(file)).contains("\"type\" : \"batchnorm\"");
     assertThat(Json.read(file, ModelSpec.class)).isEqualTo(spec);
   }
+
+  @Test
+  void aSpecTooLargeForIntsOrTheCapIsRefusedWithItsCountNotOverflowed() {
+    // 13·13·32 features × 3,000,000 units: 16.2 billion, which an int count wrapped to negative.
+    assertThatThrownBy(
+            () ->
+                ModelSpec.builder()
+                    .conv(32, 3, Padding.VALID)
+                    .maxPool(2)
+                    .flatten()
+                    .dense(3_000_000)
+                    .logits(Initializer.GLOROT_UNIFORM)
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("invalid ModelSpec: layer 3 (")
+        .hasMessageContaining("holds more than 200000000 values, the most a model may have");
+    // Each variable below the cap, together above it.
+    assertThatThrownBy(
+            () ->
+                ModelSpec.builder()
+                    .input(100, 100)
+                    .flatten()
+                    .dense(12_000)
+                    .dense(12_000)
+                    .logits(Initializer.GLOROT_UNIFORM)
+                    .build())
+        .hasMessage(
+            "invalid ModelSpec: the layers hold 264144010 parameters, more than the 200000000 a"
+                + " model may have");
+    assertThatThrownBy(
+            () ->
+                ModelSpec.builder()
+                    .input(65_536, 65_536)
+                    .conv(64, 3, Padding.SAME)
+                    .flatten()
+                    .logits(Initializer.GLOROT_UNIFORM)
+                    .build())
+        .hasMessageContaining("flattening 65536x65536x64 gives 274877906944 features");
+  }
 }

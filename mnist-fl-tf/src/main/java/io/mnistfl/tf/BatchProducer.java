@@ -2,6 +2,7 @@ package io.mnistfl.tf;
 
 import io.mnistfl.data.Augmentation;
 import io.mnistfl.data.DataSource;
+import io.mnistfl.data.Examples;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -21,16 +22,19 @@ final class BatchProducer {
   private final Augmentation augmentation;
   private final long seed;
   private final ExecutorService executor;
+  private final int numClasses;
   private final float[] scratch;
 
   BatchProducer(
       DataSource data,
+      int numClasses,
       int[] order,
       int batchSize,
       Augmentation augmentation,
       long seed,
       ExecutorService executor) {
     this.data = data;
+    this.numClasses = numClasses;
     this.order = order;
     this.batchSize = batchSize;
     this.augmentation = augmentation;
@@ -57,11 +61,11 @@ final class BatchProducer {
         augmentation.isIdentity() ? null : new SplittableRandom(seed * 1_000_003L + step);
     for (int i = 0; i < size; i++) {
       int index = order[start + i];
-      labels[i] = data.label(index);
+      labels[i] = Examples.label(data, index, numClasses);
+      Examples.copyImage(data, index, scratch);
       if (random == null) {
-        data.copyImage(index, images, i * pixels);
+        System.arraycopy(scratch, 0, images, i * pixels, pixels);
       } else {
-        data.copyImage(index, scratch, 0);
         augmentation.apply(scratch, 0, images, i * pixels, data.height(), data.width(), random);
       }
     }

@@ -48,8 +48,12 @@ final class ModelGraph implements AutoCloseable {
   final Op resetOptimizer;
   final Op snapshotAnchor;
 
+  /** Runs after the session opens and before it initializes; tests inject a failure here. */
+  static volatile Runnable afterSessionOpens = () -> {};
+
   ModelGraph(ModelSpec spec, TfOptions options) {
     graph = new Graph();
+    Session opened = null;
     try {
       Ops tf = Ops.create(graph);
       List<ParameterShape> parameters = spec.parameters();
@@ -141,9 +145,15 @@ final class ModelGraph implements AutoCloseable {
               .setInterOpParallelismThreads(options.threads() == 1 ? 1 : Math.max(2, replicas))
               .setUsePerSessionThreads(true)
               .build();
-      session = new Session(graph, config);
-      session.initialize();
-    } catch (RuntimeException e) {
+      opened = new Session(graph, config);
+      afterSessionOpens.run();
+      opened.initialize();
+      session = opened;
+    } catch (RuntimeException | Error e) {
+      // A graph closes only once its sessions have: closing it first would wait forever.
+      if (opened != null) {
+        opened.close();
+      }
       graph.close();
       throw e;
     }

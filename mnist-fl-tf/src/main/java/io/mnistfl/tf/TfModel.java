@@ -1,6 +1,7 @@
 package io.mnistfl.tf;
 
 import io.mnistfl.data.DataSource;
+import io.mnistfl.data.Examples;
 import io.mnistfl.data.Shuffle;
 import io.mnistfl.metrics.ConfusionMatrix;
 import io.mnistfl.metrics.Metrics;
@@ -57,7 +58,12 @@ public final class TfModel implements Model {
               t.setDaemon(true);
               return t;
             });
-    setWeights(spec.initialWeights());
+    try {
+      setWeights(spec.initialWeights());
+    } catch (RuntimeException | Error e) {
+      close();
+      throw e;
+    }
   }
 
   /**
@@ -150,7 +156,13 @@ public final class TfModel implements Model {
       int[] order = Shuffle.permutation(train.size(), shuffle);
       BatchProducer batches =
           new BatchProducer(
-              train, order, batchSize, spec.augmentation(), shuffle.nextLong(), batchThread);
+              train,
+              spec.numClasses(),
+              order,
+              batchSize,
+              spec.augmentation(),
+              shuffle.nextLong(),
+              batchThread);
       long start = System.nanoTime();
       double lossSum = 0;
       double correct = 0;
@@ -245,6 +257,10 @@ public final class TfModel implements Model {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while preparing a batch", e);
     } catch (ExecutionException e) {
+      // A data source's bad example is the caller's to see as it was thrown.
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
       throw new IllegalStateException("preparing a batch failed: " + e.getCause(), e.getCause());
     }
   }
@@ -259,13 +275,15 @@ public final class TfModel implements Model {
     double lossSum = 0;
     int pixels = data.imageSize();
     float[] images = new float[Math.min(EVAL_BATCH, Math.max(n, 1)) * pixels];
+    float[] scratch = new float[pixels];
     for (int start = 0; start < n; start += EVAL_BATCH) {
       int size = Math.min(EVAL_BATCH, n - start);
       float[] batchImages = size * pixels == images.length ? images : new float[size * pixels];
       int[] batchLabels = new int[size];
       for (int i = 0; i < size; i++) {
-        data.copyImage(start + i, batchImages, i * pixels);
-        batchLabels[i] = data.label(start + i);
+        Examples.copyImage(data, start + i, scratch);
+        System.arraycopy(scratch, 0, batchImages, i * pixels, pixels);
+        batchLabels[i] = Examples.label(data, start + i, spec.numClasses());
         actual[start + i] = batchLabels[i];
       }
       try (TFloat32 x =
@@ -303,6 +321,18 @@ public final class TfModel implements Model {
               + count * per
               + " pixel values, got "
               + pixels.length);
+    }
+    for (int i = 0; i < pixels.length; i++) {
+      if (!(pixels[i] >= 0f && pixels[i] <= 1f)) {
+        throw new IllegalArgumentException(
+            "predict: image "
+                + i / per
+                + ", pixel "
+                + i % per
+                + " is "
+                + pixels[i]
+                + "; pixels must be numbers in [0, 1]");
+      }
     }
     float[] out = new float[count * spec.numClasses()];
     for (int start = 0; start < count; start += EVAL_BATCH) {
