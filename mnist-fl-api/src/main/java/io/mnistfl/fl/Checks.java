@@ -45,7 +45,11 @@ final class Checks {
               + numClasses
               + " classes");
     }
-    examples(e.numExamples(), maxExamples);
+    // A site without held-out data answers 0 examples: skipped, not failed.
+    if (e.numExamples() < 0 || e.numExamples() > maxExamples) {
+      throw new IllegalArgumentException(
+          "reports " + e.numExamples() + " examples, outside 0.." + maxExamples);
+    }
     long sum = 0;
     for (int a = 0; a < numClasses; a++) {
       for (int p = 0; p < numClasses; p++) {
@@ -60,7 +64,7 @@ final class Checks {
       throw new IllegalArgumentException(
           "its confusion matrix counts " + sum + " examples, it reports " + e.numExamples());
     }
-    if (!(Double.isFinite(e.loss()) && e.loss() >= 0)) {
+    if (e.numExamples() > 0 && !(Double.isFinite(e.loss()) && e.loss() >= 0)) {
       throw new IllegalArgumentException("reports loss " + e.loss());
     }
   }

@@ -9,16 +9,19 @@ import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorCompletionService;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The {@link SiteExchange} of a running federation: at most {@code parallel} calls through the
  * transport at once, and none waited for longer than the stage's deadline from the stage's start; a
- * late call is interrupted. Answers keep the order of the requests, whatever order they arrive in,
- * so that aggregates do not depend on which site was fastest.
+ * late call is interrupted. Once half of a stage's calls have ended, the rest wait at most {@link
+ * StageDeadline#stragglerFactor()} times as long as that half took (but at least its floor), so
+ * that one silent site does not hold a fast round for the whole deadline. Answers keep the order of
+ * the requests, whatever order they arrive in, so that aggregates do not depend on which site was
+ * fastest. Call threads that have been idle for a while end.
  */
 final class Exchanges implements SiteExchange, AutoCloseable {
   /** Told of every finished call, on the loop's thread. */
@@ -27,22 +30,55 @@ final class Exchanges implements SiteExchange, AutoCloseable {
   }
 
   private final Transport transport;
-  private final Duration deadline;
-  private final ExecutorService pool;
+  private final StageDeadline deadline;
+  private final ThreadPoolExecutor pool;
   private final Progress progress;
 
-  Exchanges(Transport transport, int parallel, Duration deadline, Progress progress) {
+  Exchanges(Transport transport, int parallel, StageDeadline deadline, Progress progress) {
+    this(transport, parallel, deadline, progress, Duration.ofSeconds(10));
+  }
+
+  Exchanges(
+      Transport transport,
+      int parallel,
+      StageDeadline deadline,
+      Progress progress,
+      Duration idleThreads) {
     this.transport = transport;
     this.deadline = deadline;
     this.progress = progress;
     this.pool =
-        Executors.newFixedThreadPool(
+        new ThreadPoolExecutor(
             parallel,
+            parallel,
+            idleThreads.toMillis(),
+            TimeUnit.MILLISECONDS,
+            new LinkedBlockingQueue<>(),
             task -> {
               Thread t = new Thread(task, "federation-site-call");
               t.setDaemon(true);
               return t;
             });
+    pool.allowCoreThreadTimeOut(true);
+  }
+
+  /** The sites that timed out since the last {@link #drainTimedOut()}. */
+  private final java.util.Set<String> timedOut = new java.util.LinkedHashSet<>();
+
+  /**
+   * The sites that timed out in any stage since the last call, cleared.
+   *
+   * @return their ids, in the order they timed out
+   */
+  List<String> drainTimedOut() {
+    List<String> out = List.copyOf(timedOut);
+    timedOut.clear();
+    return out;
+  }
+
+  /** The call threads alive now, for tests. */
+  int threads() {
+    return pool.getPoolSize();
   }
 
   @Override
@@ -55,9 +91,11 @@ final class Exchanges implements SiteExchange, AutoCloseable {
     for (int i = 0; i < ids.size(); i++) {
       String id = ids.get(i);
       byte[] request = requests.get(id);
-      index.put(service.submit(() -> transport.exchange(id, request)), i);
+      index.put(service.submit(() -> call(id, request)), i);
     }
-    long end = System.nanoTime() + deadline.toNanos();
+    long start = System.nanoTime();
+    long end = start + deadline.limit().toNanos();
+    int half = (ids.size() + 1) / 2;
     int done = 0;
     try {
       while (done < ids.size()) {
@@ -72,6 +110,9 @@ final class Exchanges implements SiteExchange, AutoCloseable {
           errors[i] = Checks.describe(e.getCause());
         }
         progress.answered(stage, ++done, ids.size());
+        if (done == half && done < ids.size()) {
+          end = Math.min(end, start + deadline.stragglerWait(System.nanoTime() - start));
+        }
       }
     } catch (InterruptedException e) {
       index.keySet().forEach(f -> f.cancel(true));
@@ -80,7 +121,8 @@ final class Exchanges implements SiteExchange, AutoCloseable {
     }
     for (Map.Entry<Future<byte[]>, Integer> late : index.entrySet()) {
       late.getKey().cancel(true);
-      errors[late.getValue()] = "no answer within " + deadline.toMillis() / 1e3 + " s";
+      errors[late.getValue()] = "no answer within " + (end - start) / 1_000_000 / 1e3 + " s";
+      timedOut.add(ids.get(late.getValue()));
     }
     Map<String, byte[]> present = new LinkedHashMap<>();
     List<SiteFailure> failures = new ArrayList<>();
@@ -93,6 +135,16 @@ final class Exchanges implements SiteExchange, AutoCloseable {
       }
     }
     return new Replies(present, failures);
+  }
+
+  /** One call; a transport that answers nothing is named, not left to fail later. */
+  private byte[] call(String siteId, byte[] request) throws Exception {
+    byte[] answer = transport.exchange(siteId, request);
+    if (answer == null) {
+      throw new IllegalStateException(
+          "the transport " + transport.getClass().getName() + " returned no answer (null)");
+    }
+    return answer;
   }
 
   @Override

@@ -30,10 +30,56 @@ import java.util.OptionalInt;
  * {@link #builder(ModelSpec, Transport)}.
  */
 public final class Federation {
-  private final Builder b;
+  private final Settings b;
+  private final Map<String, Integer> coolingUntil = new java.util.HashMap<>();
 
-  private Federation(Builder b) {
-    this.b = b;
+  private Federation(Builder builder) {
+    this.b = new Settings(builder);
+  }
+
+  /** The builder's values, copied: reusing a builder never changes a built federation. */
+  private static final class Settings {
+    final ModelSpec spec;
+    final Transport transport;
+    final Strategy strategy;
+    final FitProtocol fitProtocol;
+    final Optional<GlobalEvaluator> evaluator;
+    final int rounds;
+    final OptionalDouble target;
+    final int parallelism;
+    final StageDeadline deadline;
+    final int coolingRounds;
+    final int maxExamplesPerSite;
+    final int minSites;
+    final Duration siteWait;
+    final FederationListener listener;
+    final Optional<CheckpointStore> checkpoints;
+    final String dataName;
+    final long dataExamples;
+    final String backend;
+    final Map<String, String> settings;
+
+    Settings(Builder b) {
+      spec = b.spec;
+      transport = b.transport;
+      strategy = b.strategy;
+      fitProtocol = b.fitProtocol;
+      evaluator = b.evaluator;
+      rounds = b.rounds;
+      target = b.target;
+      parallelism = b.parallelism;
+      deadline = new StageDeadline(b.stageTimeout, b.stragglerFactor, b.stragglerFloor);
+      coolingRounds = b.coolingRounds;
+      maxExamplesPerSite = b.maxExamplesPerSite;
+      minSites = b.minSites;
+      siteWait = b.siteWait;
+      listener = b.listener;
+      checkpoints = b.checkpoints;
+      dataName = b.dataName;
+      dataExamples = b.dataExamples;
+      backend = b.backend;
+      settings = Map.copyOf(new LinkedHashMap<>(b.settings));
+    }
   }
 
   /**
@@ -142,7 +188,7 @@ public final class Federation {
         new Exchanges(
             b.transport,
             b.parallelism,
-            b.stageTimeout,
+            b.deadline,
             (stage, done, total) -> b.listener.siteAnswered(round[0], stage, done, total))) {
       for (round[0] = results.size() + 1; round[0] <= b.rounds && reached.isEmpty(); round[0]++) {
         RoundOutcome outcome = round(round[0], global, exchange);
@@ -182,8 +228,7 @@ public final class Federation {
 
   private RoundOutcome round(int round, Weights global, Exchanges exchange) {
     long start = System.nanoTime();
-    List<String> available = new ArrayList<>(awaitSites());
-    available.sort(null);
+    List<String> available = sitesFor(round);
     List<SiteInstruction> instructions = b.strategy.configureFit(round, global, available);
     b.listener.roundStarted(round, instructions.size());
     RoundContext context = new RoundContext(round, global, b.maxExamplesPerSite);
@@ -212,6 +257,9 @@ public final class Federation {
     Optional<Metrics> test = b.evaluator.map(e -> e.evaluate(evaluated));
     double testSeconds = (System.nanoTime() - testStart) / 1e9;
     Optional<Metrics> federated = evaluate(round, next, available, exchange, failures);
+    for (String late : exchange.drainTimedOut()) {
+      coolingUntil.put(late, round + b.coolingRounds);
+    }
     RoundResult result =
         new RoundResult(
             round,
@@ -225,6 +273,58 @@ public final class Federation {
             federated,
             abandoned);
     return new RoundOutcome(next, result);
+  }
+
+  /**
+   * The sites a round may sample: the reachable ones, once there are at least the minimum or the
+   * wait for them is over, less those cooling off after a timeout (unless no other is left).
+   *
+   * @throws IllegalStateException when no site is reachable, or the transport lists one twice
+   */
+  private List<String> sitesFor(int round) {
+    List<String> reachable = awaitSites();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (String id : reachable) {
+      if (id == null || !seen.add(id)) {
+        throw new IllegalStateException(
+            "the transport "
+                + b.transport.getClass().getName()
+                + " lists site "
+                + id
+                + (id == null ? "" : " twice")
+                + " in siteIds(); each site must be listed once");
+      }
+    }
+    if (reachable.isEmpty()) {
+      throw new IllegalStateException(
+          "round "
+              + round
+              + ": no site can be reached through the transport "
+              + b.transport.getClass().getName()
+              + (b.siteWait.isZero() ? "" : " after waiting " + b.siteWait.toSeconds() + " s")
+              + "; a federation needs at least one site");
+    }
+    coolingUntil.values().removeIf(until -> until < round);
+    List<String> rested =
+        reachable.stream().filter(id -> !coolingUntil.containsKey(id)).sorted().toList();
+    if (rested.size() < reachable.size()) {
+      List<String> cooling = reachable.stream().filter(coolingUntil::containsKey).sorted().toList();
+      if (rested.isEmpty()) {
+        b.listener.warning(
+            "round " + round + ": every reachable site timed out lately; sampling them anyway");
+        return reachable.stream().sorted().toList();
+      }
+      b.listener.warning(
+          "round "
+              + round
+              + ": not sampling "
+              + cooling
+              + ", which timed out in the last "
+              + b.coolingRounds
+              + " round"
+              + (b.coolingRounds == 1 ? "" : "s"));
+    }
+    return rested;
   }
 
   /** The reachable sites, once there are at least the minimum or the wait for them is over. */
@@ -262,6 +362,11 @@ public final class Federation {
       try {
         ClientEvaluation e = Messages.decodeEvaluation(answer.getValue());
         Checks.evaluation(answer.getKey(), e, b.spec.numClasses(), b.maxExamplesPerSite);
+        if (e.numExamples() == 0) {
+          evaluationFailures.add(
+              new SiteFailure(answer.getKey(), "evaluate: skipped, it holds no held-out data"));
+          continue;
+        }
         evaluations.add(e);
       } catch (Exception e) {
         evaluationFailures.add(new SiteFailure(answer.getKey(), "evaluate: " + Checks.describe(e)));
@@ -298,6 +403,9 @@ public final class Federation {
     private OptionalDouble target = OptionalDouble.empty();
     private int parallelism = 1;
     private Duration stageTimeout = Duration.ofMinutes(10);
+    private double stragglerFactor = 4;
+    private Duration stragglerFloor = Duration.ofSeconds(30);
+    private int coolingRounds = 2;
     private int maxExamplesPerSite = 10_000_000;
     private int minSites = 0;
     private Duration siteWait = Duration.ZERO;
@@ -388,6 +496,34 @@ public final class Federation {
      */
     public Builder stageTimeout(Duration timeout) {
       this.stageTimeout = Objects.requireNonNull(timeout, "stageTimeout");
+      return this;
+    }
+
+    /**
+     * Once half of a stage's calls have ended, wait for the rest at most {@code factor} times as
+     * long as that half took, but at least {@code floor} (default 4 times, at least 30 s; always
+     * within the {@link #stageTimeout}). A site cut off this way, or by the stage timeout, is not
+     * sampled for the next {@link #timeoutCooling} rounds.
+     *
+     * @param factor the multiple of the first half's time, {@code >= 1}; 0 turns the rule off
+     * @param floor the shortest wait the rule allows
+     * @return this builder
+     */
+    public Builder stragglerWait(double factor, Duration floor) {
+      this.stragglerFactor = factor;
+      this.stragglerFloor = Objects.requireNonNull(floor, "floor");
+      return this;
+    }
+
+    /**
+     * How many rounds a site that timed out sits out (default 2; 0: sampled again at once). When no
+     * other site is reachable, sites cooling off are sampled anyway.
+     *
+     * @param rounds the rounds it is left out of sampling
+     * @return this builder
+     */
+    public Builder timeoutCooling(int rounds) {
+      this.coolingRounds = rounds;
       return this;
     }
 
@@ -487,6 +623,16 @@ public final class Federation {
       Require.atLeastOne("rounds", rounds);
       Require.atLeastOne("parallelism", parallelism);
       Require.positive("stageTimeout", stageTimeout);
+      if (!(stragglerFactor == 0 || stragglerFactor >= 1) || stragglerFloor.isNegative()) {
+        throw new IllegalArgumentException(
+            "stragglerWait needs a factor of 0 or >= 1 and a floor >= 0, was "
+                + stragglerFactor
+                + " and "
+                + stragglerFloor);
+      }
+      if (coolingRounds < 0) {
+        throw new IllegalArgumentException("timeoutCooling must be >= 0, was " + coolingRounds);
+      }
       Require.atLeastOne("maxExamplesPerSite", maxExamplesPerSite);
       target.ifPresent(t -> Require.inUnitInterval("target", t));
       if (fitProtocol.yieldsSums() && !strategy.aggregatesSums()) {

@@ -596,6 +596,7 @@ class FederationTest {
             .rounds(2)
             .parallelism(3)
             .stageTimeout(Duration.ofMillis(1500))
+            .timeoutCooling(0)
             .build()
             .run(Toys.zeros());
     for (RoundResult r : h.rounds()) {
@@ -654,5 +655,196 @@ class FederationTest {
         .isEqualTo(new LocalTraining(1, 32, 0.01, 0, 0));
     assertThat(Optional.of(RoundConfig.of(2, a).withClipNorm(1.5).clipNorm().getAsDouble()))
         .hasValue(1.5);
+  }
+
+  /** Sites that answer at once, but for {@code silent}, which never does until interrupted. */
+  private static Transport withSilent(List<Client> clients, String silent) {
+    InProcessTransport inner = new InProcessTransport(clients);
+    return new Transport() {
+      @Override
+      public List<String> siteIds() {
+        return inner.siteIds();
+      }
+
+      @Override
+      public byte[] exchange(String id, byte[] request) throws IOException, InterruptedException {
+        if (id.equals(silent)) {
+          Thread.sleep(600_000);
+        }
+        return inner.exchange(id, request);
+      }
+    };
+  }
+
+  @Test
+  void aSilentSiteIsCutSoonAfterTheOthersAnsweredAndSitsOutTheNextRounds() {
+    List<Client> clients = new ArrayList<>(Toys.four());
+    clients.add(new Toward("silent", 1, 100));
+    List<String> warnings = new ArrayList<>();
+    FederationHistory h =
+        federation(withSilent(clients, "silent"), StandardStrategy.builder().build())
+            .rounds(4)
+            .parallelism(5)
+            .stragglerWait(4, Duration.ofSeconds(1))
+            .listener(
+                new FederationListener() {
+                  @Override
+                  public void warning(String message) {
+                    warnings.add(message);
+                  }
+                })
+            .build()
+            .run(Toys.zeros());
+    // The stage timeout is 10 minutes by default: the silent site is cut by the straggler rule.
+    RoundResult first = h.rounds().get(0);
+    assertThat(first.sampled()).isEqualTo(5);
+    assertThat(first.succeeded()).isEqualTo(4);
+    assertThat(first.failures()).hasSize(1);
+    assertThat(first.failures().get(0).siteId()).isEqualTo("silent");
+    assertThat(first.failures().get(0).reason()).startsWith("no answer within ");
+    assertThat(first.seconds()).isLessThan(60);
+    // Rounds 2 and 3: left out while it cools off; round 4: sampled (and cut) again.
+    for (RoundResult r : h.rounds().subList(1, 3)) {
+      assertThat(r.sampled()).isEqualTo(4);
+      assertThat(r.failures()).isEmpty();
+    }
+    assertThat(h.rounds().get(3).sampled()).isEqualTo(5);
+    assertThat(h.rounds().get(3).failures())
+        .extracting(SiteFailure::siteId)
+        .containsExactly("silent");
+    assertThat(warnings)
+        .containsExactly(
+            "round 2: not sampling [silent], which timed out in the last 2 rounds",
+            "round 3: not sampling [silent], which timed out in the last 2 rounds");
+  }
+
+  @Test
+  void callThreadsThatFallIdleEnd() throws Exception {
+    Transport sites = new InProcessTransport(Toys.four());
+    try (Exchanges exchange =
+        new Exchanges(
+            sites,
+            64,
+            new StageDeadline(Duration.ofMinutes(1), 0, Duration.ZERO),
+            (stage, done, total) -> {},
+            Duration.ofMillis(200))) {
+      for (int round = 0; round < 20; round++) {
+        Map<String, byte[]> requests = new java.util.LinkedHashMap<>();
+        for (String id : sites.siteIds()) {
+          requests.put(
+              id,
+              Messages.encodeEvaluate(
+                  RoundConfig.of(1, new LocalTraining(1, 1, 0.1, 0, 0)), Toys.zeros()));
+        }
+        assertThat(exchange.send("evaluate", requests).answers()).hasSize(4);
+      }
+      // Never more threads than calls at once; none left once idle.
+      assertThat(exchange.threads()).isLessThanOrEqualTo(64);
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (exchange.threads() > 0 && System.nanoTime() < end) {
+        Thread.sleep(50);
+      }
+      assertThat(exchange.threads()).isZero();
+    }
+  }
+
+  @Test
+  void aTransportAnsweringNullIsNamedNotACrash() {
+    InProcessTransport inner = new InProcessTransport(Toys.four());
+    Transport nulls =
+        new Transport() {
+          @Override
+          public List<String> siteIds() {
+            return inner.siteIds();
+          }
+
+          @Override
+          public byte[] exchange(String id, byte[] request) throws IOException {
+            return id.equals("b") ? null : inner.exchange(id, request);
+          }
+        };
+    FederationHistory h =
+        federation(nulls, StandardStrategy.builder().build()).rounds(1).build().run(Toys.zeros());
+    assertThat(h.rounds().get(0).succeeded()).isEqualTo(3);
+    assertThat(h.rounds().get(0).failures())
+        .extracting(SiteFailure::toString)
+        .singleElement()
+        .asString()
+        .startsWith("b: the transport ")
+        .endsWith(" returned no answer (null)");
+  }
+
+  /** A transport that lists {@code ids} and reaches nobody. */
+  private static Transport listing(List<String> ids) {
+    return new Transport() {
+      @Override
+      public List<String> siteIds() {
+        return ids;
+      }
+
+      @Override
+      public byte[] exchange(String id, byte[] request) throws IOException {
+        throw new IOException("unreachable");
+      }
+    };
+  }
+
+  @Test
+  void aTransportListingASiteTwiceOrNoneFailsTheRunNamingWhy() {
+    assertThatThrownBy(
+            () ->
+                federation(listing(List.of("a", "b", "a")), StandardStrategy.builder().build())
+                    .build()
+                    .run(Toys.zeros()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("lists site a twice in siteIds()");
+    assertThatThrownBy(
+            () ->
+                federation(listing(List.of()), StandardStrategy.builder().build())
+                    .minSites(1, Duration.ofMillis(300))
+                    .build()
+                    .run(Toys.zeros()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageStartingWith("round 1: no site can be reached through the transport ")
+        .hasMessageEndingWith("; a federation needs at least one site");
+  }
+
+  /** A site that holds nothing out: it answers an evaluation of 0 examples. */
+  private record NoHeldOut(String id) implements Client {
+    @Override
+    public int numExamples() {
+      return 1;
+    }
+
+    @Override
+    public ClientUpdate fit(Weights global, RoundConfig config) {
+      return new Toward(id, 1, 4).fit(global, config);
+    }
+
+    @Override
+    public ClientEvaluation evaluate(Weights weights, RoundConfig config) {
+      return new ClientEvaluation(id, 0, Double.NaN, ConfusionMatrix.of(2, new int[0], new int[0]));
+    }
+  }
+
+  @Test
+  void aSiteWithNoHeldOutDataIsSkippedInFederatedEvaluationWithItsReason() {
+    List<Client> clients = new ArrayList<>(Toys.four());
+    clients.add(new NoHeldOut("empty"));
+    FederationHistory h =
+        federation(
+                new InProcessTransport(clients),
+                StandardStrategy.builder().federatedEvaluation(true).build())
+            .rounds(1)
+            .build()
+            .run(Toys.zeros());
+    RoundResult r = h.rounds().get(0);
+    assertThat(r.succeeded()).isEqualTo(5);
+    assertThat(r.federated()).isPresent();
+    // The four sites that hold data out, 2 examples each.
+    assertThat(r.federated().get().confusion().total()).isEqualTo(8);
+    assertThat(r.failures())
+        .extracting(SiteFailure::toString)
+        .containsExactly("empty: evaluate: skipped, it holds no held-out data");
   }
 }
