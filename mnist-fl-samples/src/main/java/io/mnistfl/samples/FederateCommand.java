@@ -42,7 +42,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -62,6 +61,9 @@ import picocli.CommandLine.Option;
             + " (model/, for evaluate and predict), history.csv, history.json and PNG plots of"
             + " accuracy, precision, recall, F1 and loss per round.")
 final class FederateCommand implements Callable<Integer> {
+  /** The example cap of sites that dial in: the scale of the data they hold, MNIST's. */
+  static final int MNIST_TRAINING_EXAMPLES = 60_000;
+
   @Option(
       names = "--fraction",
       defaultValue = "1.0",
@@ -148,6 +150,24 @@ final class FederateCommand implements Callable<Integer> {
           "The delta of the (epsilon, delta) reported for DP-FedAvg"
               + " (default: ${DEFAULT-VALUE}).")
   double dpDelta;
+
+  @Option(
+      names = "--dp-seeded-noise",
+      description =
+          "Simulations only: draw DP-FedAvg's noise and sampling from --seed, so that the run"
+              + " is reproducible. Whoever knows the seed can regenerate the noise and subtract"
+              + " it: the model is then not private. Default: SecureRandom; refused with"
+              + " --listen.")
+  boolean dpSeededNoise;
+
+  @Option(
+      names = "--max-examples-per-site",
+      paramLabel = "N",
+      description =
+          "The largest example count a site may report; its update weighs at most this"
+              + " much in FedAvg (default: the largest simulated part; with --listen 60000, the"
+              + " size of MNIST's training set).")
+  Optional<Integer> maxExamplesPerSite;
 
   @Option(
       names = "--quantize-updates",
@@ -345,6 +365,7 @@ final class FederateCommand implements Callable<Integer> {
     try (TfWorkers pool = TfWorkers.create(spec, k, perWorker)) {
       List<Client> simulated = simulatedClients(pool, mnist);
       int examples = simulated.stream().mapToInt(Client::numExamples).sum();
+      int largest = simulated.stream().mapToInt(Client::numExamples).max().orElse(1);
       FederationHistory history;
       SimulatedIdentities identities = new SimulatedIdentities();
       Optional<SecureAggregation> masked =
@@ -365,6 +386,7 @@ final class FederateCommand implements Callable<Integer> {
         Federation.Builder builder =
             builder(spec, transport, strategy, fit, store)
                 .evaluator(weights -> pool.evaluate(weights, mnist.test()))
+                .maxExamplesPerSite(maxExamplesPerSite.orElse(Math.max(1, largest)))
                 .parallelism(k)
                 .data(mnist.train().name(), examples)
                 .setting("data.partition", parts.partition)
@@ -417,6 +439,7 @@ final class FederateCommand implements Callable<Integer> {
         GrpcServer server = remote.start(spec)) {
       Federation.Builder builder =
           builder(spec, server, strategy, fit, store)
+              .maxExamplesPerSite(maxExamplesPerSite.orElse(MNIST_TRAINING_EXAMPLES))
               .parallelism(1024)
               .minSites(remote.minSites, remote.siteWaitDuration())
               .data("the sites' own data (not seen by the server)", 0);
@@ -529,15 +552,16 @@ final class FederateCommand implements Callable<Integer> {
     if (dpClip.isEmpty()) {
       return standard.build();
     }
-    // Seeded noise reproduces the simulation (a deployment would draw from SecureRandom); a
-    // resumed run skips the draws its checkpoint counted and goes on with the same noise.
-    return DpFedAvg.wrap(standard.build())
-        .clipNorm(dpClip.get())
-        .noiseMultiplier(dpNoise)
-        .samplingProbability(fraction)
-        .seed(seed)
-        .noise(new Random(seed))
-        .build();
+    DpFedAvg.Builder dp =
+        DpFedAvg.wrap(standard.build())
+            .clipNorm(dpClip.get())
+            .noiseMultiplier(dpNoise)
+            .samplingProbability(fraction);
+    if (dpSeededNoise) {
+      // Reproduces a simulation; a resumed run skips the draws its checkpoint counted.
+      dp.seededForSimulation(seed);
+    }
+    return dp.build();
   }
 
   private static void printUpdateSizes(Weights weights) {
@@ -579,6 +603,18 @@ final class FederateCommand implements Callable<Integer> {
           "--dp-clip samples each client with probability C,"
               + " so there is no minimum; leave out --min-clients "
               + minClients);
+    }
+    if (dpSeededNoise && dpClip.isEmpty()) {
+      throw new IllegalArgumentException("--dp-seeded-noise goes with --dp-clip");
+    }
+    if (dpSeededNoise && remote.remote()) {
+      throw new IllegalArgumentException(
+          "--dp-seeded-noise would let anyone who knows the seed regenerate the noise and"
+              + " subtract it; with --listen the noise comes from SecureRandom only");
+    }
+    if (maxExamplesPerSite.isPresent() && maxExamplesPerSite.get() < 1) {
+      throw new IllegalArgumentException(
+          "--max-examples-per-site must be >= 1, was " + maxExamplesPerSite.get());
     }
     if (!(dpDelta > 0 && dpDelta < 1)) {
       throw new IllegalArgumentException("--dp-delta must be in (0, 1), was " + dpDelta);

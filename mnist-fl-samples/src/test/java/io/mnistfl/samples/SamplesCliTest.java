@@ -363,7 +363,59 @@ class SamplesCliTest {
             String.format(
                 "privacy: user-level (epsilon %.3g, delta 1.0E-5) after 2 rounds",
                 PrivacyAccountant.epsilon(0.1, 1.0, 2, 1e-5)))
-        .contains("each of 20 clients sampled with probability 0.100");
+        .contains("each of 20 clients sampled with probability 0.100")
+        .contains("dp.randomness=SecureRandom");
+    // The provenance saved with the model names the source of the noise.
+    assertThat(work.resolve("dp").resolve("model").resolve("training.json"))
+        .content()
+        .contains("\"strategy.dp.randomness\" : \"SecureRandom\"");
+  }
+
+  @Test
+  void seededDpNoiseIsForSimulationsOnlyAndReproducesThem() throws Exception {
+    Outcome listen =
+        cli(
+            "federate",
+            "--listen",
+            "localhost:0",
+            "--insecure",
+            "--dp-clip",
+            "1",
+            "--dp-seeded-noise",
+            "--out",
+            work.resolve("bad").toString());
+    assertThat(listen.exit()).isEqualTo(2);
+    assertThat(listen.err())
+        .isEqualTo(
+            "federate: --dp-seeded-noise would let anyone who knows the seed regenerate the"
+                + " noise and subtract it; with --listen the noise comes from SecureRandom only"
+                + System.lineSeparator());
+    String[] seeded = {
+      "federate",
+      "--clients",
+      "4",
+      "--fraction",
+      "0.5",
+      "--rounds",
+      "1",
+      "--model",
+      "baseline",
+      "--local-epochs",
+      "1",
+      "--dp-clip",
+      "1",
+      "--dp-noise",
+      "1.0",
+      "--dp-seeded-noise"
+    };
+    Outcome a = cli(concat(seeded, "--out", work.resolve("dp-a").toString()));
+    Outcome b = cli(concat(seeded, "--out", work.resolve("dp-b").toString()));
+    assertThat(a.exit()).as(a.err()).isZero();
+    assertThat(b.exit()).as(b.err()).isZero();
+    assertThat(a.out())
+        .contains("dp.randomness=seeded 42 (a reproducible simulation: not private)");
+    assertThat(java.nio.file.Files.readAllBytes(work.resolve("dp-a/model/weights.bin")))
+        .isEqualTo(java.nio.file.Files.readAllBytes(work.resolve("dp-b/model/weights.bin")));
   }
 
   @Test

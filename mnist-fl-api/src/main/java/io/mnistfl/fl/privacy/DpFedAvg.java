@@ -11,12 +11,14 @@ import io.mnistfl.fl.aggregate.WeightMath;
 import io.mnistfl.internal.Require;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.Weights;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Random;
 
 /**
@@ -34,16 +36,19 @@ import java.util.Random;
  * ({@link io.mnistfl.fl.RoundConfig#clipNorm()}) and to weigh itself 1, and the noise is added
  * once, to the unmasked sum. The guarantee then trusts the sites to clip honestly.
  *
- * <p>The noise comes from the given generator: a seeded {@link Random} reproduces a simulation, a
- * deployment passes a {@link java.security.SecureRandom}. Its {@link #state() state} counts the
- * draws, so a resumed simulation with a generator seeded as before goes on with the same noise.
+ * <p>The noise and the sampling are drawn from a {@link SecureRandom}: anyone who could regenerate
+ * the noise (a site that knows a seed, which the provenance records) could subtract it from the
+ * released model and undo the privacy. Only a simulation may ask for {@link
+ * Builder#seededForSimulation seeded} draws, to be reproducible; the {@link #parameters()
+ * parameters} (and so the provenance) say which source was used. The {@link #state() state} counts
+ * the draws, so a resumed seeded simulation goes on with the same noise.
  */
 public final class DpFedAvg implements Strategy {
   private final Strategy inner;
   private final double clipNorm;
   private final double noiseMultiplier;
   private final double q;
-  private final long seed;
+  private final OptionalLong seed;
   private final Random noise;
   private long drawn;
   private double denominator = 1;
@@ -54,7 +59,7 @@ public final class DpFedAvg implements Strategy {
     this.noiseMultiplier = b.noiseMultiplier;
     this.q = b.q;
     this.seed = b.seed;
-    this.noise = b.noise;
+    this.noise = b.seed.isPresent() ? new Random(b.seed.getAsLong()) : new SecureRandom();
   }
 
   /**
@@ -71,7 +76,8 @@ public final class DpFedAvg implements Strategy {
   /** Each available site with probability q, then the wrapped strategy's instructions. */
   @Override
   public List<SiteInstruction> configureFit(int round, Weights global, List<String> available) {
-    List<String> chosen = Sampling.poisson(q).sample(available, new Random(seed * 31 + round));
+    Random sampling = seed.isPresent() ? new Random(seed.getAsLong() * 31 + round) : noise;
+    List<String> chosen = Sampling.poisson(q).sample(available, sampling);
     denominator = q * available.size();
     List<SiteInstruction> instructions = inner.configureFit(round, global, chosen);
     if (!instructions.stream().map(SiteInstruction::siteId).toList().equals(chosen)) {
@@ -161,8 +167,9 @@ public final class DpFedAvg implements Strategy {
   }
 
   /**
-   * Draws and drops Gaussians until as many as saved are drawn, so that a generator seeded as the
-   * saved run's continues where that run stopped; the rest goes to the wrapped strategy.
+   * Takes up the count of draws and hands the rest to the wrapped strategy. A seeded simulation
+   * draws and drops Gaussians until as many as saved are drawn, so that it continues where the
+   * saved run stopped; secure draws cannot be replayed and need not be.
    */
   @Override
   public void restore(List<double[]> state) {
@@ -177,9 +184,13 @@ public final class DpFedAvg implements Strategy {
               + drawn
               + " first, but was given another state");
     }
-    for (long target = (long) state.get(0)[0]; drawn < target; ) {
-      gaussian();
+    long target = (long) state.get(0)[0];
+    if (seed.isPresent()) {
+      while (drawn < target) {
+        gaussian();
+      }
     }
+    drawn = target;
     inner.restore(state.subList(1, state.size()));
   }
 
@@ -189,9 +200,16 @@ public final class DpFedAvg implements Strategy {
     p.put("dp.clipNorm", String.valueOf(clipNorm));
     p.put("dp.noiseMultiplier", String.valueOf(noiseMultiplier));
     p.put("dp.q", String.valueOf(q));
-    p.put("dp.seed", String.valueOf(seed));
+    p.put("dp.randomness", randomness());
     p.putAll(inner.parameters());
     return p;
+  }
+
+  /** Where the noise and the sampling come from, as the provenance records it. */
+  private String randomness() {
+    return seed.isPresent()
+        ? "seeded " + seed.getAsLong() + " (a reproducible simulation: not private)"
+        : "SecureRandom";
   }
 
   @Override
@@ -212,8 +230,7 @@ public final class DpFedAvg implements Strategy {
     private double clipNorm = 1;
     private double noiseMultiplier = 1;
     private double q = 1;
-    private long seed = 42;
-    private Random noise = new java.security.SecureRandom();
+    private OptionalLong seed = OptionalLong.empty();
 
     private Builder(Strategy inner) {
       this.inner = Objects.requireNonNull(inner, "inner");
@@ -253,24 +270,15 @@ public final class DpFedAvg implements Strategy {
     }
 
     /**
-     * Seed of the sampling (default 42).
+     * Draws the noise and the sampling from generators seeded with {@code value}, so that a
+     * simulation is reproducible (default: a {@link SecureRandom}). Never in a deployment: whoever
+     * knows the seed can regenerate the noise and subtract it, so the model is then not private.
      *
      * @param value the seed
      * @return this builder
      */
-    public Builder seed(long value) {
-      this.seed = value;
-      return this;
-    }
-
-    /**
-     * Where the noise comes from (default a {@link java.security.SecureRandom}).
-     *
-     * @param value the source of the noise
-     * @return this builder
-     */
-    public Builder noise(Random value) {
-      this.noise = Objects.requireNonNull(value, "noise");
+    public Builder seededForSimulation(long value) {
+      this.seed = OptionalLong.of(value);
       return this;
     }
 

@@ -728,7 +728,7 @@ class SecureAggregationTest {
             .clipNorm(0.5)
             .noiseMultiplier(0.1)
             .samplingProbability(1)
-            .noise(new Random(3))
+            .seededForSimulation(3)
             .build();
     Federation.Builder b = Federation.builder(SPEC, transport).strategy(dp).rounds(1);
     secure.ifPresent(b::fitProtocol);
