@@ -50,6 +50,7 @@ public final class Main implements Runnable {
   public static void main(String[] args) throws Exception {
     // gRPC logs hostile input with stack traces; the server's own events say it in one line.
     GRPC_LOG.setLevel(java.util.logging.Level.SEVERE);
+    QuietJvm.endWithParent();
     boolean quietAlready = System.getenv(QuietJvm.VARIABLE) != null;
     if (!quietAlready && !List.of(args).contains("--tf-logging")) {
       System.exit(QuietJvm.relaunch(Main.class, args));

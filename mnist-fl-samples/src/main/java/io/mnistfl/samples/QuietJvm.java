@@ -4,15 +4,21 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Runs the program again in a JVM whose environment quiets TensorFlow's C++ logging. TensorFlow
  * reads {@code TF_CPP_MIN_LOG_LEVEL} from the process environment once, when its native library
  * loads, and a JVM cannot change its own environment; a child JVM with the variable set costs about
- * a second's start and prints nothing of TensorFlow's start-up chatter.
+ * a second's start and prints nothing of TensorFlow's start-up chatter. The child ends when its
+ * parent does, however the parent ends ({@code kill -9} included), so that the process a user
+ * started and stops is the one holding the port.
  */
 final class QuietJvm {
   static final String VARIABLE = "TF_CPP_MIN_LOG_LEVEL";
+
+  /** The parent's process id, told to the child so that it ends with its parent. */
+  static final String PARENT = "MNIST_FL_PARENT_PID";
 
   private QuietJvm() {}
 
@@ -28,6 +34,7 @@ final class QuietJvm {
     ProcessBuilder builder =
         new ProcessBuilder(command).inheritIO().redirectError(ProcessBuilder.Redirect.PIPE);
     builder.environment().put(VARIABLE, "2");
+    builder.environment().put(PARENT, String.valueOf(ProcessHandle.current().pid()));
     Process child = builder.start();
     Thread stopChild = new Thread(child::destroy, "stop-quiet-jvm");
     Runtime.getRuntime().addShutdownHook(stopChild);
@@ -37,6 +44,43 @@ final class QuietJvm {
     errors.join();
     Runtime.getRuntime().removeShutdownHook(stopChild);
     return status;
+  }
+
+  /**
+   * In a child started by {@link #relaunch}: ends this JVM at once when the parent ends. A parent
+   * killed with SIGKILL runs no shutdown hook, so the child watches it.
+   */
+  static void endWithParent() {
+    String pid = System.getenv(PARENT);
+    if (pid == null) {
+      return;
+    }
+    Optional<ProcessHandle> parent;
+    try {
+      parent = ProcessHandle.of(Long.parseLong(pid));
+    } catch (NumberFormatException e) {
+      return;
+    }
+    if (parent.isEmpty() || !parent.get().isAlive()) {
+      Runtime.getRuntime().halt(143);
+    }
+    parent
+        .get()
+        .onExit()
+        .thenRun(
+            () -> {
+              System.err.println("mnist-fl: the parent process ended; stopping");
+              // Shutdown hooks close the server and sites; halt if they take too long.
+              Thread stop = new Thread(() -> System.exit(143), "end-with-parent");
+              stop.setDaemon(true);
+              stop.start();
+              try {
+                stop.join(10_000);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              Runtime.getRuntime().halt(143);
+            });
   }
 
   /**

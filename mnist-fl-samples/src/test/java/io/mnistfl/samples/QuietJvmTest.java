@@ -2,60 +2,131 @@ package io.mnistfl.samples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mnistfl.model.ModelSpec;
-import io.mnistfl.tf.TfModel;
-import io.mnistfl.train.Provenance;
-import io.mnistfl.train.TrainingRecord;
-import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The CLI is quiet by default: TensorFlow's start-up lines appear only with --tf-logging. */
+/**
+ * The CLI runs its work in a quiet child JVM; {@code kill -9} of the process a user started (the
+ * parent) must not leave that child running and holding the port.
+ */
 class QuietJvmTest {
+  @TempDir Path work;
+  private final List<ProcessHandle> started = new ArrayList<>();
 
-  /** Runs the CLI in a fresh JVM without TF_CPP_MIN_LOG_LEVEL; returns its stderr. */
-  private static String stderr(Path work, String... args) throws Exception {
+  @AfterEach
+  void killAll() {
+    started.forEach(p -> p.descendants().forEach(ProcessHandle::destroyForcibly));
+    started.forEach(ProcessHandle::destroyForcibly);
+  }
+
+  /** {@code java Main args} as a user starts it: without the quiet variable, so it relaunches. */
+  private Process start(String name, String... args) throws IOException {
     List<String> command =
         new ArrayList<>(
             List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
                 "-cp",
                 System.getProperty("java.class.path"),
                 Main.class.getName()));
     command.addAll(List.of(args));
-    ProcessBuilder builder =
+    ProcessBuilder b =
         new ProcessBuilder(command)
-            .redirectOutput(work.resolve("out.txt").toFile())
-            .redirectError(work.resolve("err.txt").toFile());
-    builder.environment().remove(QuietJvm.VARIABLE);
-    Process p = builder.start();
-    assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).isEqualTo(1);
-    return java.nio.file.Files.readString(work.resolve("err.txt"), StandardCharsets.UTF_8);
+            .redirectErrorStream(true)
+            .redirectOutput(work.resolve(name + ".log").toFile());
+    b.environment().remove(QuietJvm.VARIABLE);
+    b.environment().remove(QuietJvm.PARENT);
+    Process p = b.start();
+    started.add(p.toHandle());
+    return p;
+  }
+
+  /** The quiet child of {@code parent}, once it has started. */
+  private static ProcessHandle child(Process parent) throws InterruptedException {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < end) {
+      Optional<ProcessHandle> child = parent.toHandle().children().findFirst();
+      if (child.isPresent()) {
+        return child.get();
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("the CLI started no child JVM");
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static boolean bindable(int port) {
+    try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   @Test
-  void tensorFlowsLogLinesShowOnlyWhenAskedFor(@TempDir Path work) throws Exception {
-    // predict builds the saved model's graph, then finds no picture.
-    Path model = work.resolve("model");
-    try (TfModel m = TfModel.create(ModelSpec.baseline())) {
-      m.save(
-          model,
-          new TrainingRecord(Provenance.builder(m.spec()).build(), List.of(), Optional.empty(), 0));
+  void killingTheServersParentStopsTheServerAndFreesItsPort() throws Exception {
+    int port = freePort();
+    Process parent =
+        start(
+            "server",
+            "federate",
+            "--listen",
+            "127.0.0.1:" + port,
+            "--insecure",
+            "--no-test-set",
+            "--model",
+            "baseline",
+            "--min-sites",
+            "1",
+            "--site-wait",
+            "600",
+            "--rounds",
+            "1",
+            "--out",
+            work.resolve("run").toString());
+    ProcessHandle child = child(parent);
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (bindable(port) && System.nanoTime() < end) {
+      Thread.sleep(100);
     }
-    String quiet = stderr(work, "predict", "--model", model.toString(), "x.png");
-    String loud = stderr(work, "predict", "--tf-logging", "--model", model.toString(), "x.png");
-    assertThat(quiet)
-        .contains("x.png ERROR")
-        .doesNotContain("tensorflow/")
-        .doesNotContain("absl")
-        .doesNotContain("mlir");
-    assertThat(quiet.lines().filter(l -> QuietJvm.TF_LOG_LINE.matcher(l).find())).isEmpty();
-    assertThat(loud).contains("x.png ERROR").contains("tensorflow/");
+    assertThat(bindable(port)).as("the server listens on %d", port).isFalse();
+    parent.destroyForcibly(); // SIGKILL: no shutdown hook runs in the parent
+    assertThat(parent.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    child.onExit().get(60, TimeUnit.SECONDS);
+    assertThat(child.isAlive()).isFalse();
+    assertThat(bindable(port)).as("port %d is free again", port).isTrue();
+  }
+
+  @Test
+  void killingASitesParentStopsTheSite() throws Exception {
+    Process parent =
+        start(
+            "site",
+            "client",
+            "--server",
+            "127.0.0.1:" + freePort(),
+            "--insecure",
+            "--clients",
+            "2",
+            "--index",
+            "0");
+    ProcessHandle child = child(parent);
+    parent.destroyForcibly();
+    child.onExit().get(60, TimeUnit.SECONDS);
+    assertThat(child.isAlive()).isFalse();
   }
 }
