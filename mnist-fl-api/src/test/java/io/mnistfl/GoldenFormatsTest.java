@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.mnistfl.fl.ClientEvaluation;
 import io.mnistfl.fl.ClientUpdate;
 import io.mnistfl.fl.RoundConfig;
+import io.mnistfl.fl.StrategyState;
 import io.mnistfl.fl.UpdateEncoding;
 import io.mnistfl.fl.checkpoint.Checkpoint;
 import io.mnistfl.fl.checkpoint.CheckpointStore;
@@ -113,8 +114,33 @@ class GoldenFormatsTest {
                   .isEqualTo("site-008: no answer within 600.0 s");
               assertThat(r.test().orElseThrow().accuracy()).isEqualTo(0.8);
             });
-    assertThat(c.history().strategyState()).hasSize(2);
-    assertThat(c.history().strategyState().get(1)).containsExactly(0.125, 0.375);
+    // Format 1 kept the state by position and recorded no run.
+    assertThat(c.runId()).isEmpty();
+    assertThat(c.history().strategyState().positional().orElseThrow())
+        .hasSize(2)
+        .last()
+        .satisfies(a -> assertThat(a).containsExactly(0.125, 0.375));
+  }
+
+  @Test
+  void checkpointFormat2(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+    Checkpoint c = new CheckpointStore(golden("checkpoints-v2"), 3).load("round-000001");
+    assertThat(c.runId()).isEqualTo("0123456789abcdef0123456789abcdef");
+    assertThat(c.provenance().sites()).containsExactly("site-007", "site-008");
+    assertThat(c.history().finalWeights()).isEqualTo(WEIGHTS);
+    // The state by name: FedAvgM's velocity and a scalar.
+    StrategyState state = c.history().strategyState();
+    assertThat(state.arrays().keySet()).containsExactly("velocity.0", "velocity.1");
+    assertThat(state.array("velocity.1").orElseThrow()).containsExactly(0.125, 0.375);
+    assertThat(state.scalar("dp.draws")).hasValue(12);
+    // Today's writer makes the same bytes.
+    new CheckpointStore(dir, 3).save(c);
+    for (String part :
+        List.of("manifest.json", "provenance.json", "history.json", "weights.bin", "state.bin")) {
+      assertThat(Files.readAllBytes(dir.resolve("round-000001").resolve(part)))
+          .as(part)
+          .isEqualTo(bytes("checkpoints-v2/round-000001/" + part));
+    }
   }
 
   @Test

@@ -32,6 +32,7 @@ import java.util.OptionalInt;
 public final class Federation {
   private final Settings b;
   private final Map<String, Integer> coolingUntil = new java.util.HashMap<>();
+  private String runId = "";
 
   private Federation(Builder builder) {
     this.b = new Settings(builder);
@@ -118,7 +119,7 @@ public final class Federation {
    * @return the record of every round
    */
   public FederationHistory run() {
-    return run(FederationHistory.start(b.spec.initialWeights()));
+    return run(b.spec.initialWeights());
   }
 
   /**
@@ -128,6 +129,7 @@ public final class Federation {
    * @return the record of every round
    */
   public FederationHistory run(Weights initial) {
+    runId = Checkpoint.newRunId();
     return run(FederationHistory.start(initial));
   }
 
@@ -150,6 +152,8 @@ public final class Federation {
     }
     provenance().versionWarnings(checkpoint.provenance()).forEach(b.listener::warning);
     FederationHistory saved = checkpoint.history();
+    // A format-1 checkpoint recorded no run: its continuation is a run of its own.
+    runId = checkpoint.runId().isEmpty() ? Checkpoint.newRunId() : checkpoint.runId();
     if (!saved.rounds().isEmpty() && b.strategy.keepsState() && saved.strategyState().isEmpty()) {
       throw new IllegalArgumentException(
           "cannot resume "
@@ -207,7 +211,7 @@ public final class Federation {
                 b.strategy.state());
         if (b.checkpoints.isPresent()) {
           try {
-            b.checkpoints.get().save(new Checkpoint(provenance(), soFar));
+            b.checkpoints.get().save(new Checkpoint(provenance(), soFar, runId));
           } catch (IOException e) {
             throw new UncheckedIOException(
                 "cannot save the checkpoint of round " + round[0] + ": " + e.getMessage(), e);

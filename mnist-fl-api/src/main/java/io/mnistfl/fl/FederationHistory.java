@@ -2,6 +2,7 @@ package io.mnistfl.fl;
 
 import io.mnistfl.model.Weights;
 import java.util.List;
+import java.util.Objects;
 import java.util.OptionalInt;
 
 /**
@@ -18,7 +19,7 @@ public record FederationHistory(
     OptionalInt roundsToTarget,
     double totalSeconds,
     Weights finalWeights,
-    List<double[]> strategyState) {
+    StrategyState strategyState) {
 
   /**
    * Copies the lists.
@@ -31,7 +32,7 @@ public record FederationHistory(
    */
   public FederationHistory {
     rounds = List.copyOf(rounds);
-    strategyState = List.copyOf(strategyState);
+    Objects.requireNonNull(strategyState, "strategyState");
   }
 
   /**
@@ -41,6 +42,6 @@ public record FederationHistory(
    * @return an empty history
    */
   public static FederationHistory start(Weights initial) {
-    return new FederationHistory(List.of(), OptionalInt.empty(), 0, initial, List.of());
+    return new FederationHistory(List.of(), OptionalInt.empty(), 0, initial, StrategyState.empty());
   }
 }

@@ -118,12 +118,12 @@ public final class StandardStrategy implements Strategy {
   }
 
   @Override
-  public List<double[]> state() {
+  public StrategyState state() {
     return aggregator.state();
   }
 
   @Override
-  public void restore(List<double[]> state) {
+  public void restore(StrategyState state) {
     aggregator.restore(state);
   }
 

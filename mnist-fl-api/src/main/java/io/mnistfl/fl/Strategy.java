@@ -74,8 +74,8 @@ public interface Strategy {
   }
 
   /**
-   * Whether the strategy carries state from round to round (a server optimizer's moments), so that
-   * a checkpoint without it cannot be resumed.
+   * Whether the strategy carries state from round to round; see {@link StrategyState} for the
+   * contract of this, {@link #state()} and {@link #restore}.
    *
    * @return whether state is carried; false by default
    */
@@ -84,27 +84,23 @@ public interface Strategy {
   }
 
   /**
-   * A copy of the state carried into the next round; empty for a strategy that keeps none.
+   * A copy of the state carried into the next round.
    *
-   * @return the state, as arrays of numbers
+   * @return the state; empty by default
    */
-  default List<double[]> state() {
-    return List.of();
+  default StrategyState state() {
+    return StrategyState.empty();
   }
 
   /**
-   * Takes up a {@link #state()} saved by a strategy of the same kind and parameters; an empty one
-   * starts afresh.
+   * Takes up a saved {@link #state()}; an empty one starts afresh.
    *
-   * @param state the saved state, or an empty list
+   * @param state the saved state
+   * @throws IllegalArgumentException when it is not a state this strategy saves
    */
-  default void restore(List<double[]> state) {
+  default void restore(StrategyState state) {
     if (!state.isEmpty()) {
-      throw new IllegalArgumentException(
-          this
-              + " keeps no state, but was given "
-              + state.size()
-              + (state.size() == 1 ? " array" : " arrays"));
+      throw new IllegalArgumentException(this + " keeps no state, but was given " + state);
     }
   }
 

@@ -1,6 +1,7 @@
 package io.mnistfl.fl.aggregate;
 
 import io.mnistfl.fl.ClientUpdate;
+import io.mnistfl.fl.StrategyState;
 import io.mnistfl.model.Weights;
 import java.util.List;
 
@@ -49,7 +50,8 @@ public interface Aggregator {
   }
 
   /**
-   * Whether it carries state from round to round, so a checkpoint must keep it.
+   * Whether it carries state from round to round; see {@link StrategyState} for the contract of
+   * this, {@link #state()} and {@link #restore}.
    *
    * @return whether state is carried; false by default
    */
@@ -58,28 +60,23 @@ public interface Aggregator {
   }
 
   /**
-   * What this aggregator carries into the next round (a server optimizer's moments), copied, so
-   * that a checkpoint can keep it; empty for one that keeps nothing, or before its first round.
+   * A copy of what this aggregator carries into the next round.
    *
-   * @return the state, as arrays of numbers
+   * @return the state; empty by default
    */
-  default List<double[]> state() {
-    return List.of();
+  default StrategyState state() {
+    return StrategyState.empty();
   }
 
   /**
-   * Takes up a {@link #state()} that an aggregator of the same kind and settings saved; an empty
-   * one starts afresh. The round loop calls it before a federation's first round.
+   * Takes up a saved {@link #state()}; an empty one starts afresh.
    *
-   * @param state the saved state, or an empty list
+   * @param state the saved state
+   * @throws IllegalArgumentException when it is not a state this aggregator saves
    */
-  default void restore(List<double[]> state) {
+  default void restore(StrategyState state) {
     if (!state.isEmpty()) {
-      throw new IllegalArgumentException(
-          this
-              + " keeps no state, but was given a state of "
-              + state.size()
-              + (state.size() == 1 ? " array" : " arrays"));
+      throw new IllegalArgumentException(this + " keeps no state, but was given " + state);
     }
   }
 

@@ -1,9 +1,11 @@
 package io.mnistfl.fl.aggregate;
 
 import io.mnistfl.fl.ClientUpdate;
+import io.mnistfl.fl.StrategyState;
 import io.mnistfl.internal.Require;
 import io.mnistfl.model.Weights;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * FedAvg with server momentum (Hsu et al. 2019): with Δ = average − global, {@code v ← β·v + Δ} and
@@ -63,14 +65,30 @@ public final class FedAvgM implements Aggregator {
     return true;
   }
 
+  /** The server's velocity, {@code velocity.0}, {@code velocity.1}, …. */
   @Override
-  public List<double[]> state() {
-    return velocity == null ? List.of() : WeightMath.copyState(velocity);
+  public StrategyState state() {
+    return velocity == null
+        ? StrategyState.empty()
+        : StrategyState.empty().withArrays("velocity", velocity);
   }
 
   @Override
-  public void restore(List<double[]> state) {
-    velocity = state.isEmpty() ? null : WeightMath.splitState(state, 1, toString())[0];
+  public void restore(StrategyState state) {
+    if (state.isEmpty()) {
+      velocity = null;
+      return;
+    }
+    Optional<List<double[]>> positional = state.positional();
+    double[][] rows =
+        positional.isPresent()
+            ? WeightMath.splitState(positional.get(), 1, toString())[0]
+            : state.arrays("velocity");
+    if (rows.length == 0 || positional.isEmpty() && state.arrays().size() != rows.length) {
+      throw new IllegalArgumentException(
+          this + " keeps its velocity as velocity.0.., but was given " + state);
+    }
+    velocity = rows;
   }
 
   @Override

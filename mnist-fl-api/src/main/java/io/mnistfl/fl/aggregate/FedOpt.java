@@ -1,9 +1,11 @@
 package io.mnistfl.fl.aggregate;
 
 import io.mnistfl.fl.ClientUpdate;
+import io.mnistfl.fl.StrategyState;
 import io.mnistfl.internal.Require;
 import io.mnistfl.model.Weights;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Adaptive server optimizers (Reddi et al. 2021, Algorithm 2). The pseudo-gradient is Δ = weighted
@@ -47,22 +49,39 @@ public abstract class FedOpt implements Aggregator {
    */
   protected abstract double secondMoment(double v, double deltaSquared);
 
-  /** The first moments, then the second moments. */
+  /** The first moments {@code m.0}, {@code m.1}, … and the second moments {@code v.0}, …. */
   @Override
-  public final List<double[]> state() {
-    return m == null ? List.of() : WeightMath.copyState(m, v);
+  public final StrategyState state() {
+    return m == null
+        ? StrategyState.empty()
+        : StrategyState.empty().withArrays("m", m).withArrays("v", v);
   }
 
   @Override
-  public final void restore(List<double[]> state) {
+  public final void restore(StrategyState state) {
     if (state.isEmpty()) {
       m = null;
       v = null;
-    } else {
-      double[][][] moments = WeightMath.splitState(state, 2, toString());
+      return;
+    }
+    Optional<List<double[]>> positional = state.positional();
+    if (positional.isPresent()) {
+      // A format-1 checkpoint: the first moments, then the second moments.
+      double[][][] moments = WeightMath.splitState(positional.get(), 2, toString());
       m = moments[0];
       v = moments[1];
+      return;
     }
+    double[][] first = state.arrays("m");
+    double[][] second = state.arrays("v");
+    if (first.length == 0
+        || first.length != second.length
+        || state.arrays().size() != 2 * first.length) {
+      throw new IllegalArgumentException(
+          this + " keeps moments m.0.. and v.0.. of one length, but was given " + state);
+    }
+    m = first;
+    v = second;
   }
 
   @Override

@@ -140,24 +140,8 @@ public final class WeightMath {
   }
 
   /**
-   * Copies of {@code parts}' arrays, in order, as a flat list: an aggregator's state.
-   *
-   * @param parts the arrays to copy
-   * @return the copies
-   */
-  public static List<double[]> copyState(double[][]... parts) {
-    List<double[]> state = new ArrayList<>();
-    for (double[][] part : parts) {
-      for (double[] row : part) {
-        state.add(row.clone());
-      }
-    }
-    return state;
-  }
-
-  /**
-   * Splits a saved {@code state} into {@code parts} equal parts of copied arrays, failing unless it
-   * divides evenly.
+   * Splits a state saved by position (a format-1 checkpoint's) into {@code parts} equal parts of
+   * copied arrays, failing unless it divides evenly.
    *
    * @param state the saved state
    * @param parts how many parts to split it into
@@ -165,7 +149,7 @@ public final class WeightMath {
    * @return the parts, each an array of copied arrays
    * @throws IllegalArgumentException when the state does not divide evenly
    */
-  public static double[][][] splitState(List<double[]> state, int parts, String owner) {
+  static double[][][] splitState(List<double[]> state, int parts, String owner) {
     if (state.size() % parts != 0) {
       throw new IllegalArgumentException(
           owner

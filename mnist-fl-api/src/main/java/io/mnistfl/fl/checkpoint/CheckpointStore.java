@@ -2,6 +2,7 @@ package io.mnistfl.fl.checkpoint;
 
 import io.mnistfl.fl.FederationHistory;
 import io.mnistfl.fl.RoundResult;
+import io.mnistfl.fl.StrategyState;
 import io.mnistfl.internal.FileTrees;
 import io.mnistfl.model.Weights;
 import io.mnistfl.model.WeightsCodec;
@@ -27,6 +28,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
@@ -34,9 +37,16 @@ import java.util.stream.Stream;
  * unit: its parts ({@code provenance.json}, {@code history.json}, {@code weights.bin} and, for a
  * stateful strategy, {@code state.bin}) go into a hidden folder with a {@code manifest.json}
  * holding every part's SHA-256, are synced to disk, and the folder becomes visible by one atomic
- * rename. A crash at any point leaves either the whole checkpoint or none. The newest few are kept.
- * Reading checks every part against the manifest and names the first that is missing or fails its
- * checksum; {@link #latest()} never falls back to an older checkpoint silently.
+ * rename. A crash at any point leaves either the whole checkpoint or none. The newest few of the
+ * run are kept. Reading checks every part against the manifest and names the first that is missing
+ * or fails its checksum, and the folder's name against the round its manifest records (a renamed or
+ * copied folder is refused); {@link #latest()} never falls back to an older checkpoint silently,
+ * and refuses a folder holding checkpoints of more than one run (each manifest records its run's
+ * id): {@link #load(String)} takes one of them by name.
+ *
+ * <p>Format 2 (written now) records the run id and keeps the strategy's state by name ({@link
+ * io.mnistfl.fl.StrategyState}); format 1 checkpoints still load, their state by position and
+ * without a run id.
  */
 public final class CheckpointStore {
   static final String MANIFEST = "manifest.json";
@@ -45,6 +55,7 @@ public final class CheckpointStore {
   static final String WEIGHTS = "weights.bin";
   static final String STATE = "state.bin";
   private static final String PREFIX = "round-";
+  private static final int FORMAT = 2;
   private static final String PARTIAL = ".partial-";
 
   /** Called after each part is written; tests abort a write through it. */
@@ -94,8 +105,11 @@ public final class CheckpointStore {
     return dir;
   }
 
-  /** The manifest: what parts a checkpoint has, and their digests. */
-  record Manifest(int format, int round, Map<String, String> sha256) {}
+  /**
+   * The manifest: the format, the round, the run (empty in format 1), what parts a checkpoint has
+   * and their digests.
+   */
+  record Manifest(int format, int round, String runId, Map<String, String> sha256) {}
 
   /** The rounds and their bookkeeping; the weights and the state are parts of their own. */
   record HistoryPart(List<RoundResult> rounds, OptionalInt roundsToTarget, double totalSeconds) {}
@@ -124,6 +138,9 @@ public final class CheckpointStore {
     if (!h.strategyState().isEmpty()) {
       parts.put(STATE, encodeState(h.strategyState()));
     }
+    if (checkpoint.runId().isEmpty()) {
+      throw new IllegalArgumentException("a checkpoint is saved with its run's id");
+    }
     Map<String, String> digests = new LinkedHashMap<>();
     for (Map.Entry<String, byte[]> part : parts.entrySet()) {
       writeSynced(partial.resolve(part.getKey()), part.getValue());
@@ -132,7 +149,7 @@ public final class CheckpointStore {
     }
     writeSynced(
         partial.resolve(MANIFEST),
-        Json.toJson(new Manifest(1, round, digests))
+        Json.toJson(new Manifest(FORMAT, round, checkpoint.runId(), digests))
             .getBytes(java.nio.charset.StandardCharsets.UTF_8));
     hook.written(MANIFEST);
     sync(partial);
@@ -142,7 +159,7 @@ public final class CheckpointStore {
     }
     Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
     sync(dir);
-    prune();
+    prune(checkpoint.runId());
   }
 
   /**
@@ -173,7 +190,33 @@ public final class CheckpointStore {
    */
   public Optional<Checkpoint> latest() throws IOException {
     List<String> names = names();
-    return names.isEmpty() ? Optional.empty() : Optional.of(load(names.get(names.size() - 1)));
+    if (names.isEmpty()) {
+      return Optional.empty();
+    }
+    String newest = names.get(names.size() - 1);
+    Checkpoint latest = load(newest);
+    for (String name : names) {
+      Manifest m = manifest(dir.resolve(name));
+      // Format 1 recorded no run: such a checkpoint may precede its run's newer ones.
+      if (!m.runId().isEmpty() && !m.runId().equals(latest.runId())) {
+        throw new IOException(
+            dir
+                + " holds checkpoints of more than one run: "
+                + newest
+                + " is of run "
+                + describe(latest.runId())
+                + ", "
+                + name
+                + " of run "
+                + describe(m.runId())
+                + "; resume one of them by name");
+      }
+    }
+    return Optional.of(latest);
+  }
+
+  private static String describe(String runId) {
+    return runId.isEmpty() ? "(none recorded: format 1)" : runId;
   }
 
   /**
@@ -188,7 +231,16 @@ public final class CheckpointStore {
     if (!name.matches(PREFIX + "\\d{6}") || !Files.isDirectory(folder)) {
       throw new NoSuchFileException(folder + ": no such checkpoint (have " + names() + ")");
     }
-    Manifest manifest = Json.read(part(folder, MANIFEST), Manifest.class);
+    Manifest manifest = manifest(folder);
+    int named = Integer.parseInt(name.substring(PREFIX.length()));
+    if (manifest.round() != named) {
+      throw new IOException(
+          folder
+              + " holds the checkpoint of round "
+              + manifest.round()
+              + " (its manifest says so): the folder was renamed or copied; a checkpoint is"
+              + " named after its round");
+    }
     for (String required : List.of(PROVENANCE, HISTORY, WEIGHTS)) {
       if (!manifest.sha256().containsKey(required)) {
         throw new IOException(folder.resolve(MANIFEST) + " lists no part " + required);
@@ -215,12 +267,38 @@ public final class CheckpointStore {
               + manifest.round());
     }
     Weights weights = WeightsCodec.decode(parts.get(WEIGHTS));
-    List<double[]> state =
-        parts.containsKey(STATE) ? decodeState(folder.resolve(STATE), parts.get(STATE)) : List.of();
+    StrategyState state =
+        !parts.containsKey(STATE)
+            ? StrategyState.empty()
+            : manifest.format() == 1
+                ? StrategyState.ofPositional(decodeStateV1(folder.resolve(STATE), parts.get(STATE)))
+                : decodeState(folder.resolve(STATE), parts.get(STATE));
     return new Checkpoint(
         provenance,
         new FederationHistory(
-            history.rounds(), history.roundsToTarget(), history.totalSeconds(), weights, state));
+            history.rounds(), history.roundsToTarget(), history.totalSeconds(), weights, state),
+        manifest.runId());
+  }
+
+  /** A folder's manifest, its format and run id checked. */
+  private static Manifest manifest(Path folder) throws IOException {
+    Manifest m = Json.read(part(folder, MANIFEST), Manifest.class);
+    if (m.format() < 1 || m.format() > FORMAT) {
+      throw new IOException(
+          folder.resolve(MANIFEST)
+              + ": checkpoint format "
+              + m.format()
+              + ", this library reads 1 to "
+              + FORMAT);
+    }
+    String runId = m.runId() == null ? "" : m.runId();
+    if (m.format() >= 2 && !runId.matches("[0-9a-f]{32}")) {
+      throw new IOException(folder.resolve(MANIFEST) + ": a malformed run id: " + runId);
+    }
+    if (m.sha256() == null) {
+      throw new IOException(folder.resolve(MANIFEST) + " lists no parts");
+    }
+    return new Manifest(m.format(), m.round(), runId, m.sha256());
   }
 
   private static <T> T parse(Path folder, String name, Map<String, byte[]> parts, Class<T> type)
@@ -240,10 +318,21 @@ public final class CheckpointStore {
     return file;
   }
 
-  private void prune() throws IOException {
-    List<String> names = names();
-    for (int i = 0; i < names.size() - keep; i++) {
-      FileTrees.delete(dir.resolve(names.get(i)));
+  /** Deletes all but the newest {@link #keep} checkpoints of {@code runId}; others stay. */
+  private void prune(String runId) throws IOException {
+    List<String> mine = new ArrayList<>();
+    for (String name : names()) {
+      try {
+        Manifest m = manifest(dir.resolve(name));
+        if (m.runId().equals(runId) && name.equals(name(m.round()))) {
+          mine.add(name);
+        }
+      } catch (IOException | RuntimeException e) {
+        // Not one of this run's checkpoints: never delete what cannot be read.
+      }
+    }
+    for (int i = 0; i < mine.size() - keep; i++) {
+      FileTrees.delete(dir.resolve(mine.get(i)));
     }
     try (Stream<Path> entries = Files.list(dir)) {
       for (Path p : entries.filter(p -> p.getFileName().toString().startsWith(PARTIAL)).toList()) {
@@ -256,44 +345,109 @@ public final class CheckpointStore {
     return String.format(PREFIX + "%06d", round);
   }
 
-  /** The state as {@code arrays u32, per array: length u32 and f64 values}, little-endian. */
-  private static byte[] encodeState(List<double[]> state) {
+  /**
+   * The state, format 2: {@code entries u32}, then per entry {@code kind u8} (0 an array, 1 a
+   * scalar), {@code name} (u16 length, UTF-8), and an array's {@code length u32} and f64 values or
+   * a scalar's f64; little-endian, arrays then scalars, each by name.
+   */
+  private static byte[] encodeState(StrategyState state) {
     long size = 4;
-    for (double[] a : state) {
-      size += 4 + 8L * a.length;
+    for (Map.Entry<String, double[]> a : state.arrays().entrySet()) {
+      size += 1 + 2 + a.getKey().length() + 4 + 8L * a.getValue().length;
+    }
+    for (String name : state.scalars().keySet()) {
+      size += 1 + 2 + name.length() + 8;
     }
     ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(size)).order(ByteOrder.LITTLE_ENDIAN);
-    b.putInt(state.size());
-    for (double[] a : state) {
-      b.putInt(a.length);
-      b.asDoubleBuffer().put(a);
-      b.position(b.position() + 8 * a.length);
-    }
+    b.putInt(state.arrays().size() + state.scalars().size());
+    state
+        .arrays()
+        .forEach(
+            (name, values) -> {
+              putName(b.put((byte) 0), name);
+              b.putInt(values.length);
+              b.asDoubleBuffer().put(values);
+              b.position(b.position() + 8 * values.length);
+            });
+    state.scalars().forEach((name, value) -> putName(b.put((byte) 1), name).putDouble(value));
     return b.array();
   }
 
-  private static List<double[]> decodeState(Path file, byte[] bytes) throws IOException {
+  private static ByteBuffer putName(ByteBuffer b, String name) {
+    // Names are ASCII (StrategyState checks them): one byte a character.
+    byte[] bytes = name.getBytes(StandardCharsets.US_ASCII);
+    return b.putShort((short) bytes.length).put(bytes);
+  }
+
+  private static StrategyState decodeState(Path file, byte[] bytes) throws IOException {
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    SortedMap<String, double[]> arrays = new TreeMap<>();
+    SortedMap<String, Double> scalars = new TreeMap<>();
+    try {
+      int count = b.getInt();
+      if (count < 0 || count > b.remaining() / 11) {
+        throw new IOException(
+            file + ": claims " + count + " entries in " + bytes.length + " bytes");
+      }
+      for (int i = 0; i < count; i++) {
+        int kind = b.get();
+        int length = Short.toUnsignedInt(b.getShort());
+        if (length > b.remaining()) {
+          throw new IOException(file + ": entry " + i + " is truncated");
+        }
+        byte[] nameBytes = new byte[length];
+        b.get(nameBytes);
+        String name = new String(nameBytes, StandardCharsets.US_ASCII);
+        if (arrays.containsKey(name) || scalars.containsKey(name)) {
+          throw new IOException(file + ": entry " + name + " appears twice");
+        }
+        if (kind == 0) {
+          arrays.put(name, doubles(file, b, name));
+        } else if (kind == 1) {
+          scalars.put(name, b.getDouble());
+        } else {
+          throw new IOException(file + ": entry " + name + " is of unknown kind " + kind);
+        }
+      }
+      if (b.hasRemaining()) {
+        throw new IOException(file + ": " + b.remaining() + " unexpected trailing bytes");
+      }
+      return new StrategyState(arrays, scalars);
+    } catch (BufferUnderflowException e) {
+      throw new IOException(file + ": truncated");
+    } catch (IllegalArgumentException e) {
+      throw new IOException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** An array's {@code length u32} and values, the length checked against what remains. */
+  private static double[] doubles(Path file, ByteBuffer b, String name) throws IOException {
+    int length = b.getInt();
+    if (length < 0 || length > b.remaining() / 8) {
+      throw new IOException(
+          file
+              + ": array "
+              + name
+              + " claims "
+              + length
+              + " values, "
+              + b.remaining() / 8
+              + " remain");
+    }
+    double[] a = new double[length];
+    b.asDoubleBuffer().get(a);
+    b.position(b.position() + 8 * length);
+    return a;
+  }
+
+  /** Format 1's state: {@code arrays u32, per array: length u32 and f64 values}, by position. */
+  private static List<double[]> decodeStateV1(Path file, byte[] bytes) throws IOException {
     ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     List<double[]> state = new ArrayList<>();
     try {
       int count = b.getInt();
       for (int i = 0; i < count; i++) {
-        int length = b.getInt();
-        if (length < 0 || length > b.remaining() / 8) {
-          throw new IOException(
-              file
-                  + ": array "
-                  + i
-                  + " claims "
-                  + length
-                  + " values, "
-                  + b.remaining() / 8
-                  + " remain");
-        }
-        double[] a = new double[length];
-        b.asDoubleBuffer().get(a);
-        b.position(b.position() + 8 * length);
-        state.add(a);
+        state.add(doubles(file, b, String.valueOf(i)));
       }
     } catch (BufferUnderflowException e) {
       throw new IOException(file + ": truncated");

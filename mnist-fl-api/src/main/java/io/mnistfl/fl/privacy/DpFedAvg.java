@@ -7,12 +7,12 @@ import io.mnistfl.fl.Sampling;
 import io.mnistfl.fl.SiteFailure;
 import io.mnistfl.fl.SiteInstruction;
 import io.mnistfl.fl.Strategy;
+import io.mnistfl.fl.StrategyState;
 import io.mnistfl.fl.aggregate.WeightMath;
 import io.mnistfl.internal.Require;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.Weights;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,6 +44,9 @@ import java.util.Random;
  * the draws, so a resumed seeded simulation goes on with the same noise.
  */
 public final class DpFedAvg implements Strategy {
+  /** The name of the count of Gaussians drawn in the state. */
+  static final String DRAWS = "dp.draws";
+
   private final Strategy inner;
   private final double clipNorm;
   private final double noiseMultiplier;
@@ -157,13 +160,10 @@ public final class DpFedAvg implements Strategy {
     return true;
   }
 
-  /** The count of Gaussians drawn, as one array of one value, then the wrapped strategy's. */
+  /** The count of Gaussians drawn, {@value #DRAWS}, and the wrapped strategy's state. */
   @Override
-  public List<double[]> state() {
-    List<double[]> state = new ArrayList<>();
-    state.add(new double[] {drawn});
-    state.addAll(inner.state());
-    return state;
+  public StrategyState state() {
+    return inner.state().plus(StrategyState.empty().withScalar(DRAWS, drawn));
   }
 
   /**
@@ -172,26 +172,41 @@ public final class DpFedAvg implements Strategy {
    * saved run stopped; secure draws cannot be replayed and need not be.
    */
   @Override
-  public void restore(List<double[]> state) {
+  public void restore(StrategyState state) {
     if (state.isEmpty()) {
       inner.restore(state);
       return;
     }
-    if (state.get(0).length != 1 || state.get(0)[0] < drawn) {
+    StrategyState rest;
+    double count;
+    Optional<List<double[]>> positional = state.positional();
+    if (positional.isPresent()) {
+      // A format-1 checkpoint: the count as one array of one value, then the wrapped state.
+      List<double[]> arrays = positional.get();
+      count = arrays.get(0).length == 1 ? arrays.get(0)[0] : -1;
+      rest = StrategyState.ofPositional(arrays.subList(1, arrays.size()));
+    } else {
+      count = state.scalar(DRAWS).orElse(-1);
+      rest = state.without(DRAWS);
+    }
+    if (!(count >= drawn) || count != Math.rint(count)) {
       throw new IllegalArgumentException(
           this
-              + " keeps a count of draws of at least "
+              + " keeps a count of draws ("
+              + DRAWS
+              + ") of at least "
               + drawn
-              + " first, but was given another state");
+              + ", but was given "
+              + state);
     }
-    long target = (long) state.get(0)[0];
+    long target = (long) count;
     if (seed.isPresent()) {
       while (drawn < target) {
         gaussian();
       }
     }
     drawn = target;
-    inner.restore(state.subList(1, state.size()));
+    inner.restore(rest);
   }
 
   @Override

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.mnistfl.fl.ClientUpdate;
+import io.mnistfl.fl.StrategyState;
 import io.mnistfl.model.Weights;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -55,7 +56,7 @@ class AggregatorTest {
   void serverOptimizersCarryTheirStateToAFreshInstance() {
     for (String name : List.of("fedavgm", "fedadam", "fedyogi", "fedadagrad")) {
       Aggregator first = Aggregator.named(name);
-      assertThat(first.state()).as(name).isEmpty();
+      assertThat(first.state().isEmpty()).as(name).isTrue();
       Weights g1 = first.aggregate(w(0, 1), List.of(u("a", 1, 2, 3)));
       Weights g2 = first.aggregate(g1, List.of(u("a", 1, 3, 1)));
       Aggregator second = Aggregator.named(name);
@@ -74,15 +75,50 @@ class AggregatorTest {
   @Test
   void aStateThatDoesNotFitIsRefusedByName() {
     FedAdam adam = new FedAdam(0.1, 0.9, 0.99, 0.01);
-    assertThatThrownBy(() -> adam.restore(List.of(new double[1], new double[1], new double[1])))
+    StrategyState three =
+        StrategyState.ofPositional(List.of(new double[1], new double[1], new double[1]));
+    assertThatThrownBy(() -> adam.restore(three))
         .hasMessage(adam + " keeps 2 arrays per weight array, but was given 3");
-    adam.restore(List.of(new double[3], new double[3]));
+    StrategyState unnamed = StrategyState.empty().withArray("momentum", new double[3]);
+    assertThatThrownBy(() -> adam.restore(unnamed))
+        .hasMessage(
+            adam
+                + " keeps moments m.0.. and v.0.. of one length, but was given"
+                + " StrategyState[momentum[3]]");
+    adam.restore(
+        StrategyState.empty()
+            .withArrays("m", new double[][] {new double[3]})
+            .withArrays("v", new double[][] {new double[3]}));
     assertThatThrownBy(() -> adam.aggregate(w(0, 1), List.of(u("a", 1, 2, 3))))
         .hasMessage(adam + ": the restored state does not fit the global weights");
     FedAvg plain = new FedAvg();
-    assertThatThrownBy(() -> plain.restore(List.of(new double[1])))
-        .hasMessage(plain + " keeps no state, but was given a state of 1 array");
-    plain.restore(List.of());
+    assertThatThrownBy(() -> plain.restore(StrategyState.empty().withScalar("t", 1)))
+        .hasMessage(plain + " keeps no state, but was given StrategyState[t=1.0]");
+    plain.restore(StrategyState.empty());
+  }
+
+  @Test
+  void aPerSiteMapSurvivesAsNamedState() {
+    // The shape a custom strategy's per-site state takes: one array and one scalar per site.
+    StrategyState state = StrategyState.empty();
+    for (String site : List.of("site-a", "site-b")) {
+      state =
+          state
+              .withArray("site/" + site + "/drift", new double[] {site.length(), 0.5})
+              .withScalar("site/" + site + "/rounds", 3);
+    }
+    assertThat(state.arrays().keySet()).containsExactly("site/site-a/drift", "site/site-b/drift");
+    assertThat(state.scalar("site/site-b/rounds")).hasValue(3);
+    assertThat(state.without("site/site-a/drift").arrays()).hasSize(1);
+    assertThatThrownBy(() -> StrategyState.empty().withScalar("a name with spaces", 1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("a state name must be 1 to 256 of");
+    assertThatThrownBy(
+            () ->
+                StrategyState.empty()
+                    .withScalar("x", 1)
+                    .plus(StrategyState.empty().withScalar("x", 2)))
+        .hasMessage("state name x is used twice");
   }
 
   @Test

@@ -9,6 +9,7 @@ import io.mnistfl.fl.FederationListener;
 import io.mnistfl.fl.RoundResult;
 import io.mnistfl.fl.Sampling;
 import io.mnistfl.fl.StandardStrategy;
+import io.mnistfl.fl.StrategyState;
 import io.mnistfl.fl.Toys;
 import io.mnistfl.fl.aggregate.FedAdam;
 import io.mnistfl.fl.sim.InProcessTransport;
@@ -63,7 +64,9 @@ class CheckpointStoreTest {
     assertThat(store.names()).containsExactly("round-000001", "round-000002", "round-000003");
     Checkpoint latest = store.latest().orElseThrow();
     assertThat(latest.history().rounds()).hasSize(3);
-    assertThat(latest.history().strategyState()).hasSize(4);
+    // FedAdam's moments by name: m.0, m.1, v.0, v.1 for the toy's two arrays.
+    assertThat(latest.history().strategyState().arrays().keySet())
+        .containsExactly("m.0", "m.1", "v.0", "v.1");
     FederationHistory resumed = federation(6).checkpoints(store).build().resume(latest);
 
     assertThat(resumed.rounds()).extracting(RoundResult::round).containsExactly(1, 2, 3, 4, 5, 6);
@@ -119,7 +122,11 @@ class CheckpointStoreTest {
         new Checkpoint(
             saved.provenance(),
             new FederationHistory(
-                h.rounds(), h.roundsToTarget(), h.totalSeconds(), h.finalWeights(), List.of()));
+                h.rounds(),
+                h.roundsToTarget(),
+                h.totalSeconds(),
+                h.finalWeights(),
+                StrategyState.empty()));
     assertThatThrownBy(() -> federation(4).build().resume(stateless))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage(
@@ -183,5 +190,114 @@ class CheckpointStoreTest {
         .singleElement()
         .asString()
         .startsWith("saved by mnist-fl 0.0.9, resumed by mnist-fl ");
+  }
+
+  @Test
+  void aRenamedOrCopiedFolderIsRefusedNotTakenForTheNewest(@TempDir Path dir) throws IOException {
+    CheckpointStore store = new CheckpointStore(dir, 3);
+    federation(3).checkpoints(store).build().run(Toys.zeros());
+    // The review's case: a copy of round 1 named round-000009 became latest(), and every resume
+    // from it rewound, pruning the real ones below it.
+    copy(dir.resolve("round-000001"), dir.resolve("round-000009"));
+    assertThatThrownBy(store::latest)
+        .isInstanceOf(IOException.class)
+        .hasMessage(
+            dir.resolve("round-000009")
+                + " holds the checkpoint of round 1 (its manifest says so): the folder was renamed"
+                + " or copied; a checkpoint is named after its round");
+    assertThatThrownBy(() -> store.load("round-000009")).isInstanceOf(IOException.class);
+    // The real ones are untouched and load by name.
+    assertThat(store.load("round-000003").history().rounds()).hasSize(3);
+  }
+
+  @Test
+  void anotherRunsCheckpointIsRefusedUnlessAskedForByName(@TempDir Path dir) throws IOException {
+    Path mine = dir.resolve("mine");
+    Path theirs = dir.resolve("theirs");
+    CheckpointStore store = new CheckpointStore(mine, 3);
+    federation(2).checkpoints(store).build().run(Toys.zeros());
+    federation(3).checkpoints(new CheckpointStore(theirs, 3)).build().run(Toys.zeros());
+    String myRun = store.latest().orElseThrow().runId();
+    copy(theirs.resolve("round-000003"), mine.resolve("round-000003"));
+    assertThatThrownBy(store::latest)
+        .isInstanceOf(IOException.class)
+        .hasMessageStartingWith(mine + " holds checkpoints of more than one run: round-000003 is")
+        .hasMessageContaining("round-000001 of run " + myRun)
+        .hasMessageEndingWith("; resume one of them by name");
+    Checkpoint theirsByName = store.load("round-000003");
+    assertThat(theirsByName.runId()).isNotEqualTo(myRun).matches("[0-9a-f]{32}");
+
+    // Resuming keeps the run's id: the next checkpoints are of the same run, and pruning leaves
+    // the other run's checkpoint alone.
+    deleteTree(mine.resolve("round-000003"));
+    federation(5).checkpoints(store).build().resume(store.latest().orElseThrow());
+    assertThat(store.names()).containsExactly("round-000003", "round-000004", "round-000005");
+    for (String name : store.names()) {
+      assertThat(store.load(name).runId()).isEqualTo(myRun);
+    }
+  }
+
+  @Test
+  void aFormat1CheckpointStillLoadsAndResumes(@TempDir Path dir) throws Exception {
+    CheckpointStore store = new CheckpointStore(dir, 3);
+    FederationHistory whole = federation(4).build().run(Toys.zeros());
+    federation(2).checkpoints(store).build().run(Toys.zeros());
+    // Rewrite round 2 as format 1 wrote it: no run id, the state by position (m then v).
+    Path folder = dir.resolve("round-000002");
+    StrategyState named = store.load("round-000002").history().strategyState();
+    List<double[]> positional =
+        List.of(
+            named.array("m.0").orElseThrow(),
+            named.array("m.1").orElseThrow(),
+            named.array("v.0").orElseThrow(),
+            named.array("v.1").orElseThrow());
+    java.nio.ByteBuffer b =
+        java.nio.ByteBuffer.allocate(4 + positional.stream().mapToInt(a -> 4 + 8 * a.length).sum())
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.putInt(positional.size());
+    for (double[] a : positional) {
+      b.putInt(a.length);
+      for (double v : a) {
+        b.putDouble(v);
+      }
+    }
+    Files.write(folder.resolve(CheckpointStore.STATE), b.array());
+    String manifest = Files.readString(folder.resolve(CheckpointStore.MANIFEST));
+    Files.writeString(
+        folder.resolve(CheckpointStore.MANIFEST),
+        manifest
+            .replace("\"format\" : 2", "\"format\" : 1")
+            .replaceFirst("\"runId\" : \"[0-9a-f]+\",\\s*", "")
+            .replaceFirst(
+                "\"state.bin\" : \"[0-9a-f]+\"",
+                "\"state.bin\" : \""
+                    + java.util.HexFormat.of()
+                        .formatHex(
+                            java.security.MessageDigest.getInstance("SHA-256").digest(b.array()))
+                    + "\""));
+    deleteTree(dir.resolve("round-000001"));
+    Checkpoint old = store.latest().orElseThrow();
+    assertThat(old.runId()).isEmpty();
+    assertThat(old.history().strategyState().positional()).isPresent();
+    FederationHistory resumed = federation(4).checkpoints(store).build().resume(old);
+    assertThat(resumed.finalWeights()).isEqualTo(whole.finalWeights());
+    assertThat(store.latest().orElseThrow().runId()).matches("[0-9a-f]{32}");
+  }
+
+  private static void deleteTree(Path folder) throws IOException {
+    try (var files = Files.walk(folder)) {
+      for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
+  private static void copy(Path from, Path to) throws IOException {
+    Files.createDirectories(to);
+    try (var files = Files.list(from)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, to.resolve(f.getFileName()));
+      }
+    }
   }
 }

@@ -11,6 +11,7 @@ import io.mnistfl.fl.FitResults;
 import io.mnistfl.fl.Sampling;
 import io.mnistfl.fl.SiteInstruction;
 import io.mnistfl.fl.StandardStrategy;
+import io.mnistfl.fl.StrategyState;
 import io.mnistfl.fl.Toys;
 import io.mnistfl.fl.aggregate.FedMedian;
 import io.mnistfl.fl.checkpoint.Checkpoint;
@@ -89,7 +90,7 @@ class DpFedAvgTest {
     assertThat(values(empty))
         .containsExactly(
             new float[] {(float) (10 + 0.5 * g0 / 4), (float) (10 + 0.5 * g1 / 4)}, within(EPS));
-    assertThat(noisy.state()).singleElement().satisfies(s -> assertThat(s).containsExactly(2));
+    assertThat(noisy.state()).isEqualTo(StrategyState.empty().withScalar("dp.draws", 2));
   }
 
   @Test
@@ -151,15 +152,16 @@ class DpFedAvgTest {
     FederationHistory whole = f.get().rounds(6).build().run(Toys.zeros());
     FederationHistory half = f.get().rounds(3).build().run(Toys.zeros());
     // Every round, empty or not, draws one Gaussian per parameter: 3 rounds × 4.
-    assertThat(half.strategyState())
-        .singleElement()
-        .satisfies(count -> assertThat(count).containsExactly(12.0));
+    assertThat(half.strategyState()).isEqualTo(StrategyState.empty().withScalar("dp.draws", 12));
     Federation six = f.get().rounds(6).build();
     FederationHistory resumed = six.resume(new Checkpoint(six.provenance(), half));
     assertThat(resumed.finalWeights()).isEqualTo(whole.finalWeights());
     DpFedAvg fresh = DpFedAvg.wrap(StandardStrategy.builder().build()).build();
-    assertThatThrownBy(() -> fresh.restore(List.of(new double[] {1, 2})))
-        .hasMessageContaining("keeps a count of draws");
+    assertThatThrownBy(() -> fresh.restore(StrategyState.empty().withArray("x", new double[2])))
+        .hasMessageContaining("keeps a count of draws (dp.draws)");
+    // A format-1 checkpoint's positional state: the count, then the wrapped strategy's.
+    fresh.restore(StrategyState.ofPositional(List.of(new double[] {3})));
+    assertThat(fresh.state()).isEqualTo(StrategyState.empty().withScalar("dp.draws", 3));
   }
 
   @Test
