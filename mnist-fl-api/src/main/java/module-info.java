@@ -6,7 +6,8 @@
  * {@code io.mnistfl.tf} implements {@link io.mnistfl.train.Model}.
  */
 module io.mnistfl.api {
-  requires transitive java.desktop;
+  // Only DigitImages and ImageFolder decode pictures: an application that does adds it.
+  requires static java.desktop;
   requires com.fasterxml.jackson.annotation;
   requires com.fasterxml.jackson.databind;
   requires com.fasterxml.jackson.datatype.jdk8;

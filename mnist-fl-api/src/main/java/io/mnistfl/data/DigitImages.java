@@ -17,6 +17,10 @@ import javax.imageio.stream.ImageInputStream;
  * aspect ratio, centred by centre of mass), with the extra steps real scans and photos need —
  * polarity detection, uneven background, specks of noise, and strokes much thinner or thicker than
  * MNIST's.
+ *
+ * <p>Decoding uses the JDK's {@code java.desktop} module (ImageIO), which this library requires
+ * only statically, so that a server-side application does not carry AWT: on the module path, an
+ * application that reads pictures adds {@code requires java.desktop;}.
  */
 public final class DigitImages {
   /** MNIST's image side. */
@@ -66,11 +70,28 @@ public final class DigitImages {
    * @throws IOException naming the file when it cannot be read, holds no image or is too large
    */
   public static float[] load(Path file, long maxPixels) throws IOException {
+    requireDesktop();
     if (!Files.isRegularFile(file)) {
       throw new IOException(file + ": no such file");
     }
     try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
       return decode(file.toString(), in, maxPixels);
+    }
+  }
+
+  /**
+   * Fails with what to add unless the JDK's image decoders can be reached: on the module path they
+   * are there only when the application's modules require {@code java.desktop}.
+   *
+   * @throws IllegalStateException naming the module to require
+   */
+  static void requireDesktop() {
+    Module self = DigitImages.class.getModule();
+    if (self.isNamed()
+        && ModuleLayer.boot().findModule("java.desktop").filter(self::canRead).isEmpty()) {
+      throw new IllegalStateException(
+          "reading pictures needs the JDK's module java.desktop: add `requires java.desktop;` to"
+              + " your module-info (or run with --add-modules java.desktop)");
     }
   }
 

@@ -47,6 +47,7 @@ public final class ImageFolder {
    *     class number, or holds no readable picture at all
    */
   public static Loaded load(Path dir, int numClasses) throws IOException {
+    DigitImages.requireDesktop();
     return load(dir, numClasses, DigitImages::load);
   }
 
