@@ -30,6 +30,8 @@ import java.util.OptionalInt;
  * {@link #builder(ModelSpec, Transport)}.
  */
 public final class Federation {
+  private static final System.Logger LOG = System.getLogger(Federation.class.getName());
+
   private final Settings b;
   private final Map<String, Integer> coolingUntil = new java.util.HashMap<>();
   private String runId = "";
@@ -150,7 +152,7 @@ public final class Federation {
       throw new IllegalArgumentException(
           "cannot resume " + checkpoint.name() + ": " + String.join("; ", conflicts));
     }
-    provenance().versionWarnings(checkpoint.provenance()).forEach(b.listener::warning);
+    provenance().versionWarnings(checkpoint.provenance()).forEach(this::warn);
     FederationHistory saved = checkpoint.history();
     // A format-1 checkpoint recorded no run: its continuation is a run of its own.
     runId = checkpoint.runId().isEmpty() ? Checkpoint.newRunId() : checkpoint.runId();
@@ -198,7 +200,9 @@ public final class Federation {
         RoundOutcome outcome = round(round[0], global, exchange);
         global = outcome.global;
         results.add(outcome.result);
-        b.listener.roundFinished(outcome.result);
+        RoundResult finished = outcome.result;
+        LOG.log(System.Logger.Level.INFO, finished::format);
+        b.listener.roundFinished(finished);
         if (reachesTarget(outcome.result)) {
           reached = OptionalInt.of(round[0]);
         }
@@ -314,11 +318,10 @@ public final class Federation {
     if (rested.size() < reachable.size()) {
       List<String> cooling = reachable.stream().filter(coolingUntil::containsKey).sorted().toList();
       if (rested.isEmpty()) {
-        b.listener.warning(
-            "round " + round + ": every reachable site timed out lately; sampling them anyway");
+        warn("round " + round + ": every reachable site timed out lately; sampling them anyway");
         return reachable.stream().sorted().toList();
       }
-      b.listener.warning(
+      warn(
           "round "
               + round
               + ": not sampling "
@@ -329,6 +332,12 @@ public final class Federation {
               + (b.coolingRounds == 1 ? "" : "s"));
     }
     return rested;
+  }
+
+  /** Tells the operator, through the listener and the log. */
+  private void warn(String message) {
+    LOG.log(System.Logger.Level.WARNING, message);
+    b.listener.warning(message);
   }
 
   /** The reachable sites, once there are at least the minimum or the wait for them is over. */

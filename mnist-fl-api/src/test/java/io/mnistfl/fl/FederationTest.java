@@ -847,4 +847,48 @@ class FederationTest {
         .extracting(SiteFailure::toString)
         .containsExactly("empty: evaluate: skipped, it holds no held-out data");
   }
+
+  @Test
+  void eachRoundAndEachWarningIsLoggedOnceThroughSystemLogger() {
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(Federation.class.getName());
+    List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler capture =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord r) {
+            records.add(r);
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    jul.addHandler(capture);
+    try {
+      List<Client> clients = new ArrayList<>(Toys.four());
+      clients.add(new Toward("silent", 1, 100));
+      federation(withSilent(clients, "silent"), StandardStrategy.builder().build())
+          .rounds(2)
+          .parallelism(5)
+          .stragglerWait(4, Duration.ofMillis(500))
+          .build()
+          .run(Toys.zeros());
+    } finally {
+      jul.removeHandler(capture);
+    }
+    assertThat(records)
+        .extracting(r -> r.getLevel() + " " + r.getMessage())
+        .hasSize(3)
+        .satisfiesExactly(
+            first -> assertThat(first).startsWith("INFO round 1 - 4/5 sites"),
+            warning ->
+                assertThat(warning)
+                    .isEqualTo(
+                        "WARNING round 2: not sampling [silent], which timed out in the last 2"
+                            + " rounds"),
+            second -> assertThat(second).startsWith("INFO round 2 - 4/4 sites"));
+    assertThat(records).allSatisfy(r -> assertThat(r.getThrown()).isNull());
+  }
 }
