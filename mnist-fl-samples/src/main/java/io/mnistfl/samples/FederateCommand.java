@@ -205,7 +205,8 @@ final class FederateCommand implements Callable<Integer> {
       description =
           "Shares that rebuild a secret: a site's update stays hidden unless T of its"
               + " K neighbours collude with the server; a round with a secret held by fewer than T"
-              + " surviving neighbours is abandoned (default: ceil(K/2)).")
+              + " surviving neighbours is abandoned. At least 2 and more than K/2, which the"
+              + " sites check too (default: floor(K/2)+1).")
   int secaggThreshold;
 
   @Option(

@@ -21,7 +21,7 @@ record Advertisement(
     byte[] credential,
     byte[] signature) {
 
-  static final String KIND = "MFA1";
+  static final String KIND = "MFB1";
 
   /** Bytes of the commitments to the two shares of one neighbour. */
   static final int PER_NEIGHBOUR = 64;
@@ -39,7 +39,7 @@ record Advertisement(
       byte[] keyCommitment,
       byte[] shareCommitments) {
     return Body.signed(
-        "mnistfl-secagg-v1/advertisement",
+        "mnistfl-secagg-v2/advertisement",
         session,
         round,
         siteId,

@@ -8,9 +8,11 @@ import java.util.Map;
  * The parameters of secure aggregation.
  *
  * @param neighbours k, the sites each site shares its secrets with (0: 2·⌈log2 n⌉; odd k is rounded
- *     up; at most n − 1, for n sites in the round, and 256)
- * @param threshold t, the shares that rebuild a secret (0: ⌈k/2⌉); a site's secrets are safe unless
- *     t of its k neighbours collude with the server
+ *     up; at most n − 1, for n sites in the round, and 256; n − 1, a complete graph, whenever k
+ *     would reach it)
+ * @param threshold t, the shares that rebuild a secret (0: ⌊k/2⌋ + 1); at least 2 and more than
+ *     k/2, so that no story about dropouts gets both of a site's secrets out of its honest
+ *     neighbours; a site's secrets are safe unless t of its k neighbours collude with the server
  * @param bits b, the bits each update value is quantized to; with n sites, b + ⌈log2 n⌉ must fit 32
  *     so that the sum cannot wrap
  * @param clipRange r, each value (a site's weighted update) is clipped to [−r, r] before
@@ -26,9 +28,6 @@ public record SecAggConfig(
    * stays below this for any n a federation can have.
    */
   static final int MAX_NEIGHBOURS = 256;
-
-  /** The fixed-point scale of the weights, summed as one more value. */
-  static final int WEIGHT_BITS = 16;
 
   /**
    * Checks the ranges.
@@ -49,6 +48,22 @@ public record SecAggConfig(
         || threshold > 0 && neighbours > 0 && threshold > neighbours) {
       throw new IllegalArgumentException(
           "need 0 <= threshold <= neighbours, was threshold " + threshold + " of " + neighbours);
+    }
+    if (threshold == 1) {
+      throw new IllegalArgumentException(
+          "threshold must be at least 2, was 1: one share would rebuild a site's secrets");
+    }
+    int evenK = neighbours + (neighbours & 1);
+    if (threshold > 0 && neighbours > 0 && 2 * threshold <= evenK) {
+      throw new IllegalArgumentException(
+          "threshold "
+              + threshold
+              + " of "
+              + evenK
+              + " neighbours"
+              + (evenK == neighbours ? "" : " (" + neighbours + " rounded up to even)")
+              + " must be more than half of them, or a server lying about dropouts could"
+              + " rebuild both secrets of a site");
     }
     if (bits < 1 || bits > 24) {
       throw new IllegalArgumentException("bits must be in [1, 24], was " + bits);
@@ -116,7 +131,7 @@ public record SecAggConfig(
     Map<String, String> p = new LinkedHashMap<>();
     p.put("secureAggregation", "SecAgg+");
     p.put("neighbours", neighbours == 0 ? "2*ceil(log2 n)" : String.valueOf(neighbours));
-    p.put("threshold", threshold == 0 ? "ceil(k/2)" : String.valueOf(threshold));
+    p.put("threshold", threshold == 0 ? "floor(k/2)+1" : String.valueOf(threshold));
     p.put("bits", String.valueOf(bits));
     p.put("clipRange", String.valueOf(clipRange));
     p.put("exampleCap", String.valueOf(exampleCap));
@@ -130,17 +145,16 @@ public record SecAggConfig(
     return Math.max(0, Math.min(Math.min(n - 1, MAX_NEIGHBOURS), k));
   }
 
-  /** t for a neighbourhood of {@code k}. */
+  /** t for a neighbourhood of {@code k}: a majority of it. */
   int thresholdFor(int k) {
-    return threshold > 0 ? threshold : Math.max(1, (k + 1) / 2);
+    return threshold > 0 ? threshold : k / 2 + 1;
   }
 
   /** Why {@code n} sites cannot be summed in 32 bits with these bits, or empty. */
   String overflow(int n) {
-    // n values of at most 2^b - 1 each, and n weights of at most 2^16 each.
+    // n values of at most 2^b - 1 each.
     long values = (long) n * ((1L << bits) - 1);
-    long weights = (long) n << WEIGHT_BITS;
-    if (values > 0xFFFF_FFFFL || weights > 0xFFFF_FFFFL) {
+    if (values > 0xFFFF_FFFFL) {
       return n + " sites of " + bits + "-bit values could overflow the 32-bit sum";
     }
     return "";

@@ -22,13 +22,16 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 
 /**
- * A site's side of {@link SecureAggregation}: it answers the four stages in order, once each,
+ * A site's side of {@link SecureAggregation}: it answers the five stages in order, once each,
  * keeping its keys, seed and the shares it holds for one round. Keys, seeds and salts come fresh
  * from {@link SecureRandom} every round, never from the run's seed, since a resumed round would
  * reuse them; only the stochastic rounding of the update is seeded, so the aggregate is
- * reproducible. It checks its neighbours' signed advertisements and every share it receives against
- * its dealer's commitment, and refuses to reveal both kinds of share of the same site, which would
- * let the server unmask that site's update.
+ * reproducible. It trusts the server with nothing it can check itself: it refuses a threshold that
+ * is not a majority of its neighbours (or below 2), checks its neighbours' signed advertisements
+ * and every share it receives against its dealer's commitment, refuses to send an update that is
+ * not finite, and reveals shares once, only when t of its neighbours signed the very survivor set
+ * it was told and t of them are in it, choosing the kind of each share from that set itself: never
+ * both kinds of one site, which would let the server unmask that site's update.
  */
 public final class SecAggSite implements ClientRuntime.StageHandler {
   static final String SELF_MASK = "mnistfl-secagg-v1/self-mask";
@@ -47,6 +50,11 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
   /** Changes the shares a site deals; only tests do, to show that a bad share is caught. */
   interface Tamper {
     byte[] share(byte[] share, String holder, Secret kind);
+
+    /** The x at which {@code holder}'s shares are dealt and committed to, {@code x} when honest. */
+    default int x(int x, String holder) {
+      return x;
+    }
   }
 
   SecAggSite(SiteIdentity identity, IdentityVerifier verifier, Tamper tamper, SecureRandom random) {
@@ -71,7 +79,10 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
   private enum Stage {
     ADVERTISED,
     SHARED,
-    MASKED
+    /** Asked for its masked input; it answers nothing more unless it sent it. */
+    MASKING,
+    MASKED,
+    SIGNED
   }
 
   /** One round's secrets and what the site learned in it. */
@@ -92,6 +103,9 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
 
     /** Shares this site holds, by owner. */
     final Map<String, Shares> held = new TreeMap<>();
+
+    /** The sites that sent their masked input, as the server told this site and it signed. */
+    List<String> survivors = List.of();
 
     Stage stage = Stage.ADVERTISED;
 
@@ -134,7 +148,9 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     return kind.equals(SecureAggregation.ADVERTISE)
         || kind.equals(SecureAggregation.SHARE)
         || kind.equals(SecureAggregation.MASK)
-        || kind.equals(SecureAggregation.UNMASK);
+        || kind.equals(SecureAggregation.CONSISTENCY)
+        || kind.equals(SecureAggregation.UNMASK)
+        || SecureAggregation.VERSION_1_REQUESTS.contains(kind);
   }
 
   @Override
@@ -146,7 +162,15 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
         case SecureAggregation.ADVERTISE -> advertise(request);
         case SecureAggregation.SHARE -> share(request);
         case SecureAggregation.MASK -> mask(request, client, limits);
-        default -> unmask(request);
+        case SecureAggregation.CONSISTENCY -> consistency(request);
+        case SecureAggregation.UNMASK -> unmask(request);
+        default ->
+            throw new GeneralSecurityException(
+                "a request of secure aggregation version 1 (kind "
+                    + kind
+                    + "); this site speaks version "
+                    + SecureAggregation.VERSION
+                    + ", update the server");
       };
     } catch (GeneralSecurityException | RuntimeException e) {
       throw new IOException("site " + identity.siteId() + " refuses: " + e.getMessage(), e);
@@ -194,9 +218,16 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
         || neighbours.contains(identity.siteId())) {
       throw new GeneralSecurityException("a neighbour list with repeats or itself");
     }
-    if (threshold < 1
-        || threshold > neighbours.size()
-        || bits < 1
+    if (threshold < 2 || 2 * threshold <= neighbours.size() || threshold > neighbours.size()) {
+      throw new GeneralSecurityException(
+          "a threshold of "
+              + threshold
+              + " for "
+              + neighbours.size()
+              + " neighbours: it must be at least 2 and more than half of them, or a server"
+              + " lying about dropouts could rebuild both of its secrets");
+    }
+    if (bits < 1
         || bits > 24
         || !(clipRange > 0 && Double.isFinite(clipRange))
         || exampleCap < 1
@@ -229,22 +260,22 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     byte[] commitments = new byte[neighbours.size() * Advertisement.PER_NEIGHBOUR];
     for (int i = 0; i < neighbours.size(); i++) {
       String holder = neighbours.get(i);
-      int x = i + 1;
-      byte[] seedShare = tamper.share(Shamir.bytes(seedShares.get(i)), holder, Secret.SEED);
-      byte[] keyShare = tamper.share(Shamir.bytes(keyShares.get(i)), holder, Secret.MASK_KEY);
+      int x = tamper.x(i + 1, holder);
+      byte[] seedShare = tamper.share(Shamir.bytes(seedShares.get(x - 1)), holder, Secret.SEED);
+      byte[] keyShare = tamper.share(Shamir.bytes(keyShares.get(x - 1)), holder, Secret.MASK_KEY);
       Shares d = new Shares(x, seedShare, salt(), keyShare, salt());
       s.dealt.put(holder, d);
       System.arraycopy(
           Secret.SEED.commitShare(identity.siteId(), holder, x, d.seedSalt(), seedShare),
           0,
           commitments,
-          i * Advertisement.PER_NEIGHBOUR,
+          (x - 1) * Advertisement.PER_NEIGHBOUR,
           32);
       System.arraycopy(
           Secret.MASK_KEY.commitShare(identity.siteId(), holder, x, d.keySalt(), keyShare),
           0,
           commitments,
-          i * Advertisement.PER_NEIGHBOUR + 32,
+          (x - 1) * Advertisement.PER_NEIGHBOUR + 32,
           32);
     }
     byte[] sharingKey = s.sharing.getPublic().getEncoded();
@@ -376,9 +407,17 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
       throw new IOException("site " + identity.siteId() + " refuses: " + refusal);
     }
     s.held.putAll(held);
-    s.stage = Stage.MASKED;
+    // From here on the site never masks again this round: two inputs under the same masks
+    // would give away their difference.
+    s.stage = Stage.MASKING;
     ClientUpdate update = client.fit(fitRequest.weights(), fitRequest.config());
     fitRequest.weights().requireSameLayout(update.weights(), "update");
+    requireFinite(update);
+    int units = s.quantizer.weightUnits(update);
+    if (units < 1) {
+      throw new GeneralSecurityException(
+          "an update of " + update.numExamples() + " examples, which weighs nothing");
+    }
     int[] values =
         s.quantizer.quantize(
             fitRequest.weights(),
@@ -393,10 +432,30 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
           PAIR_MASK,
           identity.siteId().compareTo(peer) < 0 ? 1 : -1);
     }
-    return new Body.Writer(4 * values.length + 512)
+    byte[] signature =
+        identity.sign(SecureAggregation.weightSigned(s.session, s.round, identity.siteId(), units));
+    s.stage = Stage.MASKED;
+    return new Body.Writer(4 * values.length + 1024)
         .string(identity.siteId())
         .ints(values)
+        .i32(units)
+        .bytes(signature)
         .frame(SecureAggregation.MASKED);
+  }
+
+  /**
+   * Refuses an update that is not finite: the server can't see it under the masks, and quantizing
+   * would sum it as values at the edge of the scale.
+   */
+  private static void requireFinite(ClientUpdate update) {
+    for (io.mnistfl.model.Weights.NamedArray a : update.weights().arrays()) {
+      for (float v : a.values()) {
+        if (!Float.isFinite(v)) {
+          throw new IllegalArgumentException(
+              "its update array " + a.name() + " holds " + v + ", which it cannot sum securely");
+        }
+      }
+    }
   }
 
   /** A sealed share from {@code sharer}, opened and checked against its commitments. */
@@ -446,38 +505,101 @@ public final class SecAggSite implements ClientRuntime.StageHandler {
     return trainingSeed * 31 + siteId.hashCode();
   }
 
-  private byte[] unmask(byte[] request) throws IOException, GeneralSecurityException {
-    Body.Reader r = next(request, SecureAggregation.UNMASK, Stage.MASKED);
+  /**
+   * Stage 4: keeps the survivors the server names and signs them, so that its neighbours can tell
+   * whether the server told them the same.
+   */
+  private byte[] consistency(byte[] request) throws IOException, GeneralSecurityException {
+    Body.Reader r = next(request, SecureAggregation.CONSISTENCY, Stage.MASKED);
     State s = state;
-    List<String> survivors = r.strings(MAX_NEIGHBOURS);
-    List<String> dropped = r.strings(MAX_NEIGHBOURS);
+    List<String> survivors = r.strings(ServerRound.MAX_SITES);
     r.end();
-    Set<String> both = new HashSet<>(survivors);
-    both.retainAll(dropped);
-    if (!both.isEmpty()) {
-      throw new GeneralSecurityException("asked for both kinds of share of " + both);
-    }
-    for (String id : concat(survivors, dropped)) {
-      if (!s.held.containsKey(id)) {
-        throw new GeneralSecurityException(
-            "asked for a share of " + id + ", which it does not" + " hold");
+    for (int i = 1; i < survivors.size(); i++) {
+      if (survivors.get(i - 1).compareTo(survivors.get(i)) >= 0) {
+        throw new GeneralSecurityException("a survivor set that is not sorted or has repeats");
       }
     }
-    // Whatever happens next, this round reveals nothing more.
-    state = null;
-    Body.Writer w =
-        new Body.Writer().string(identity.siteId()).u16(survivors.size() + dropped.size());
-    for (String id : concat(survivors, dropped)) {
-      Secret kind = survivors.contains(id) ? Secret.SEED : Secret.MASK_KEY;
-      Shares h = s.held.get(id);
-      w.string(id).u16(kind.ordinal()).u16(h.x()).fixed(h.share(kind)).fixed(h.salt(kind));
+    if (!survivors.contains(identity.siteId())) {
+      throw new GeneralSecurityException("a survivor set without itself, which sent its input");
     }
-    return w.frame(SecureAggregation.REVEALED);
+    s.survivors = List.copyOf(survivors);
+    s.stage = Stage.SIGNED;
+    byte[] signature =
+        identity.sign(SecureAggregation.survivorsSigned(s.session, s.round, s.survivors));
+    return new Body.Writer()
+        .string(identity.siteId())
+        .bytes(signature)
+        .frame(SecureAggregation.SIGNED);
   }
 
-  private static List<String> concat(List<String> a, List<String> b) {
-    List<String> all = new java.util.ArrayList<>(a);
-    all.addAll(b);
-    return all;
+  /**
+   * Stage 5: reveals, once, the seed share of each held neighbour in its survivor set and the
+   * mask-key share of each one out of it; nothing unless t of its neighbours are in that set and t
+   * of them signed exactly that set.
+   */
+  private byte[] unmask(byte[] request) throws IOException, GeneralSecurityException {
+    Body.Reader r = next(request, SecureAggregation.UNMASK, Stage.SIGNED);
+    State s = state;
+    // Whatever happens next, this round reveals nothing more.
+    state = null;
+    int count = r.u16();
+    if (count > s.neighbours.size()) {
+      throw new GeneralSecurityException(
+          count + " signatures for " + s.neighbours.size() + " neighbours");
+    }
+    Map<String, byte[]> signatures = new TreeMap<>();
+    for (int i = 0; i < count; i++) {
+      String signer = r.string();
+      byte[] signature = r.bytes(512);
+      if (signatures.put(signer, signature) != null) {
+        throw new GeneralSecurityException("two signatures of " + signer);
+      }
+    }
+    r.end();
+    Set<String> survived = new HashSet<>(s.survivors);
+    long alive = s.held.keySet().stream().filter(survived::contains).count();
+    if (alive < s.threshold) {
+      throw new GeneralSecurityException(
+          "reveals nothing: "
+              + alive
+              + " of its neighbours sent their input, the threshold is "
+              + s.threshold);
+    }
+    byte[] signed = SecureAggregation.survivorsSigned(s.session, s.round, s.survivors);
+    int agree = 0;
+    int other = 0;
+    for (Map.Entry<String, byte[]> e : signatures.entrySet()) {
+      Peer peer = s.peers.get(e.getKey());
+      if (peer == null || !survived.contains(e.getKey())) {
+        other++;
+        continue;
+      }
+      try {
+        verifier.verify(e.getKey(), peer.advert().credential(), signed, e.getValue());
+        agree++;
+      } catch (GeneralSecurityException notTheirs) {
+        other++;
+      }
+    }
+    if (agree < s.threshold) {
+      throw new GeneralSecurityException(
+          "reveals nothing: "
+              + agree
+              + " of its neighbours signed the survivor set it was told, the threshold is "
+              + s.threshold
+              + (other > 0
+                  ? "; "
+                      + other
+                      + " signatures cover another set or are not its neighbours': the server"
+                      + " told its neighbours different survivor sets"
+                  : ""));
+    }
+    Body.Writer w = new Body.Writer().string(identity.siteId()).u16(s.held.size());
+    for (Map.Entry<String, Shares> e : s.held.entrySet()) {
+      Secret kind = survived.contains(e.getKey()) ? Secret.SEED : Secret.MASK_KEY;
+      Shares h = e.getValue();
+      w.string(e.getKey()).u16(kind.ordinal()).u16(h.x()).fixed(h.share(kind)).fixed(h.salt(kind));
+    }
+    return w.frame(SecureAggregation.REVEALED);
   }
 }

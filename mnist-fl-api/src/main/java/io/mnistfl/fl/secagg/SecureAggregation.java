@@ -2,7 +2,6 @@ package io.mnistfl.fl.secagg;
 
 import io.mnistfl.fl.FitProtocol;
 import io.mnistfl.fl.FitResults;
-import io.mnistfl.fl.RoundAbandonedException;
 import io.mnistfl.fl.RoundContext;
 import io.mnistfl.fl.SiteExchange;
 import io.mnistfl.fl.SiteInstruction;
@@ -15,31 +14,58 @@ import java.util.Objects;
  * Secure aggregation, SecAgg+ (Bell et al. 2020, after Bonawitz et al. 2017), as a {@link
  * FitProtocol}: the server learns the sum of the sites' updates and nothing of any one of them.
  *
- * <p>Four stages over the federation's exchange, so it runs over every transport. (1) Each site
+ * <p>Five stages over the federation's exchange, so it runs over every transport. (1) Each site
  * advertises two fresh X25519 public keys and commitments to its self-mask seed, its mask key and
- * each Shamir share (t of k) it will deal its k neighbours in a random k-regular graph, all signed
- * with its long-term identity. (2) Each site sends each neighbour its two shares, encrypted with
- * AES-GCM under a key agreed with that neighbour. (3) Each site checks the shares it got against
- * their commitments, trains, weighs its update by its example count (capped), clips and quantizes
- * it to b-bit integers on a scale all sites share, and sends it masked: plus a mask expanded from
- * its seed, plus or minus a mask agreed with each neighbour, modulo 2^32. (4) Sites still present
- * reveal the seed shares of the sites that sent their input and the mask-key shares of those that
- * dropped after sharing; the server rebuilds and removes the masks, checking every share and every
- * rebuilt secret against its commitment. Fewer than t shares of a needed secret abandon the round,
- * and so do survivors that fall into groups sharing no masks, whose sums the unmasking would reveal
- * one by one.
+ * each Shamir share (t of k, t a majority of k) it will deal its k neighbours in a random k-regular
+ * graph, all signed with its long-term identity. (2) Each site sends each neighbour its two shares,
+ * encrypted with AES-GCM under a key agreed with that neighbour. (3) Each site checks the shares it
+ * got against their commitments, trains, weighs its update by its example count (capped), clips and
+ * quantizes it to b-bit integers on a scale all sites share, and sends it masked (plus a mask
+ * expanded from its seed, plus or minus a mask agreed with each neighbour, modulo 2^32) with its
+ * weight in the clear, signed. (4) Each site that sent its input is told the set of those that did
+ * and signs it. (5) Each of them gets its neighbours' signatures and reveals nothing unless t of
+ * them cover the very set it was told, and t of its neighbours are in it; it then reveals the seed
+ * shares of its neighbours in the set and the mask-key shares of those out of it. The server
+ * rebuilds and removes the masks, checking every share and every rebuilt secret against its
+ * commitment, checks the sum's range and divides it by the sum of the signed weights. Fewer than t
+ * shares of a needed secret abandon the round, and so do survivors that fall into groups sharing no
+ * masks, whose sums the unmasking would reveal one by one.
  *
  * <p>The server's side handles masked vectors and their sum only: the one vector it ever unmasks is
  * the sum.
  */
 public final class SecureAggregation implements FitProtocol {
-  static final String ADVERTISE = "MFS1";
-  static final String SHARE = "MFS2";
-  static final String SHARES = "MFA2";
-  static final String MASK = "MFS3";
-  static final String MASKED = "MFA3";
-  static final String UNMASK = "MFS4";
-  static final String REVEALED = "MFA4";
+  /** The version of the stages' messages, named when a site of another version is met. */
+  static final int VERSION = 2;
+
+  static final String ADVERTISE = "MFT1";
+  static final String SHARE = "MFT2";
+  static final String SHARES = "MFB2";
+  static final String MASK = "MFT3";
+  static final String MASKED = "MFB3";
+  static final String CONSISTENCY = "MFT4";
+  static final String SIGNED = "MFB4";
+  static final String UNMASK = "MFT5";
+  static final String REVEALED = "MFB5";
+
+  /** The requests of version 1, which had no consistency check and summed the weights masked. */
+  static final java.util.Set<String> VERSION_1_REQUESTS =
+      java.util.Set.of("MFS1", "MFS2", "MFS3", "MFS4");
+
+  /** The bytes a site's signature over its clear weight covers. */
+  static byte[] weightSigned(byte[] session, int round, String siteId, int units) {
+    return Body.signed("mnistfl-secagg-v2/weight", session, round, siteId, units);
+  }
+
+  /** The bytes a site's signature over the survivors it was told covers. */
+  static byte[] survivorsSigned(byte[] session, int round, List<String> survivors) {
+    return new Body.Writer()
+        .string("mnistfl-secagg-v2/survivors")
+        .bytes(session)
+        .i32(round)
+        .strings(survivors)
+        .body();
+  }
 
   private final SecAggConfig config;
   private final IdentityVerifier verifier;
@@ -88,28 +114,26 @@ public final class SecureAggregation implements FitProtocol {
   public FitResults run(
       RoundContext round, List<SiteInstruction> instructions, SiteExchange exchange) {
     Unmasked u = unmask(round, instructions, exchange);
-    double totalWeight = u.quantizer().totalWeight(u.sum());
-    if (!(totalWeight > 0)) {
-      throw new RoundAbandonedException("the sites' weights sum to 0", u.failures());
-    }
     return new FitResults.Sum(
         u.quantizer().deltaSum(u.sum(), u.contributors().size(), round.global()),
-        totalWeight,
+        u.quantizer().totalWeight(u.weightUnits()),
         u.contributors().size(),
         u.failures());
   }
 
   /**
-   * The unmasked sum of a round's quantized values, as integers modulo 2^32, the sites it holds,
-   * the sites left out and the scale to read it with.
+   * The unmasked sum of a round's quantized values, as integers modulo 2^32, range-checked; the
+   * sites it holds and the sum of their signed weights (in units of 1/cap, each at least 1); the
+   * sites left out and the scale to read it with.
    */
   record Unmasked(
       int[] sum,
       List<String> contributors,
+      long weightUnits,
       List<io.mnistfl.fl.SiteFailure> failures,
       Quantizer quantizer) {}
 
-  /** Runs the four stages; the one vector it unmasks is the sum. */
+  /** Runs the five stages; the one vector it unmasks is the sum. */
   Unmasked unmask(RoundContext round, List<SiteInstruction> instructions, SiteExchange exchange) {
     return new ServerRound(config, verifier, random, round, instructions, exchange).run();
   }

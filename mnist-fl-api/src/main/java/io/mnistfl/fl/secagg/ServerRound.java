@@ -26,10 +26,13 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The server's side of one round of {@link SecureAggregation}: the four stages in order, each
+ * The server's side of one round of {@link SecureAggregation}: the five stages in order, each
  * answer checked before anything in it is used, and the unmasking of the sum.
  */
 final class ServerRound {
+  /** The most sites a round takes: the survivor set a site signs counts them in 16 bits. */
+  static final int MAX_SITES = 0xFFFF;
+
   private final SecAggConfig config;
   private final IdentityVerifier verifier;
   private final SecureRandom random;
@@ -39,6 +42,7 @@ final class ServerRound {
   private final List<SiteFailure> failures = new ArrayList<>();
   private final byte[] session = new byte[16];
   private int t;
+  private Quantizer quantizer;
   private Map<String, List<String>> graph;
   private final Map<String, Advertisement> adverts = new TreeMap<>();
 
@@ -62,14 +66,28 @@ final class ServerRound {
     int n = sites.size();
     int k = config.neighboursFor(n);
     t = config.thresholdFor(k);
-    if (n < 2 || t > k) {
+    if (n < 3 || t > k) {
       throw abandon(
           n
               + " site"
               + (n == 1 ? "" : "s")
               + " sampled, secure aggregation needs at"
               + " least "
-              + (t + 1));
+              + Math.max(3, t + 1));
+    }
+    if (n > MAX_SITES) {
+      throw abandon(n + " sites sampled, secure aggregation takes at most " + MAX_SITES);
+    }
+    if (2 * t <= k) {
+      throw abandon(
+          "a threshold of "
+              + t
+              + " for "
+              + k
+              + " neighbours ("
+              + n
+              + " sites) is not more than half of them: a server lying about dropouts could"
+              + " rebuild both secrets of a site, and the sites refuse it");
     }
     String overflow = config.overflow(n);
     if (!overflow.isEmpty()) {
@@ -87,8 +105,7 @@ final class ServerRound {
               + clipNorms);
     }
     double clipNorm = clipNorms.get(0);
-    Quantizer quantizer =
-        Quantizer.of(config.bits(), config.clipRange(), config.exampleCap(), clipNorm);
+    quantizer = Quantizer.of(config.bits(), config.clipRange(), config.exampleCap(), clipNorm);
     graph = neighbourGraph(sites, k);
     random.nextBytes(session);
 
@@ -96,8 +113,9 @@ final class ServerRound {
     Map<String, Map<String, byte[]>> sealedFor = new TreeMap<>();
     List<String> shared = shareKeys(sealedFor);
     Map<String, List<String>> maskPeers = new TreeMap<>();
-    int[] sum = new int[(int) round.global().scalarCount() + 1];
-    List<String> survivors = maskedInput(shared, sealedFor, maskPeers, sum);
+    int[] sum = new int[(int) round.global().scalarCount()];
+    Map<String, Integer> weights = maskedInput(shared, sealedFor, maskPeers, sum);
+    List<String> survivors = new ArrayList<>(weights.keySet());
     if (survivors.isEmpty()) {
       throw abandon("no site sent its masked input");
     }
@@ -105,8 +123,14 @@ final class ServerRound {
     requireConnected(survivors, survived, maskPeers);
     // Every site that shared its keys may be a mask peer of a survivor, sent input or not.
     List<String> dropped = shared.stream().filter(u -> !survived.contains(u)).toList();
-    removeMasks(sum, survivors, survived, dropped, maskPeers);
-    return new SecureAggregation.Unmasked(sum, List.copyOf(survivors), failures, quantizer);
+    Map<String, byte[]> signatures = consistency(survivors);
+    removeMasks(sum, survivors, survived, dropped, maskPeers, signatures);
+    String outOfRange = quantizer.outOfRange(sum, survivors.size());
+    if (!outOfRange.isEmpty()) {
+      throw abandon(outOfRange);
+    }
+    long units = weights.values().stream().mapToLong(Integer::longValue).sum();
+    return new SecureAggregation.Unmasked(sum, List.copyOf(survivors), units, failures, quantizer);
   }
 
   private RoundAbandonedException abandon(String reason) {
@@ -143,7 +167,18 @@ final class ServerRound {
               .frame(SecureAggregation.ADVERTISE));
     }
     SiteExchange.Replies replies = exchange.send("secagg advertise", requests);
-    failures.addAll(replies.failures());
+    for (SiteFailure f : replies.failures()) {
+      // An older site answers the first request it does not know with the runtime's refusal.
+      failures.add(
+          f.reason().contains("does not know messages of kind '" + SecureAggregation.ADVERTISE)
+              ? new SiteFailure(
+                  f.siteId(),
+                  f.reason()
+                      + " (it does not speak secure aggregation version "
+                      + SecureAggregation.VERSION
+                      + ", which this server runs; update the site)")
+              : f);
+    }
     for (Map.Entry<String, byte[]> a : replies.answers().entrySet()) {
       String u = a.getKey();
       try {
@@ -236,9 +271,10 @@ final class ServerRound {
 
   /**
    * Stage 3: each site that shared gets the shares its sharing neighbours dealt it and the fit
-   * request; their masked inputs are summed as they are read. Returns the sites that sent one.
+   * request; it answers its masked input and its weight, signed. The inputs of the sites whose
+   * weight holds are summed as they are read; returns those sites, sorted, with their weights.
    */
-  private List<String> maskedInput(
+  private Map<String, Integer> maskedInput(
       List<String> shared,
       Map<String, Map<String, byte[]>> sealedFor,
       Map<String, List<String>> maskPeers,
@@ -270,24 +306,70 @@ final class ServerRound {
     SiteExchange.Replies replies = exchange.send("secagg masked input", requests);
     requests.clear();
     failures.addAll(replies.failures());
-    List<String> survivors = new ArrayList<>();
+    Map<String, Integer> weights = new TreeMap<>();
     for (Map.Entry<String, byte[]> a : replies.answers().entrySet()) {
+      String u = a.getKey();
       try {
         Body.Reader r = new Body.Reader(a.getValue(), SecureAggregation.MASKED, "masked input");
-        if (!r.string().equals(a.getKey())) {
+        if (!r.string().equals(u)) {
           throw new MessageFormatException("masked input sent as another site");
         }
         int[] masked = r.ints(sum.length);
+        int units = r.i32();
+        byte[] signature = r.bytes(512);
         r.end();
+        String refusal = quantizer.weightRefusal(units);
+        if (!refusal.isEmpty()) {
+          throw new GeneralSecurityException(refusal);
+        }
+        verifier.verify(
+            u,
+            adverts.get(u).credential(),
+            SecureAggregation.weightSigned(session, round.round(), u, units),
+            signature);
         for (int i = 0; i < masked.length; i++) {
           sum[i] += masked[i];
         }
-        survivors.add(a.getKey());
-      } catch (MessageFormatException e) {
-        failures.add(new SiteFailure(a.getKey(), "secagg masked input: " + e.getMessage()));
+        weights.put(u, units);
+      } catch (MessageFormatException | GeneralSecurityException e) {
+        failures.add(new SiteFailure(u, "secagg masked input: " + e.getMessage()));
       }
     }
-    return survivors;
+    return weights;
+  }
+
+  /**
+   * Stage 4, the consistency check of Bonawitz et al.: each survivor is told the sorted set of the
+   * survivors and signs it. Returns each signer's signature, checked; a site's neighbours reveal
+   * nothing unless t of their own neighbours signed the very set they were told.
+   */
+  private Map<String, byte[]> consistency(List<String> survivors) {
+    byte[] signed = SecureAggregation.survivorsSigned(session, round.round(), survivors);
+    int capacity = 256 + survivors.stream().mapToInt(u -> u.length() * 3 + 4).sum();
+    Map<String, byte[]> requests = new LinkedHashMap<>();
+    for (String u : survivors) {
+      requests.put(u, header(u, capacity).strings(survivors).frame(SecureAggregation.CONSISTENCY));
+    }
+    SiteExchange.Replies replies = exchange.send("secagg consistency", requests);
+    requests.clear();
+    failures.addAll(replies.failures());
+    Map<String, byte[]> signatures = new TreeMap<>();
+    for (Map.Entry<String, byte[]> a : replies.answers().entrySet()) {
+      String u = a.getKey();
+      try {
+        Body.Reader r = new Body.Reader(a.getValue(), SecureAggregation.SIGNED, "signed survivors");
+        if (!r.string().equals(u)) {
+          throw new MessageFormatException("survivors signed as another site");
+        }
+        byte[] signature = r.bytes(512);
+        r.end();
+        verifier.verify(u, adverts.get(u).credential(), signed, signature);
+        signatures.put(u, signature);
+      } catch (MessageFormatException | GeneralSecurityException e) {
+        failures.add(new SiteFailure(u, "secagg consistency: " + e.getMessage()));
+      }
+    }
+    return signatures;
   }
 
   /**
@@ -323,23 +405,47 @@ final class ServerRound {
   /** A revealed share, checked against its commitment. */
   private record Revealed(String holder, int x, BigInteger value) {}
 
-  /** Stage 4: gathers the revealed shares, rebuilds the secrets and removes their masks. */
+  /**
+   * Stage 5: the signers that can reveal (t of their neighbours signed, t of their sharing
+   * neighbours survived) get their neighbours' signatures and reveal; the secrets are rebuilt and
+   * their masks removed. A secret with fewer than t holders able to reveal it abandons the round
+   * before anyone is asked.
+   */
   private void removeMasks(
       int[] sum,
       List<String> survivors,
       Set<String> survived,
       List<String> dropped,
-      Map<String, List<String>> maskPeers) {
-    Set<String> droppedSet = new HashSet<>(dropped);
+      Map<String, List<String>> maskPeers,
+      Map<String, byte[]> signatures) {
+    List<String> able =
+        signatures.keySet().stream()
+            .filter(
+                u ->
+                    graph.get(u).stream().filter(signatures::containsKey).count() >= t
+                        && maskPeers.get(u).stream().filter(survived::contains).count() >= t)
+            .toList();
+    Map<String, List<String>> affectedBy = new TreeMap<>();
+    for (String v : dropped) {
+      List<String> affected = survivors.stream().filter(u -> maskPeers.get(u).contains(v)).toList();
+      if (!affected.isEmpty()) {
+        affectedBy.put(v, affected);
+      }
+    }
+    Map<String, Integer> holders = new HashMap<>();
+    able.forEach(u -> maskPeers.get(u).forEach(v -> holders.merge(v, 1, Integer::sum)));
+    for (String v : survivors) {
+      requireHolders(v, Secret.SEED, holders.getOrDefault(v, 0));
+    }
+    for (String v : affectedBy.keySet()) {
+      requireHolders(v, Secret.MASK_KEY, holders.getOrDefault(v, 0));
+    }
     Map<String, byte[]> requests = new LinkedHashMap<>();
-    for (String u : survivors) {
-      List<String> peers = maskPeers.get(u);
-      requests.put(
-          u,
-          header(u)
-              .strings(peers.stream().filter(survived::contains).toList())
-              .strings(peers.stream().filter(droppedSet::contains).toList())
-              .frame(SecureAggregation.UNMASK));
+    for (String u : able) {
+      List<String> signers = graph.get(u).stream().filter(signatures::containsKey).toList();
+      Body.Writer w = header(u).u16(signers.size());
+      signers.forEach(v -> w.string(v).bytes(signatures.get(v)));
+      requests.put(u, w.frame(SecureAggregation.UNMASK));
     }
     SiteExchange.Replies replies = exchange.send("secagg unmask", requests);
     failures.addAll(replies.failures());
@@ -352,15 +458,11 @@ final class ServerRound {
         byte[] seed = rebuild(v, Secret.SEED, revealed.getOrDefault(v, Map.of()));
         Crypto.mask(sum, seed, SecAggSite.SELF_MASK, -1);
       }
-      for (String v : dropped) {
-        List<String> affected =
-            survivors.stream().filter(u -> maskPeers.get(u).contains(v)).toList();
-        if (affected.isEmpty()) {
-          continue;
-        }
+      for (Map.Entry<String, List<String>> e : affectedBy.entrySet()) {
+        String v = e.getKey();
         PrivateKey key =
             Crypto.privateKey(rebuild(v, Secret.MASK_KEY, revealed.getOrDefault(v, Map.of())));
-        for (String u : affected) {
+        for (String u : e.getValue()) {
           byte[] pair =
               Crypto.agree(
                   key,
@@ -373,6 +475,24 @@ final class ServerRound {
       }
     } catch (GeneralSecurityException e) {
       throw abandon("cannot remove the masks: " + e.getMessage());
+    }
+  }
+
+  /** Abandons the round unless t sites able to reveal hold {@code owner}'s shares. */
+  private void requireHolders(String owner, Secret secret, int holders) {
+    if (holders < t) {
+      throw abandon(
+          "the "
+              + secret
+              + " of "
+              + owner
+              + " is held by "
+              + holders
+              + " surviving neighbours able to reveal it, the threshold is "
+              + t
+              + " (a site reveals only when "
+              + t
+              + " of its neighbours sent their input and signed the survivors)");
     }
   }
 
@@ -393,6 +513,7 @@ final class ServerRound {
       }
       int count = r.u16();
       Map<String, Revealed> mine = new TreeMap<>();
+      Set<String> seen = new HashSet<>();
       List<String> altered = new ArrayList<>();
       for (int i = 0; i < count; i++) {
         String owner = r.string();
@@ -400,24 +521,36 @@ final class ServerRound {
         int x = r.u16();
         byte[] share = r.fixed(Shamir.SHARE_BYTES);
         byte[] salt = r.fixed(SecAggSite.SALT_BYTES);
-        if (!maskPeers.get(holder).contains(owner) || mine.containsKey(owner)) {
+        if (!maskPeers.get(holder).contains(owner) || !seen.add(owner)) {
           throw new MessageFormatException("a share of " + owner + ", not a peer or a repeat");
         }
         Secret secret = survived.contains(owner) ? Secret.SEED : Secret.MASK_KEY;
-        if (kind != secret.ordinal() || x != graph.get(owner).indexOf(holder) + 1) {
+        if (kind != secret.ordinal()) {
           throw new MessageFormatException(
-              "a share of "
-                  + owner
-                  + " of kind "
-                  + kind
-                  + " at x = "
-                  + x
-                  + ", not the one asked for");
+              "a share of " + owner + " of kind " + kind + ", not the one its survival calls for");
         }
         Optional<byte[]> committed = adverts.get(owner).shareCommitment(x, secret);
         if (committed.isEmpty()
             || !Arrays.equals(committed.get(), secret.commitShare(owner, holder, x, salt, share))) {
           altered.add(owner + "'s " + secret);
+          continue;
+        }
+        int place = graph.get(owner).indexOf(holder) + 1;
+        if (x != place) {
+          // The owner committed to this share at another holder's x: its dealing is at fault,
+          // and only this share is left out.
+          failures.add(
+              new SiteFailure(
+                  owner,
+                  "secagg: dealt "
+                      + holder
+                      + " its share of its "
+                      + secret
+                      + " numbered x = "
+                      + x
+                      + ", not "
+                      + place
+                      + "; that share is left out"));
           continue;
         }
         try {

@@ -15,7 +15,7 @@ import java.util.List;
 /**
  * Fuzz target for what a site of secure aggregation reads from a server: any request, at any stage
  * of a round. The first byte of an input picks the stage the site has reached (advertised, shared,
- * masked), the rest is the request; only {@link IOException} may come out. Seeds in {@code
+ * masked, signed), the rest is the request; only {@link IOException} may come out. Seeds in {@code
  * src/test/resources/io/mnistfl/fl/secagg/SecAggFuzzTestInputs/}, written by {@link #main}.
  */
 class SecAggFuzzTest {
@@ -26,7 +26,8 @@ class SecAggFuzzTest {
   private static final List<String> SITES = List.of("s0", "s1", "s2");
 
   /** The requests of one honest round for s0, made the same way every time. */
-  private record Round(byte[] advertise, byte[] share, byte[] mask, byte[] unmask) {}
+  private record Round(
+      byte[] advertise, byte[] share, byte[] mask, byte[] consistency, byte[] unmask) {}
 
   private static SecAggSite site(String id) {
     return new SecAggSite(
@@ -63,7 +64,7 @@ class SecAggFuzzTest {
       }
       byte[] request = w.frame(SecureAggregation.SHARE);
       if (i == 0) {
-        out[0] = new Round(advertise("s0"), request, null, null);
+        out[0] = new Round(advertise("s0"), request, null, null, null);
         if (stage == 0) {
           return sites[0];
         }
@@ -87,13 +88,28 @@ class SecAggFuzzTest {
         Messages.encodeFit(
             RoundConfig.of(1, SecureAggregationTest.TRAINING), SecureAggregationTest.GLOBAL);
     byte[] maskRequest = mask.bytes(fit).frame(SecureAggregation.MASK);
-    byte[] unmask =
-        header("s0").strings(List.of("s1")).strings(List.of("s2")).frame(SecureAggregation.UNMASK);
-    out[0] = new Round(out[0].advertise(), out[0].share(), maskRequest, unmask);
+    byte[] consistency = header("s0").strings(SITES).frame(SecureAggregation.CONSISTENCY);
+    Body.Writer unmask = header("s0").u16(2);
+    for (String signer : List.of("s1", "s2")) {
+      unmask
+          .string(signer)
+          .bytes(IDS.of(signer).sign(SecureAggregation.survivorsSigned(SESSION, 1, SITES)));
+    }
+    out[0] =
+        new Round(
+            out[0].advertise(),
+            out[0].share(),
+            maskRequest,
+            consistency,
+            unmask.frame(SecureAggregation.UNMASK));
     if (stage == 1) {
       return sites[0];
     }
     sites[0].handle(maskRequest, CLIENT, SiteLimits.defaults());
+    if (stage == 2) {
+      return sites[0];
+    }
+    sites[0].handle(consistency, CLIENT, SiteLimits.defaults());
     return sites[0];
   }
 
@@ -105,7 +121,7 @@ class SecAggFuzzTest {
     byte[] request = Arrays.copyOfRange(input, 1, input.length);
     long cap = 16L * request.length + (1 << 20);
     for (byte[] b : new byte[][] {request, Fuzzing.withValidCrc(request)}) {
-      SecAggSite site = at(Math.floorMod(input[0], 3), new Round[1]);
+      SecAggSite site = at(Math.floorMod(input[0], 4), new Round[1]);
       Fuzzing.expectOnly(
           cap, () -> site.handle(b, CLIENT, SiteLimits.defaults()), IOException.class);
     }
@@ -115,6 +131,7 @@ class SecAggFuzzTest {
     Advertisement.KIND,
     SecureAggregation.SHARES,
     SecureAggregation.MASKED,
+    SecureAggregation.SIGNED,
     SecureAggregation.REVEALED
   };
 
@@ -162,7 +179,7 @@ class SecAggFuzzTest {
     for (byte[] b : new byte[][] {answer, Fuzzing.withValidCrc(answer)}) {
       Fuzzing.expectOnly(
           cap,
-          () -> roundWith(Math.floorMod(input[0], 4), b, new byte[1][]),
+          () -> roundWith(Math.floorMod(input[0], ANSWER_KINDS.length), b, new byte[1][]),
           io.mnistfl.fl.RoundAbandonedException.class);
     }
   }
@@ -171,7 +188,7 @@ class SecAggFuzzTest {
   @org.junit.jupiter.api.Test
   void theSeedsAreAnsweredAtTheirStages() throws Exception {
     Path dir = Path.of("src/test/resources/io/mnistfl/fl/secagg/SecAggFuzzTestInputs/siteRequests");
-    for (String name : List.of("advertise", "share", "mask", "unmask")) {
+    for (String name : List.of("advertise", "share", "mask", "consistency", "unmask")) {
       byte[] seed = Files.readAllBytes(dir.resolve(name));
       SecAggSite site = at(seed[0], new Round[1]);
       org.assertj.core.api.Assertions.assertThat(
@@ -185,8 +202,8 @@ class SecAggFuzzTest {
   public static void main(String[] args) throws Exception {
     Path answers = Path.of(args[0]).resolveSibling("serverReadsAnswers");
     Files.createDirectories(answers);
-    String[] stageNames = {"advertisement", "shares", "masked", "revealed"};
-    for (int stage = 0; stage < 4; stage++) {
+    String[] stageNames = {"advertisement", "shares", "masked", "signed", "revealed"};
+    for (int stage = 0; stage < stageNames.length; stage++) {
       byte[][] honest = new byte[1][];
       roundWith(stage, null, honest);
       byte[] seed = new byte[honest[0].length + 1];
@@ -197,12 +214,16 @@ class SecAggFuzzTest {
     Path dir = Path.of(args[0]);
     Files.createDirectories(dir);
     Round[] round = new Round[1];
-    at(2, round);
+    at(3, round);
     byte[][] requests = {
-      round[0].advertise(), round[0].share(), round[0].mask(), round[0].unmask()
+      round[0].advertise(),
+      round[0].share(),
+      round[0].mask(),
+      round[0].consistency(),
+      round[0].unmask()
     };
-    String[] names = {"advertise", "share", "mask", "unmask"};
-    int[] stages = {0, 0, 1, 2};
+    String[] names = {"advertise", "share", "mask", "consistency", "unmask"};
+    int[] stages = {0, 0, 1, 2, 3};
     for (int i = 0; i < requests.length; i++) {
       byte[] seed = new byte[requests[i].length + 1];
       seed[0] = (byte) stages[i];
@@ -215,7 +236,7 @@ class SecAggFuzzTest {
   static {
     // One-time costs (Jackson, the JDK's providers) are not an input's to pay.
     try {
-      at(2, new Round[1]);
+      at(3, new Round[1]);
       roundWith(0, null, new byte[1][]);
     } catch (Exception e) {
       throw new AssertionError(e);

@@ -51,7 +51,8 @@ import org.junit.jupiter.api.Test;
 /**
  * SecAgg+ end to end over an in-process wire: the unmasked sum is exactly the plain quantized sum,
  * what reaches the server looks uniform, dropouts before and after the masked input, too few
- * survivors, bad shares, a server asking for both kinds of share, DP and robust aggregators.
+ * survivors, bad shares, a site told another survivor set than its neighbours, DP and robust
+ * aggregators. Attacks by a malicious server or site are in {@link SecAggAttackTest}.
  */
 class SecureAggregationTest {
   /** 16 × 16 pixels to 10 logits: 2,570 values, enough for a uniformity test. */
@@ -132,6 +133,7 @@ class SecureAggregationTest {
     final Set<String> gone = new HashSet<>();
     final Map<String, byte[]> masked = new TreeMap<>();
     final List<byte[]> seen = new ArrayList<>();
+    final List<String> stages = new ArrayList<>();
     java.util.function.Consumer<Map<String, byte[]>> beforeStage = out -> {};
     BiFunction<String, byte[], byte[]> requests = (site, bytes) -> bytes;
     BiFunction<String, byte[], byte[]> answers = (site, bytes) -> bytes;
@@ -148,6 +150,7 @@ class SecureAggregationTest {
     @Override
     public Replies send(String stage, Map<String, byte[]> out) {
       beforeStage.accept(out);
+      out.values().stream().findFirst().flatMap(Frame::kind).ifPresent(stages::add);
       Map<String, byte[]> in = new LinkedHashMap<>();
       List<SiteFailure> failures = new ArrayList<>();
       for (Map.Entry<String, byte[]> e : out.entrySet()) {
@@ -202,7 +205,7 @@ class SecureAggregationTest {
   }
 
   static int[] plainSum(List<Client> clients, RoundConfig config, Quantizer q) {
-    int[] sum = new int[(int) GLOBAL.scalarCount() + 1];
+    int[] sum = new int[(int) GLOBAL.scalarCount()];
     for (Client c : clients) {
       int[] v = plain(c, config, q);
       for (int i = 0; i < v.length; i++) {
@@ -219,7 +222,9 @@ class SecureAggregationTest {
   static int[] maskedValues(byte[] answer) throws MessageFormatException {
     Body.Reader r = new Body.Reader(answer, SecureAggregation.MASKED, "masked input");
     r.string();
-    int[] values = r.ints((int) GLOBAL.scalarCount() + 1);
+    int[] values = r.ints((int) GLOBAL.scalarCount());
+    r.i32();
+    r.bytes(512);
     r.end();
     return values;
   }
@@ -424,7 +429,7 @@ class SecureAggregationTest {
     Wire wire = new Wire(sites(clients, ids, Map.of("s3", tamper)));
 
     SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
+        protocol(SecAggConfig.defaults().withNeighbourhood(7, 5), ids)
             .unmask(round(), instructions(clients, config), wire);
 
     assertOnlyFailure(u, "s3", "dealt s5 shares of its seed that do not fit its commitment");
@@ -461,7 +466,7 @@ class SecureAggregationTest {
         new Wire(sites(clients, ids, Map.of("s3", tamper))).vanish(SecureAggregation.MASK, "s3");
 
     SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
+        protocol(SecAggConfig.defaults().withNeighbourhood(7, 5), ids)
             .unmask(round(), instructions(clients, config), wire);
 
     assertThat(u.failures())
@@ -496,13 +501,16 @@ class SecureAggregationTest {
     List<Client> clients = clients(6);
     Wire wire =
         new Wire(sites(clients, ids, Map.of())).vanish(SecureAggregation.MASK, "s0", "s1", "s2");
-    // k = 5, t = 4: each survivor's seed is held by the 2 other survivors only.
+    // k = 5, t = 4: each survivor's seed is held by the 2 other survivors only, and no survivor
+    // has the 4 surviving neighbours it needs before it reveals: no one is asked to.
     assertThatThrownBy(
             () ->
                 protocol(SecAggConfig.defaults().withNeighbourhood(5, 4), ids)
                     .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
         .isInstanceOf(RoundAbandonedException.class)
-        .hasMessageContaining("is held by 2 surviving neighbours, the threshold is 4");
+        .hasMessageContaining(
+            "is held by 0 surviving neighbours able to reveal it, the threshold is 4");
+    assertThat(wire.stages).doesNotContain(SecureAggregation.UNMASK);
   }
 
   @Test
@@ -535,7 +543,7 @@ class SecureAggregationTest {
                 });
     assertThatThrownBy(
             () ->
-                protocol(SecAggConfig.defaults().withNeighbourhood(2, 1), ids)
+                protocol(SecAggConfig.defaults().withNeighbourhood(2, 2), ids)
                     .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
         .isInstanceOf(RoundAbandonedException.class)
         .hasMessageContaining("fall into groups that share no masks");
@@ -593,10 +601,10 @@ class SecureAggregationTest {
 
     // An advertisement request starts a new round; a replay of any later stage is refused,
     // and the round goes on.
-    assertThat(refusals).hasSize(3).allSatisfy(r -> assertThat(r).contains("s0 refuses"));
-    assertThat(refusals.get(0)).contains("a request out of order");
-    assertThat(refusals.get(1)).contains("a request out of order");
-    assertThat(refusals.get(2)).contains("a request of no round it advertised keys for");
+    assertThat(refusals).hasSize(4).allSatisfy(r -> assertThat(r).contains("s0 refuses"));
+    assertThat(refusals.subList(0, 3))
+        .allSatisfy(r -> assertThat(r).contains("a request out of order"));
+    assertThat(refusals.get(3)).contains("a request of no round it advertised keys for");
     assertThat(u.failures()).isEmpty();
     assertThat(u.contributors()).hasSize(5);
   }
@@ -626,7 +634,7 @@ class SecureAggregationTest {
             });
 
     SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
+        protocol(SecAggConfig.defaults().withNeighbourhood(7, 5), ids)
             .unmask(round(), instructions(clients, config), wire);
 
     assertThat(u.failures())
@@ -641,35 +649,32 @@ class SecureAggregationTest {
   }
 
   @Test
-  void honestSitesRefuseToRevealBothKindsOfShareOfOneSite() {
+  void aSiteToldAnotherSurvivorSetThanItsNeighboursIsCaught() {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(8);
     RoundConfig config = RoundConfig.of(1, TRAINING);
     Wire wire = new Wire(sites(clients, ids, Map.of()));
-    // A curious server asks s1 for the mask-key shares of the survivors whose seed it asks.
+    // A curious server tells s1 that s2 dropped, hoping for s2's mask-key share while the others
+    // reveal s2's seed share: s1 signs that story, its neighbours signed the true one.
     wire.requests =
         rewriting(
             "s1",
-            SecureAggregation.UNMASK,
+            SecureAggregation.CONSISTENCY,
             r -> {
-              byte[] session = r.fixed(16);
-              int round = r.i32();
-              String id = r.string();
-              List<String> survivors = r.strings(100);
-              return new Body.Writer()
-                  .fixed(session)
-                  .i32(round)
-                  .string(id)
-                  .strings(survivors)
-                  .strings(survivors)
-                  .frame(SecureAggregation.UNMASK);
+              Body.Writer w = new Body.Writer().fixed(r.fixed(16)).i32(r.i32()).string(r.string());
+              List<String> told = new ArrayList<>(r.strings(100));
+              told.remove("s2");
+              return w.strings(told).frame(SecureAggregation.CONSISTENCY);
             });
 
     SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults().withNeighbourhood(7, 3), ids)
+        protocol(SecAggConfig.defaults().withNeighbourhood(7, 5), ids)
             .unmask(round(), instructions(clients, config), wire);
 
-    assertOnlyFailure(u, "s1", "refuses: asked for both kinds of share of");
+    // The server's own check sees s1's signature cover another set and leaves s1 out of the
+    // unmasking; s1 asked anyway would find its neighbours' signatures cover another set than
+    // its own and reveal nothing (SecAggAttackTest).
+    assertOnlyFailure(u, "s1", "secagg consistency: a signature that is not site s1's");
     assertSumOfAllBut(u, clients, config);
   }
 
@@ -812,8 +817,9 @@ class SecureAggregationTest {
     byte[] session = new byte[16];
     byte[] advertOfS1 =
         forger.handle(
-            advertise(session, "s1", List.of("s0")), c1, io.mnistfl.fl.SiteLimits.defaults());
-    honest.handle(advertise(session, "s0", List.of("s1")), c0, io.mnistfl.fl.SiteLimits.defaults());
+            advertise(session, "s1", List.of("s0", "s2")), c1, io.mnistfl.fl.SiteLimits.defaults());
+    honest.handle(
+        advertise(session, "s0", List.of("s1", "s2")), c0, io.mnistfl.fl.SiteLimits.defaults());
     Body.Reader r = new Body.Reader(advertOfS1, Advertisement.KIND, "test");
     Body.Writer share = new Body.Writer().fixed(session).i32(1).string("s0").u16(1);
     Advertisement.read(r).write(share);
@@ -827,11 +833,16 @@ class SecureAggregationTest {
   }
 
   static byte[] advertise(byte[] session, String site, List<String> neighbours) {
+    return advertise(session, site, neighbours, neighbours.size() / 2 + 1);
+  }
+
+  /** An advertisement request of round 1 with {@code threshold}, 16 bits on [−1, 1], no DP. */
+  static byte[] advertise(byte[] session, String site, List<String> neighbours, int threshold) {
     return new Body.Writer()
         .fixed(session)
         .i32(1)
         .string(site)
-        .u16(1)
+        .u16(threshold)
         .i32(16)
         .f64(1)
         .i32(10_000)
