@@ -13,6 +13,7 @@ module io.mnistfl.api {
   requires com.fasterxml.jackson.datatype.jdk8;
   requires org.apache.commons.compress;
   requires java.naming;
+  requires java.net.http;
   // The gRPC transport's libraries are optional: an application that uses it adds them.
   requires static com.google.protobuf;
   requires static io.grpc;

@@ -129,7 +129,7 @@ public final class IdxDirectory {
     return assemble(name, numClasses, parsed);
   }
 
-  private static Optional<Path> find(Path dir, String file) {
+  static Optional<Path> find(Path dir, String file) {
     Path raw = dir.resolve(file);
     if (Files.isRegularFile(raw)) {
       return Optional.of(raw);

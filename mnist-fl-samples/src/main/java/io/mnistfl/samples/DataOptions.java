@@ -21,7 +21,8 @@ final class DataOptions {
       paramLabel = "DIR",
       description =
           "Directory with the four IDX files (raw or .gz); fetched and verified into it"
-              + " when missing. Default: ~/.cache/mnist-fl/<dataset> ($MNIST_FL_CACHE overrides).")
+              + " when missing, from the data set's mirrors ($MNIST_FL_MIRRORS overrides)."
+              + " Default: ~/.cache/mnist-fl/<dataset> ($MNIST_FL_CACHE overrides).")
   Optional<Path> dir;
 
   /** The data set; first checks TensorFlow's natives, so a missing one fails before the data. */
@@ -30,7 +31,7 @@ final class DataOptions {
     StandardDataset set = StandardDataset.fromId(dataset);
     Path where = dir.orElse(StandardDataset.defaultCacheRoot().resolve(set.id()));
     long start = System.nanoTime();
-    TrainTestData data = set.load(where);
+    TrainTestData data = set.load(where, new DownloadProgress());
     System.out.printf(
         "data: %s from %s (%d train, %d test, checksums verified) in %.1fs%n",
         set.id(),
