@@ -370,6 +370,7 @@ final class Admission {
         s.end(why, Status.PERMISSION_DENIED);
       }
     }
+    peer.close();
   }
 
   /**

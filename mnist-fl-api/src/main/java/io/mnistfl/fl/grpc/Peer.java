@@ -47,10 +47,9 @@ final class Peer {
   }
 
   /**
-   * Closes the connection, after a moment in which the calls just ended can tell the peer why;
-   * calls it opens meanwhile are refused.
+   * Marks the connection cut: calls it opens from now on are refused.
    *
-   * @param why the reason, for calls refused meanwhile
+   * @param why the reason, for those calls
    * @return false when it was cut already
    */
   boolean cut(String why) {
@@ -58,6 +57,11 @@ final class Peer {
       return false;
     }
     cutFor = why;
+    return true;
+  }
+
+  /** Closes the connection after a moment in which the calls just ended can tell the peer why. */
+  void close() {
     channel.ifPresent(
         c -> {
           try {
@@ -66,7 +70,6 @@ final class Peer {
             c.close();
           }
         });
-    return true;
   }
 
   /**
