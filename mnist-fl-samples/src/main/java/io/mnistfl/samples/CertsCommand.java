@@ -4,6 +4,7 @@ import io.mnistfl.fl.grpc.QuickStartPki;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -15,8 +16,10 @@ import picocli.CommandLine.Option;
     description =
         "Make a CA, a server certificate, one certificate per site (EC P-256 keys,"
             + " PKCS#8 PEM) and the allow-list, in a folder that `federate --pki` and `client --pki`"
-            + " read. For a quick start; an organisation with its own PKI makes the same files with"
-            + " its own tools (see the README for openssl).")
+            + " read; keys are created with mode 600 in folders of mode 700, never over an existing"
+            + " file or through a link. With --reissue, replace one site's certificate and revoke"
+            + " the old one. For a quick start; an organisation with its own PKI makes the same"
+            + " files with its own tools (see the README for openssl).")
 final class CertsCommand implements Callable<Integer> {
   @Option(
       names = "--out",
@@ -24,16 +27,24 @@ final class CertsCommand implements Callable<Integer> {
       required = true,
       description =
           "The folder to write (ca.pem, ca.key, server.pem, server.key, sites/,"
-              + " allowlist.txt).")
+              + " allowlist.txt): a new one, or an empty one of mode 700.")
   Path out;
 
   @Option(
       names = "--sites",
       paramLabel = "ID,ID,...",
       split = ",",
-      required = true,
       description = "The sites, one certificate each.")
-  List<String> sites;
+  List<String> sites = new ArrayList<>();
+
+  @Option(
+      names = "--reissue",
+      paramLabel = "NAME",
+      description =
+          "In a folder made before: a new certificate and key for the site (or simulation host)"
+              + " NAME, whose old key was lost or stolen; the old certificate is revoked by its"
+              + " SHA-256 in allowlist.txt, which a running server reads within a second.")
+  Optional<String> reissue = Optional.empty();
 
   @Option(
       names = "--server-names",
@@ -54,6 +65,20 @@ final class CertsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (reissue.isPresent()) {
+      if (!sites.isEmpty() || !hosts.isEmpty()) {
+        throw new IllegalArgumentException("--reissue takes no --sites or --host");
+      }
+      String fingerprint = QuickStartPki.reissue(out, reissue.get());
+      System.out.printf(
+          "certs: a new certificate and key for %s in %s; the old one (sha256 %s) is revoked in"
+              + " %s%n",
+          reissue.get(), out.resolve("sites"), fingerprint, out.resolve("allowlist.txt"));
+      return 0;
+    }
+    if (sites.isEmpty()) {
+      throw new IllegalArgumentException("certs needs --sites ID,ID,... (or --reissue NAME)");
+    }
     QuickStartPki.create(out, serverNames, sites);
     for (String host : hosts) {
       String[] parts = host.split("=", 2);

@@ -50,8 +50,9 @@ final class ServerOptions {
       names = "--allowlist",
       paramLabel = "FILE",
       description =
-          "Your own PKI: the allow-list (re-read every second; a site removed from"
-              + " it is cut off).")
+          "Your own PKI: the allow-list. The server does not start without a readable,"
+              + " well-formed one; it re-reads it every second (a certificate removed or revoked"
+              + " is cut off; a broken edit is reported and the last good list kept).")
   Optional<Path> allowList;
 
   @Option(

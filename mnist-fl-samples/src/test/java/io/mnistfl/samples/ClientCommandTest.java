@@ -1,6 +1,7 @@
 package io.mnistfl.samples;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mnistfl.fl.grpc.GrpcSiteHost;
 import io.mnistfl.fl.grpc.QuickStartPki;
@@ -43,5 +44,16 @@ class ClientCommandTest {
                       .isEqualTo(dir.resolve("sites/client-000.pem")));
       assertThat(command.identityFiles("client-001")).isEmpty();
     }
+  }
+
+  @Test
+  void anInsecureSiteDialsLoopbackOnly() {
+    ClientCommand command = new ClientCommand();
+    new CommandLine(command)
+        .parseArgs("--server", "10.1.2.3:8470", "--insecure", "--clients", "2", "--index", "0");
+    assertThatThrownBy(command::start)
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "an insecure site dials loopback only (localhost, 127.0.0.1, ::1), not 10.1.2.3");
   }
 }

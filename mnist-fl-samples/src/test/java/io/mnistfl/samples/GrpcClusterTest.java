@@ -570,7 +570,7 @@ class GrpcClusterTest {
           SiteMessage.newBuilder()
               .setRegister(
                   io.mnistfl.fl.grpc.proto.Register.newBuilder()
-                      .setProtocolVersion(1)
+                      .setProtocolVersion(io.mnistfl.fl.grpc.GrpcServer.PROTOCOL_VERSION)
                       .addSiteIds(id))
               .build());
       beats.scheduleAtFixedRate(

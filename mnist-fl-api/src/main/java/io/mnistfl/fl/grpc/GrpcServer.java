@@ -8,69 +8,58 @@ import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.mnistfl.fl.Transport;
 import io.mnistfl.fl.grpc.proto.FederationGrpc;
-import io.mnistfl.fl.grpc.proto.Register;
-import io.mnistfl.fl.grpc.proto.ResultChunk;
 import io.mnistfl.fl.grpc.proto.ServerMessage;
 import io.mnistfl.fl.grpc.proto.SiteMessage;
-import io.mnistfl.fl.grpc.proto.TaskChunk;
 import io.mnistfl.fl.grpc.proto.Welcome;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.train.Json;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The server side of the gRPC transport: it listens on one port and opens no connection; sites dial
  * out to it, register, heartbeat and answer the tasks it sends down their stream. It is a {@link
  * Transport}, so the round loop drives it like any other.
  *
- * <p>With TLS (the default) sites must present a certificate from the trusted CA; a site's identity
- * is its certificate's common name, and the allow-list says which site ids that certificate may
- * serve. The allow-list is re-read every second, and revoking a certificate cuts its connection.
- * Every task carries this server run's id, a task id and a nonce, which the answer must echo: a
- * replayed or stale answer, or one from an earlier run, is refused. Every inbound message is capped
- * before it is read (one chunk of {@value Chunks#SIZE} bytes), and so is every answer, by the size
- * of the model. A site that misses three heartbeats is not sampled until it comes back; one whose
- * stream closes is gone at once, its tasks failed.
+ * <p>With TLS (the default) sites must present a certificate from the trusted CA that the
+ * allow-list names and does not revoke, or the handshake fails; a site's identity is its
+ * certificate's common name, and the allow-list says which site ids that certificate may serve. The
+ * server refuses to start without a readable, well-formed allow-list; it re-reads it every second,
+ * keeping the last good one when it cannot, and revoking a certificate cuts every connection of it.
+ * Connections, calls, unregistered streams and refused messages are capped (see the README). Every
+ * task carries this server run's id, a task id and a nonce, which the answer must echo: a replayed
+ * or stale answer, or one from an earlier run, is refused. Every inbound message is capped before
+ * it is read (one chunk of {@value Chunks#SIZE} bytes), and so is every answer, by the size of the
+ * model. A site that misses three heartbeats is not sampled until it comes back; one whose stream
+ * closes is gone at once, its tasks failed.
  */
 public final class GrpcServer implements Transport {
   /** The protocol version sites must speak. */
-  public static final int PROTOCOL_VERSION = 1;
+  public static final int PROTOCOL_VERSION = 2;
 
-  private final Builder b;
-  private final byte[] runId = new byte[16];
-  private final SecureRandom random = new SecureRandom();
-  private final String specJson;
-  private final long maxResultBytes;
-  private final Map<String, Connection> bySite = new ConcurrentHashMap<>();
-  private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
-  private final AtomicLong taskIds = new AtomicLong();
-  private final AtomicLong bytesSent = new AtomicLong();
-  private final AtomicLong bytesReceived = new AtomicLong();
+  private final InetSocketAddress address;
+  private final Optional<TlsFiles> tls;
+  private final QuietEvents events;
+  private final SiteStream.Run run;
+  private final Admission admission;
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(
           r -> {
@@ -78,19 +67,33 @@ public final class GrpcServer implements Transport {
             t.setDaemon(true);
             return t;
           });
-  private volatile Optional<AllowList> allowList = Optional.empty();
-  private FileTime allowListStamp;
-  private long allowListSize = -1;
-  private Server server;
   private final Object digestLock = new Object();
   private byte[] lastRequest;
   private ByteString lastDigest;
+  private Server server;
+  private EventLoopGroup boss;
+  private EventLoopGroup workers;
 
   private GrpcServer(Builder b) {
-    this.b = b;
-    random.nextBytes(runId);
-    this.specJson = Json.toJson(b.spec);
-    this.maxResultBytes = b.maxResultBytes.orElse(Chunks.payloadCap(b.spec));
+    this.address = b.address;
+    this.tls = b.tls;
+    this.events = new QuietEvents(b.events);
+    long maxResultBytes = b.maxResultBytes.orElse(Chunks.payloadCap(b.spec));
+    this.run =
+        new SiteStream.Run(
+            maxResultBytes,
+            Welcome.newBuilder()
+                .setProtocolVersion(PROTOCOL_VERSION)
+                .setModelSpecJson(Json.toJson(b.spec))
+                .setHeartbeatSeconds((int) b.heartbeat.toSeconds())
+                .setMaxResultBytes(maxResultBytes),
+            events);
+    this.admission =
+        new Admission(
+            b.tls.isPresent() ? b.allowList : Optional.empty(),
+            events,
+            b.heartbeat,
+            b.registrationDeadline);
   }
 
   /**
@@ -104,41 +107,65 @@ public final class GrpcServer implements Transport {
   }
 
   /**
-   * Binds the port and starts serving.
+   * Reads the allow-list, binds the port and starts serving.
    *
    * @return this server
-   * @throws IOException when the port cannot be bound or the TLS files cannot be read
+   * @throws IOException when the allow-list is missing, too large or malformed (naming its file and
+   *     line), when the TLS files cannot be read, or when the port cannot be bound
    */
   public GrpcServer start() throws IOException {
     ServerCredentials credentials;
-    if (b.tls.isPresent()) {
-      TlsFiles t = b.tls.get();
+    if (tls.isPresent()) {
+      admission.load();
+      TlsFiles t = tls.get();
       credentials =
           TlsServerCredentials.newBuilder()
               .keyManager(t.certificateChain().toFile(), t.privateKey().toFile())
-              .trustManager(ReportingTrust.of(t.trustedCa(), b.events::refused))
+              .trustManager(
+                  ReportingTrust.of(t.trustedCa(), events::refused, admission::refusalAtHandshake))
               .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
               .build();
-      reloadAllowList();
     } else {
-      if (!b.address.getAddress().isLoopbackAddress()) {
+      if (!address.getAddress().isLoopbackAddress()) {
         throw new IllegalArgumentException(
-            "an insecure server listens on loopback only, not on " + b.address);
+            "an insecure server listens on loopback only, not on " + address);
       }
       credentials = InsecureServerCredentials.create();
     }
-    server =
-        NettyServerBuilder.forAddress(b.address, credentials)
-            .maxInboundMessageSize(Chunks.MAX_MESSAGE)
-            .maxInboundMetadataSize(16 << 10)
-            .handshakeTimeout(10, TimeUnit.SECONDS)
-            .keepAliveTime(30, TimeUnit.SECONDS)
-            .keepAliveTimeout(10, TimeUnit.SECONDS)
-            .permitKeepAliveTime(5, TimeUnit.SECONDS)
-            .permitKeepAliveWithoutCalls(true)
-            .addService(ServerInterceptors.intercept(new Service(), new PeerIdentity()))
-            .build()
-            .start();
+    boss =
+        new MultiThreadIoEventLoopGroup(
+            1, new DefaultThreadFactory("grpc-server-accept", true), NioIoHandler.newFactory());
+    workers =
+        new MultiThreadIoEventLoopGroup(
+            0, new DefaultThreadFactory("grpc-server-io", true), NioIoHandler.newFactory());
+    Peers peers = new Peers(admission);
+    try {
+      server =
+          NettyServerBuilder.forAddress(address, credentials)
+              .channelFactory(peers.serverChannels())
+              .bossEventLoopGroup(boss)
+              .workerEventLoopGroup(workers)
+              .addTransportFilter(peers)
+              .maxInboundMessageSize(Chunks.MAX_MESSAGE)
+              .maxInboundMetadataSize(16 << 10)
+              .handshakeTimeout(10, TimeUnit.SECONDS)
+              .maxConcurrentCallsPerConnection(Caps.CALLS_PER_CONNECTION)
+              .maxConnectionIdle(Caps.CONNECTION_IDLE.toSeconds(), TimeUnit.SECONDS)
+              .maxConnectionAge(Caps.CONNECTION_AGE.toSeconds(), TimeUnit.SECONDS)
+              .maxConnectionAgeGrace(Caps.CONNECTION_AGE_GRACE.toSeconds(), TimeUnit.SECONDS)
+              .keepAliveTime(30, TimeUnit.SECONDS)
+              .keepAliveTimeout(10, TimeUnit.SECONDS)
+              .permitKeepAliveTime(Caps.PERMIT_KEEPALIVE.toSeconds(), TimeUnit.SECONDS)
+              .permitKeepAliveWithoutCalls(false)
+              .maxRstFramesPerWindow(Caps.RST_FRAMES, Caps.RST_WINDOW_SECONDS)
+              .addService(
+                  ServerInterceptors.intercept(new Service(), new PeerIdentity(admission, events)))
+              .build()
+              .start();
+    } catch (IOException | RuntimeException e) {
+      stopEventLoops();
+      throw e;
+    }
     timer.scheduleWithFixedDelay(this::housekeeping, 1, 1, TimeUnit.SECONDS);
     return this;
   }
@@ -158,33 +185,29 @@ public final class GrpcServer implements Transport {
    * @return {sent, received}
    */
   public long[] payloadBytes() {
-    return new long[] {bytesSent.get(), bytesReceived.get()};
+    return new long[] {run.bytesSent.get(), run.bytesReceived.get()};
   }
 
   /** The sites connected now whose heartbeats are on time, sorted. */
   @Override
   public List<String> siteIds() {
-    List<String> ids = new ArrayList<>();
-    bySite.forEach(
-        (id, c) -> {
-          if (!c.stale) {
-            ids.add(id);
-          }
-        });
-    ids.sort(null);
-    return ids;
+    return admission.siteIds();
   }
 
   @Override
   public byte[] exchange(String siteId, byte[] request) throws IOException, InterruptedException {
-    Connection c = bySite.get(siteId);
-    if (c == null) {
-      throw new IOException("site " + siteId + " is not connected");
-    }
-    if (c.stale) {
+    SiteStream s =
+        admission.stream(siteId)
+            .orElseThrow(() -> new IOException("site " + siteId + " is not connected"));
+    if (s.stale) {
       throw new IOException("site " + siteId + " missed its heartbeats");
     }
-    return c.call(siteId, request, digest(request));
+    return s.call(siteId, request, digest(request));
+  }
+
+  /** How many streams are open, registered or not. */
+  int openStreams() {
+    return admission.openStreams();
   }
 
   /** The SHA-256 of a request, computed once for the request every site of a round shares. */
@@ -210,7 +233,7 @@ public final class GrpcServer implements Transport {
   @Override
   public void close() {
     timer.shutdownNow();
-    connections.forEach(c -> c.end("the server stops", Status.UNAVAILABLE));
+    admission.endAll("the server stops");
     if (server != null) {
       server.shutdownNow();
       try {
@@ -219,353 +242,61 @@ public final class GrpcServer implements Transport {
         Thread.currentThread().interrupt();
       }
     }
+    stopEventLoops();
+  }
+
+  private void stopEventLoops() {
+    for (EventLoopGroup g : new EventLoopGroup[] {boss, workers}) {
+      if (g != null) {
+        g.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+      }
+    }
   }
 
   private void housekeeping() {
     try {
-      long now = System.nanoTime();
-      long limit = 3 * b.heartbeat.toNanos();
-      for (Connection c : connections) {
-        boolean late = c.registered && now - c.lastSeen > limit;
-        if (late && !c.stale) {
-          c.stale = true;
-          c.failPending("missed 3 heartbeats");
-          b.events.refused(c.who(), "missed 3 heartbeats; not sampled until it is heard again");
-        } else if (!late && c.stale) {
-          c.stale = false;
-          b.events.joined(c.who(), List.copyOf(c.sites));
-        }
-      }
-      if (b.tls.isPresent()) {
-        reloadAllowList();
-      }
+      admission.housekeeping();
     } catch (RuntimeException e) {
-      b.events.refused("server", "housekeeping failed: " + e);
+      events.refused("server", "housekeeping failed: " + e);
     }
   }
 
-  /** Re-reads the allow-list when the file changed, and cuts what it no longer allows. */
-  private synchronized void reloadAllowList() {
-    Path file =
-        b.allowList.orElseThrow(
-            () -> new IllegalStateException("a TLS server needs an allow-list"));
-    try {
-      FileTime stamp = Files.getLastModifiedTime(file);
-      long size = Files.size(file);
-      if (stamp.equals(allowListStamp) && size == allowListSize) {
-        return;
-      }
-      AllowList list = AllowList.read(file);
-      allowList = Optional.of(list);
-      allowListStamp = stamp;
-      allowListSize = size;
-      for (Connection c : connections) {
-        c.name.ifPresent(
-            name -> {
-              List<String> revoked =
-                  c.sites.stream().filter(id -> list.refusal(name, id).isPresent()).toList();
-              if (!revoked.isEmpty()) {
-                b.events.refused(c.who(), "revoked by the allow-list: " + revoked);
-                c.end("revoked by the allow-list", Status.PERMISSION_DENIED);
-              }
-            });
-      }
-    } catch (IOException e) {
-      b.events.refused(
-          "server", "cannot read the allow-list, keeping the last one: " + e.getMessage());
-    }
-  }
-
-  /** One site host's stream. */
-  private final class Connection {
-    final Optional<String> name;
-    final String address;
-    final Outbound<ServerMessage> out;
-    final Set<String> sites = ConcurrentHashMap.newKeySet();
-    final Map<Long, Pending> pending = new ConcurrentHashMap<>();
-
-    /**
-     * The payloads this connection carries or carried, newest last, each completed with whether it
-     * went through whole.
-     */
-    final java.util.LinkedHashMap<ByteString, CompletableFuture<Boolean>> carried =
-        new java.util.LinkedHashMap<>();
-
-    volatile long lastSeen = System.nanoTime();
-    volatile boolean stale;
-    volatile boolean registered;
-    volatile boolean ended;
-
-    Connection(Optional<String> name, String address, Outbound<ServerMessage> out) {
-      this.name = name;
-      this.address = address;
-      this.out = out;
-    }
-
-    String who() {
-      return name.map(n -> "certificate " + n).orElse("insecure peer") + " at " + address;
-    }
-
-    byte[] call(String siteId, byte[] request, ByteString digest)
-        throws IOException, InterruptedException {
-      long id = taskIds.incrementAndGet();
-      byte[] nonce = new byte[16];
-      random.nextBytes(nonce);
-      Pending p = new Pending(siteId, ByteString.copyFrom(nonce));
-      pending.put(id, p);
-      try {
-        TaskChunk.Builder task =
-            TaskChunk.newBuilder()
-                .setSiteId(siteId)
-                .setTaskId(id)
-                .setRunId(ByteString.copyFrom(runId))
-                .setNonce(p.nonce)
-                .setTotalSize(request.length)
-                .setPayloadSha256(digest);
-        // The first task with a payload sends it; the others wait for that and send its
-        // digest only, which the stream delivers after the payload.
-        CompletableFuture<Boolean> mine = new CompletableFuture<>();
-        CompletableFuture<Boolean> sending;
-        synchronized (carried) {
-          sending = carried.putIfAbsent(digest, mine);
-          if (sending == null) {
-            while (carried.size() > 2) {
-              carried.remove(carried.keySet().iterator().next());
-            }
-          }
-        }
-        boolean cached = sending != null && sending.get();
-        if (cached) {
-          out.send(ServerMessage.newBuilder().setTask(task.setCached(true).setLast(true)).build());
-        } else {
-          try {
-            List<ByteString> chunks = Chunks.split(request);
-            for (int i = 0; i < chunks.size(); i++) {
-              out.send(
-                  ServerMessage.newBuilder()
-                      .setTask(task.setData(chunks.get(i)).setLast(i == chunks.size() - 1))
-                      .build());
-            }
-            bytesSent.addAndGet(request.length);
-            mine.complete(sending == null);
-          } catch (InterruptedException | RuntimeException e) {
-            mine.complete(false);
-            synchronized (carried) {
-              carried.remove(digest, mine);
-            }
-            throw e;
-          }
-        }
-        return p.answer.get();
-      } catch (ExecutionException e) {
-        throw new IOException(e.getCause().getMessage(), e.getCause());
-      } catch (IllegalStateException e) {
-        throw new IOException("site " + siteId + " disconnected", e);
-      } finally {
-        pending.remove(id);
-      }
-    }
-
-    void onResult(ResultChunk r) {
-      Pending p = pending.get(r.getTaskId());
-      if (p == null) {
-        b.events.refused(
-            who(),
-            "an answer for task "
-                + r.getTaskId()
-                + ", which is not"
-                + " outstanding (replayed or too late)");
-        return;
-      }
-      if (!r.getRunId().equals(ByteString.copyFrom(runId))) {
-        b.events.refused(who(), "an answer from another server run");
-        return;
-      }
-      if (!r.getSiteId().equals(p.siteId) || !r.getNonce().equals(p.nonce)) {
-        b.events.refused(
-            who(),
-            "an answer for task " + r.getTaskId() + " that does not echo" + " its site and nonce");
-        return;
-      }
-      if (!r.getError().isEmpty()) {
-        String error = r.getError();
-        p.answer.completeExceptionally(
-            new IOException(error.length() > 300 ? error.substring(0, 300) + "…" : error));
-        return;
-      }
-      try {
-        if (p.assembler == null) {
-          p.assembler =
-              new Chunks.Assembler(
-                  r.getTotalSize(), maxResultBytes, "the answer of site " + p.siteId);
-        }
-        bytesReceived.addAndGet(r.getData().size());
-        byte[] whole = p.assembler.add(r.getData(), r.getLast());
-        if (whole != null) {
-          p.answer.complete(whole);
-        }
-      } catch (IOException e) {
-        p.answer.completeExceptionally(e);
-      }
-    }
-
-    void failPending(String why) {
-      pending
-          .values()
-          .forEach(
-              p -> p.answer.completeExceptionally(new IOException("site " + p.siteId + " " + why)));
-    }
-
-    /** Closes the stream (if open) and forgets the connection. */
-    void end(String why, Status status) {
-      if (ended) {
-        return;
-      }
-      ended = true;
-      out.fail(status.withDescription(why).asRuntimeException());
-      forget(why);
-    }
-
-    void forget(String why) {
-      ended = true;
-      out.close();
-      connections.remove(this);
-      for (String id : sites) {
-        bySite.remove(id, this);
-      }
-      failPending("disconnected: " + why);
-      if (registered) {
-        b.events.left(who(), why);
-      }
-    }
-  }
-
-  /** A task sent and not yet answered. */
-  private static final class Pending {
-    final String siteId;
-    final ByteString nonce;
-    final CompletableFuture<byte[]> answer = new CompletableFuture<>();
-    Chunks.Assembler assembler;
-
-    Pending(String siteId, ByteString nonce) {
-      this.siteId = siteId;
-      this.nonce = nonce;
-    }
-  }
-
-  /** The Connect method: one stream per site host. */
+  /** The Connect method: one stream per site host, handed to admission and the protocol. */
   private final class Service extends FederationGrpc.FederationImplBase {
     @Override
     public StreamObserver<SiteMessage> connect(StreamObserver<ServerMessage> responses) {
       ServerCallStreamObserver<ServerMessage> stream =
           (ServerCallStreamObserver<ServerMessage>) responses;
-      Connection c =
-          new Connection(
-              PeerIdentity.NAME.get(), PeerIdentity.ADDRESS.get(), new Outbound<>(stream));
-      stream.setOnCancelHandler(() -> c.forget("the site's stream was cancelled"));
-      connections.add(c);
+      SiteStream s = admission.open(run, PeerIdentity.PEER.get(), new Outbound<>(stream));
+      stream.setOnCancelHandler(() -> s.forget("the site's stream was cancelled"));
       return new StreamObserver<>() {
         @Override
         public void onNext(SiteMessage m) {
-          c.lastSeen = System.nanoTime();
+          s.lastSeen = System.nanoTime();
           switch (m.getKindCase()) {
-            case REGISTER -> register(c, m.getRegister());
+            case REGISTER -> admission.register(s, m.getRegister());
             case HEARTBEAT -> {}
             case RESULT -> {
-              if (c.registered) {
-                c.onResult(m.getResult());
+              if (s.registered) {
+                s.onResult(m.getResult());
               } else {
-                refuse(c, "an answer before registering");
+                admission.refuse(s, "an answer before registering");
               }
             }
-            default -> refuse(c, "a message of unknown kind");
+            default -> admission.refuse(s, "a message of unknown kind");
           }
         }
 
         @Override
         public void onError(Throwable t) {
-          c.forget("its stream broke: " + Status.fromThrowable(t).getCode());
+          s.forget("its stream broke: " + Status.fromThrowable(t).getCode());
         }
 
         @Override
         public void onCompleted() {
-          c.end("it closed its stream", Status.OK);
+          s.end("it closed its stream", Status.OK);
         }
       };
-    }
-
-    private void refuse(Connection c, String why) {
-      b.events.refused(c.who(), why);
-      c.end(why, Status.PERMISSION_DENIED);
-    }
-
-    private void register(Connection c, Register r) {
-      if (c.registered) {
-        refuse(c, "registered twice on one stream");
-        return;
-      }
-      if (r.getProtocolVersion() != PROTOCOL_VERSION) {
-        refuse(
-            c,
-            "protocol version "
-                + r.getProtocolVersion()
-                + ", this server speaks "
-                + PROTOCOL_VERSION);
-        return;
-      }
-      if (r.getSiteIdsCount() == 0 || r.getSiteIdsCount() > b.maxSitesPerConnection) {
-        refuse(c, r.getSiteIdsCount() + " site ids, expected 1 to " + b.maxSitesPerConnection);
-        return;
-      }
-      for (String id : r.getSiteIdsList()) {
-        if (!AllowList.ID.matcher(id).matches()) {
-          refuse(c, "a malformed site id");
-          return;
-        }
-        if (c.name.isPresent()) {
-          Optional<String> no = allowList.flatMap(list -> list.refusal(c.name.get(), id));
-          if (no.isPresent()) {
-            refuse(c, no.get());
-            return;
-          }
-        }
-      }
-      c.sites.addAll(r.getSiteIdsList());
-      c.registered = true;
-      for (String id : c.sites) {
-        Connection earlier = bySite.put(id, c);
-        if (earlier != null && earlier != c) {
-          earlier.sites.remove(id);
-          earlier.pending.values().stream()
-              .filter(p -> p.siteId.equals(id))
-              .forEach(
-                  p ->
-                      p.answer.completeExceptionally(
-                          new IOException("site " + id + " reconnected on another stream")));
-          if (earlier.sites.isEmpty()) {
-            earlier.end("its sites reconnected on another stream", Status.UNAVAILABLE);
-          }
-        }
-      }
-      try {
-        c.out.send(
-            ServerMessage.newBuilder()
-                .setWelcome(
-                    Welcome.newBuilder()
-                        .setProtocolVersion(PROTOCOL_VERSION)
-                        .setRunId(ByteString.copyFrom(runId))
-                        .setModelSpecJson(specJson)
-                        .setHeartbeatSeconds((int) b.heartbeat.toSeconds())
-                        .addAllSiteIds(c.sites)
-                        .setMaxResultBytes(maxResultBytes))
-                .build());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (IllegalStateException e) {
-        return;
-      }
-      b.events.joined(c.who(), List.copyOf(c.sites));
     }
   }
 
@@ -588,7 +319,8 @@ public final class GrpcServer implements Transport {
     default void left(String who, String why) {}
 
     /**
-     * Something a peer sent or did was refused; nothing else is disturbed.
+     * Something a peer sent or did was refused; nothing else is disturbed. Repeated lines of one
+     * kind from one peer are held back after ten a minute, and counted.
      *
      * @param who the certificate and address
      * @param why the reason
@@ -596,7 +328,7 @@ public final class GrpcServer implements Transport {
     default void refused(String who, String why) {}
   }
 
-  /** Builds a {@link GrpcServer}. */
+  /** Builds a {@link GrpcServer}; the server copies what it was given, so reusing it is safe. */
   public static final class Builder {
     private final ModelSpec spec;
     private InetSocketAddress address = new InetSocketAddress("localhost", 0);
@@ -604,8 +336,8 @@ public final class GrpcServer implements Transport {
     private Optional<Path> allowList = Optional.empty();
     private boolean insecure;
     private Duration heartbeat = Duration.ofSeconds(5);
+    private Duration registrationDeadline = Caps.REGISTRATION_DEADLINE;
     private Optional<Long> maxResultBytes = Optional.empty();
-    private int maxSitesPerConnection = 100_000;
     private Events events = new Events() {};
 
     private Builder(ModelSpec spec) {
@@ -628,12 +360,12 @@ public final class GrpcServer implements Transport {
      * allow-list of certificates and the site ids each may serve.
      *
      * @param files the server's TLS files
-     * @param allowListFile the allow-list, re-read every second
+     * @param allowListFile the allow-list, read before listening and re-read every second
      * @return this builder
      */
     public Builder tls(TlsFiles files, Path allowListFile) {
-      this.tls = Optional.of(files);
-      this.allowList = Optional.of(allowListFile);
+      this.tls = Optional.of(Objects.requireNonNull(files, "files"));
+      this.allowList = Optional.of(Objects.requireNonNull(allowListFile, "allowListFile"));
       return this;
     }
 
@@ -657,6 +389,12 @@ public final class GrpcServer implements Transport {
      */
     public Builder heartbeat(Duration value) {
       this.heartbeat = Objects.requireNonNull(value, "heartbeat");
+      return this;
+    }
+
+    /** How long a new stream may take to register (default 10 s); for tests. */
+    Builder registrationDeadline(Duration value) {
+      this.registrationDeadline = Objects.requireNonNull(value, "registrationDeadline");
       return this;
     }
 
@@ -695,6 +433,10 @@ public final class GrpcServer implements Transport {
       }
       if (heartbeat.toSeconds() < 1) {
         throw new IllegalArgumentException("heartbeat must be at least 1 s, was " + heartbeat);
+      }
+      if (registrationDeadline.toSeconds() < 1) {
+        throw new IllegalArgumentException(
+            "the registration deadline must be at least 1 s, was " + registrationDeadline);
       }
       return new GrpcServer(this);
     }

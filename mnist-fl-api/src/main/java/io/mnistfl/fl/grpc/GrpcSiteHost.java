@@ -20,6 +20,8 @@ import io.mnistfl.fl.grpc.proto.Welcome;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.train.Json;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -34,6 +36,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The site side of the gRPC transport: it dials out to the server (and never listens), registers
@@ -44,7 +48,16 @@ import java.util.concurrent.TimeUnit;
  * with exponential backoff and carries on.
  */
 public final class GrpcSiteHost implements AutoCloseable {
-  private final Builder b;
+  private static final Pattern IPV4 =
+      Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
+  private static final Pattern IPV6 = Pattern.compile("(?=.*:)[0-9A-Fa-f:][0-9A-Fa-f:.]*");
+
+  private final List<String> sites;
+  private final RuntimeFactory factory;
+  private final Duration heartbeat;
+  private final Duration minBackoff;
+  private final Duration maxBackoff;
+  private final Events events;
   private final ManagedChannel channel;
   private final ExecutorService work;
   private final ScheduledExecutorService timer =
@@ -65,7 +78,12 @@ public final class GrpcSiteHost implements AutoCloseable {
   private final LinkedHashMap<ByteString, byte[]> payloads = new LinkedHashMap<>();
 
   private GrpcSiteHost(Builder b) throws IOException {
-    this.b = b;
+    this.sites = b.sites;
+    this.factory = b.runtimes;
+    this.heartbeat = b.heartbeat;
+    this.minBackoff = b.minBackoff;
+    this.maxBackoff = b.maxBackoff;
+    this.events = b.events;
     ChannelCredentials credentials;
     if (b.tls.isPresent()) {
       TlsFiles t = b.tls.get();
@@ -176,7 +194,7 @@ public final class GrpcSiteHost implements AutoCloseable {
   }
 
   private void run() {
-    long backoffMillis = b.minBackoff.toMillis();
+    long backoffMillis = minBackoff.toMillis();
     while (!closed) {
       Session session = new Session();
       String why;
@@ -189,16 +207,16 @@ public final class GrpcSiteHost implements AutoCloseable {
         return;
       }
       if (session.welcomed) {
-        backoffMillis = b.minBackoff.toMillis();
+        backoffMillis = minBackoff.toMillis();
       }
       long wait = backoffMillis / 2 + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1);
-      b.events.disconnected(why, Duration.ofMillis(wait));
+      events.disconnected(why, Duration.ofMillis(wait));
       try {
         Thread.sleep(wait);
       } catch (InterruptedException e) {
         return;
       }
-      backoffMillis = Math.min(b.maxBackoff.toMillis(), backoffMillis * 2);
+      backoffMillis = Math.min(maxBackoff.toMillis(), backoffMillis * 2);
     }
   }
 
@@ -209,6 +227,7 @@ public final class GrpcSiteHost implements AutoCloseable {
     private volatile String why = "the stream ended";
     private volatile Outbound<SiteMessage> out;
     private volatile boolean welcomed;
+    private volatile boolean stopped;
     private ByteString runId = ByteString.EMPTY;
 
     String run() throws InterruptedException {
@@ -220,14 +239,11 @@ public final class GrpcSiteHost implements AutoCloseable {
                 .setRegister(
                     Register.newBuilder()
                         .setProtocolVersion(GrpcServer.PROTOCOL_VERSION)
-                        .addAllSiteIds(b.sites))
+                        .addAllSiteIds(sites))
                 .build());
         beats =
             timer.scheduleAtFixedRate(
-                () -> beat(),
-                b.heartbeat.toMillis(),
-                b.heartbeat.toMillis(),
-                TimeUnit.MILLISECONDS);
+                () -> beat(), heartbeat.toMillis(), heartbeat.toMillis(), TimeUnit.MILLISECONDS);
         ended.await();
       } catch (IllegalStateException e) {
         // The stream failed before it opened: its error says why.
@@ -270,13 +286,19 @@ public final class GrpcSiteHost implements AutoCloseable {
 
     private void stop(String reason) {
       why = reason;
+      // Failing the stream cancels the call, whose onError must not replace this reason.
+      stopped = true;
       out.fail(io.grpc.Status.INVALID_ARGUMENT.withDescription(reason).asRuntimeException());
       ended.countDown();
     }
 
     private void welcome(Welcome w) {
       if (w.getProtocolVersion() != GrpcServer.PROTOCOL_VERSION) {
-        stop("the server speaks protocol " + w.getProtocolVersion());
+        stop(
+            "the server speaks protocol version "
+                + w.getProtocolVersion()
+                + ", this site speaks "
+                + GrpcServer.PROTOCOL_VERSION);
         return;
       }
       if (w.getModelSpecJson().length() > 1 << 20) {
@@ -286,7 +308,7 @@ public final class GrpcSiteHost implements AutoCloseable {
       try {
         ModelSpec received = Json.parse(w.getModelSpecJson(), ModelSpec.class);
         if (spec.isEmpty() || !spec.get().equals(received)) {
-          runtimes = Map.copyOf(b.runtimes.create(received));
+          runtimes = Map.copyOf(factory.create(received));
           maxTaskBytes = Chunks.payloadCap(received);
           spec = Optional.of(received);
         }
@@ -296,7 +318,7 @@ public final class GrpcSiteHost implements AutoCloseable {
       }
       runId = w.getRunId();
       welcomed = true;
-      b.events.joined(w.getSiteIdsList());
+      events.joined(w.getSiteIdsList());
       firstWelcome.countDown();
     }
 
@@ -393,17 +415,51 @@ public final class GrpcSiteHost implements AutoCloseable {
 
     @Override
     public void onError(Throwable t) {
-      why = "the connection failed: " + io.grpc.Status.fromThrowable(t);
+      if (!stopped) {
+        why = "the connection failed: " + io.grpc.Status.fromThrowable(t);
+      }
       out.close();
       ended.countDown();
     }
 
     @Override
     public void onCompleted() {
-      why = "the server closed the stream";
+      if (!stopped) {
+        why = "the server closed the stream";
+      }
       out.close();
       ended.countDown();
     }
+  }
+
+  /**
+   * Whether {@code host} names this machine: {@code localhost}, or an IP literal of a loopback
+   * address. No name is resolved: a name that DNS could point anywhere is not loopback.
+   */
+  static boolean loopback(String host) {
+    String h =
+        host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    if (h.equalsIgnoreCase("localhost")) {
+      return true;
+    }
+    Matcher v4 = IPV4.matcher(h);
+    if (v4.matches()) {
+      for (int i = 1; i <= 4; i++) {
+        if (Integer.parseInt(v4.group(i)) > 255) {
+          return false;
+        }
+      }
+      return Integer.parseInt(v4.group(1)) == 127;
+    }
+    if (IPV6.matcher(h).matches()) {
+      try {
+        // A text with a colon is parsed as an IPv6 literal, never looked up.
+        return InetAddress.getByName(h).isLoopbackAddress();
+      } catch (UnknownHostException e) {
+        return false;
+      }
+    }
+    return false;
   }
 
   /** A task whose chunks are arriving. */
@@ -441,7 +497,8 @@ public final class GrpcSiteHost implements AutoCloseable {
     }
 
     /**
-     * No TLS, for loopback experiments against an insecure server.
+     * No TLS, for loopback experiments against an insecure server: the host must be {@code
+     * localhost} or a loopback IP literal, decided from the text alone, without resolving it.
      *
      * @return this builder
      */
@@ -540,6 +597,10 @@ public final class GrpcSiteHost implements AutoCloseable {
       if (tls.isEmpty() && !insecure) {
         throw new IllegalArgumentException(
             "a site needs TLS files, or an explicit insecure()" + " for loopback experiments");
+      }
+      if (tls.isEmpty() && !loopback(host)) {
+        throw new IllegalArgumentException(
+            "an insecure site dials loopback only (localhost, 127.0.0.1, ::1), not " + host);
       }
       if (sites.isEmpty() || runtimes == null) {
         throw new IllegalArgumentException(

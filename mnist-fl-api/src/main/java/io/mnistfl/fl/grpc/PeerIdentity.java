@@ -2,53 +2,81 @@ package io.mnistfl.fl.grpc;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
-import io.grpc.Grpc;
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
-import io.mnistfl.internal.Pem;
-import java.net.SocketAddress;
-import java.security.cert.Certificate;
-import java.security.cert.X509Certificate;
+import io.grpc.Status;
 import java.util.Optional;
-import javax.net.ssl.SSLPeerUnverifiedException;
-import javax.net.ssl.SSLSession;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Takes a site's identity from the certificate it presented in the TLS handshake, never from
- * anything it says: the common name of the certificate's subject, verified by TLS against the
- * server's CA. Without TLS (insecure loopback experiments) there is no identity.
+ * Takes a call's identity from its connection, whose certificate the TLS handshake verified, never
+ * from anything the peer says, and lets admission refuse the call before any of it is read: a
+ * connection being cut, a certificate no longer allowed, or one with too many calls open. Without
+ * TLS (insecure loopback experiments) there is no identity.
  */
 final class PeerIdentity implements ServerInterceptor {
-  /** The calling peer's certificate name, empty without TLS. */
-  static final Context.Key<Optional<String>> NAME = Context.key("mnistfl-peer-name");
+  /** The calling connection. */
+  static final Context.Key<Peer> PEER = Context.key("mnistfl-peer");
 
-  /** The calling peer's address, for events. */
-  static final Context.Key<String> ADDRESS = Context.key("mnistfl-peer-address");
+  private final Admission admission;
+  private final GrpcServer.Events events;
+
+  PeerIdentity(Admission admission, GrpcServer.Events events) {
+    this.admission = admission;
+    this.events = events;
+  }
 
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-    SSLSession ssl = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
-    SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-    Optional<String> name = Optional.empty();
-    if (ssl != null) {
-      try {
-        Certificate[] chain = ssl.getPeerCertificates();
-        name = Pem.commonName((X509Certificate) chain[0]);
-      } catch (SSLPeerUnverifiedException | ClassCastException e) {
-        name = Optional.empty();
+    Peer peer = call.getAttributes().get(Peers.PEER);
+    Optional<Status> no =
+        peer == null
+            ? Optional.of(Status.UNAUTHENTICATED.withDescription("a connection of no known peer"))
+            : admission.admitCall(peer);
+    if (no.isPresent()) {
+      if (peer != null) {
+        events.refused(peer.who(), "a call: " + no.get().getDescription());
       }
-      if (name.isEmpty()) {
-        call.close(
-            io.grpc.Status.UNAUTHENTICATED.withDescription(
-                "a verified client certificate with a common name is required"),
-            new Metadata());
-        return new ServerCall.Listener<>() {};
-      }
+      call.close(no.get(), new Metadata());
+      return new ServerCall.Listener<>() {};
     }
-    Context context = Context.current().withValues(NAME, name, ADDRESS, String.valueOf(remote));
-    return Contexts.interceptCall(context, call, headers, next);
+    AtomicBoolean ended = new AtomicBoolean();
+    Runnable release =
+        () -> {
+          if (ended.compareAndSet(false, true)) {
+            admission.callEnded(peer);
+          }
+        };
+    ServerCall.Listener<Q> listener;
+    try {
+      listener =
+          Contexts.interceptCall(Context.current().withValue(PEER, peer), call, headers, next);
+    } catch (RuntimeException e) {
+      release.run();
+      throw e;
+    }
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+      @Override
+      public void onComplete() {
+        try {
+          super.onComplete();
+        } finally {
+          release.run();
+        }
+      }
+
+      @Override
+      public void onCancel() {
+        try {
+          super.onCancel();
+        } finally {
+          release.run();
+        }
+      }
+    };
   }
 }

@@ -5,9 +5,18 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -22,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Date;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
@@ -43,11 +53,15 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * A certificate authority and certificates for a first federation, made with BouncyCastle: a CA, a
  * server certificate for the names sites will dial, one certificate per site (or per simulation
  * host, granted a range of site ids), and the allow-list. Keys are EC P-256 in PKCS#8 PEM; files
- * are laid out as {@link Layout} says. Organisations with their own PKI make the same files with
- * their tools (the README gives the openssl commands).
+ * are laid out as {@link Layout} says. Every file is created new, never written over or through a
+ * link; keys are created readable by their owner only (mode 600 on POSIX file systems) in folders
+ * of mode 700. Organisations with their own PKI make the same files with their tools (the README
+ * gives the openssl commands).
  */
 public final class QuickStartPki {
   private static final Pattern IP = Pattern.compile("[0-9.]+|[0-9a-fA-F:]+");
+  private static final boolean POSIX =
+      FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
   private static final Duration VALIDITY = Duration.ofDays(397);
 
   private QuickStartPki() {}
@@ -103,15 +117,17 @@ public final class QuickStartPki {
    * Makes a CA, a server certificate valid for {@code serverNames} (host names or IP addresses), a
    * certificate per site id, and an allow-list granting each site its own id.
    *
-   * @param dir the folder to write into (created)
+   * @param dir the folder to write into: a new one, or an empty one of mode 700
    * @param serverNames the names sites dial the server by
    * @param siteIds the sites
    * @return the layout
-   * @throws IOException when a file cannot be written
+   * @throws IOException when a file cannot be written, exists already, or the folder is open to
+   *     others
    */
   public static Layout create(Path dir, List<String> serverNames, List<String> siteIds)
       throws IOException {
-    Files.createDirectories(dir.resolve("sites"));
+    privateFolder(dir);
+    privateFolder(dir.resolve("sites"));
     try {
       KeyPair ca = ecKeys();
       X500Name caName = new X500Name("CN=mnist-fl federation CA");
@@ -137,7 +153,7 @@ public final class QuickStartPki {
         site(dir, caName, ca, id);
         allow.append(id).append('\n');
       }
-      Files.writeString(dir.resolve("allowlist.txt"), allow, StandardCharsets.UTF_8);
+      writeNew(dir.resolve("allowlist.txt"), allow.toString(), false);
       return new Layout(dir);
     } catch (GeneralSecurityException | OperatorCreationException e) {
       throw new IOException("cannot make the certificates: " + e.getMessage(), e);
@@ -157,16 +173,58 @@ public final class QuickStartPki {
   public static Layout addHost(Path dir, String name, String range) throws IOException {
     try {
       Layout layout = new Layout(dir);
+      privateFolder(dir.resolve("sites"));
       X509Certificate caCert = Pem.firstCertificate(layout.caCertificate());
       PrivateKey caKey = Pem.ecKey(dir.resolve("ca.key"));
       KeyPair ca = new KeyPair(caCert.getPublicKey(), caKey);
       site(dir, new X509CertificateHolder(caCert.getEncoded()).getSubject(), ca, name);
-      Files.writeString(
-          layout.allowList(),
-          name + " " + range + "\n",
-          StandardCharsets.UTF_8,
-          java.nio.file.StandardOpenOption.APPEND);
+      append(layout.allowList(), name + " " + range + "\n");
       return layout;
+    } catch (GeneralSecurityException | OperatorCreationException e) {
+      throw new IOException("cannot make the certificate: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Replaces the certificate and key of {@code name} (a site or a simulation host) with new ones of
+   * the same name, and revokes the old certificate by its SHA-256 in the allow-list, for a key that
+   * was lost or stolen. The revocation is written first; the old certificate is kept beside as
+   * {@code <name>.revoked-<serial>.pem} and its key deleted.
+   *
+   * @param dir a folder made by {@link #create}
+   * @param name the certificate's name
+   * @return the fingerprint of the revoked certificate, 64 hex digits
+   * @throws IOException when the old certificate or the CA cannot be read, or a file written
+   */
+  public static String reissue(Path dir, String name) throws IOException {
+    if (!AllowList.ID.matcher(name).matches()) {
+      throw new IllegalArgumentException("not a site id (letters, digits, '.', '_', '-'): " + name);
+    }
+    try {
+      Layout layout = new Layout(dir);
+      Path sites = dir.resolve("sites");
+      privateFolder(sites);
+      X509Certificate old = Pem.firstCertificate(sites.resolve(name + ".pem"));
+      String fingerprint = CertificateId.fingerprint(old);
+      X509Certificate caCert = Pem.firstCertificate(layout.caCertificate());
+      KeyPair ca = new KeyPair(caCert.getPublicKey(), Pem.ecKey(dir.resolve("ca.key")));
+      append(
+          layout.allowList(),
+          "# "
+              + name
+              + "'s certificate of serial "
+              + old.getSerialNumber().toString(16)
+              + " replaced on "
+              + Instant.now()
+              + "\n@revoked sha256:"
+              + fingerprint
+              + "\n");
+      Files.move(
+          sites.resolve(name + ".pem"),
+          sites.resolve(name + ".revoked-" + old.getSerialNumber().toString(16) + ".pem"));
+      Files.delete(sites.resolve(name + ".key"));
+      site(dir, new X509CertificateHolder(caCert.getEncoded()).getSubject(), ca, name);
+      return fingerprint;
     } catch (GeneralSecurityException | OperatorCreationException e) {
       throw new IOException("cannot make the certificate: " + e.getMessage(), e);
     }
@@ -178,6 +236,7 @@ public final class QuickStartPki {
       throw new IllegalArgumentException("not a site id (letters, digits, '.', '_', '-'): " + id);
     }
     KeyPair site = ecKeys();
+    writeKey(dir.resolve("sites").resolve(id + ".key"), site.getPrivate());
     writePem(
         dir.resolve("sites").resolve(id + ".pem"),
         sign(
@@ -188,7 +247,6 @@ public final class QuickStartPki {
             false,
             List.of(),
             KeyPurposeId.id_kp_clientAuth));
-    writeKey(dir.resolve("sites").resolve(id + ".key"), site.getPrivate());
   }
 
   private static KeyPair ecKeys() throws GeneralSecurityException {
@@ -246,20 +304,93 @@ public final class QuickStartPki {
     try (JcaPEMWriter pem = new JcaPEMWriter(text)) {
       pem.writeObject(value);
     }
-    Files.writeString(file, text.toString(), StandardCharsets.US_ASCII);
+    writeNew(file, text.toString(), false);
   }
 
-  /** An unencrypted PKCS#8 PEM key, readable by its owner only where the file system allows. */
+  /** An unencrypted PKCS#8 PEM key, created readable by its owner only. */
   private static void writeKey(Path file, PrivateKey key) throws IOException {
     String pem =
         "-----BEGIN PRIVATE KEY-----\n"
             + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(key.getEncoded())
             + "\n-----END PRIVATE KEY-----\n";
-    Files.writeString(file, pem, StandardCharsets.US_ASCII);
-    try {
-      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-    } catch (UnsupportedOperationException e) {
-      // not a POSIX file system
+    writeNew(file, pem, true);
+  }
+
+  /**
+   * Creates {@code file} with {@code text}: never over an existing file or through a link, and for
+   * a {@code secret} with mode 600 from the start (on a POSIX file system), not narrowed after.
+   */
+  private static void writeNew(Path file, String text, boolean secret) throws IOException {
+    Set<OpenOption> options =
+        Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    FileAttribute<?>[] mode =
+        secret && POSIX
+            ? new FileAttribute<?>[] {
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))
+            }
+            : new FileAttribute<?>[0];
+    try (SeekableByteChannel out = Files.newByteChannel(file, options, mode)) {
+      ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+      while (bytes.hasRemaining()) {
+        out.write(bytes);
+      }
+    } catch (FileAlreadyExistsException e) {
+      throw new IOException(
+          file + ": exists already (a file or a link); it is never written over or through", e);
+    }
+  }
+
+  /** Appends {@code text} to the existing {@code file}, not through a link. */
+  private static void append(Path file, String text) throws IOException {
+    try (SeekableByteChannel out =
+        Files.newByteChannel(
+            file,
+            Set.of(
+                StandardOpenOption.APPEND, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS))) {
+      ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+      while (bytes.hasRemaining()) {
+        out.write(bytes);
+      }
+    }
+  }
+
+  /**
+   * Makes {@code dir} with mode 700 (its parents as the file system makes them); an existing one
+   * must be a folder, not a link, and on a POSIX file system open to its owner only.
+   */
+  private static void privateFolder(Path dir) throws IOException {
+    if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        throw new IOException(dir + ": not a folder (a file or a link); keys go in a folder");
+      }
+      if (POSIX) {
+        Set<PosixFilePermission> mode =
+            Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+        if (!Set.of(
+                PosixFilePermission.OWNER_READ,
+                PosixFilePermission.OWNER_WRITE,
+                PosixFilePermission.OWNER_EXECUTE)
+            .containsAll(mode)) {
+          throw new IOException(
+              dir
+                  + ": open to others ("
+                  + PosixFilePermissions.toString(mode)
+                  + "); keys go in a folder of mode 700 (chmod 700 "
+                  + dir
+                  + ")");
+        }
+      }
+      return;
+    }
+    Path parent = dir.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    if (POSIX) {
+      Files.createDirectory(
+          dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } else {
+      Files.createDirectory(dir);
     }
   }
 }

@@ -11,28 +11,43 @@ import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.util.Optional;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * The server's trust in sites' certificates: the JDK's checks against the federation's CA, with
- * every refusal reported as a server event before the handshake fails, so that an operator sees who
- * knocked with a certificate from another CA.
+ * The server's trust in sites' certificates: the JDK's checks against the federation's CA, then
+ * admission's (a certificate must be on the allow-list and not revoked), so that an unlisted or
+ * revoked certificate is refused at connect, before a single call. Every refusal is reported as a
+ * server event before the handshake fails, so that an operator sees who knocked.
  */
 final class ReportingTrust extends X509ExtendedTrustManager {
   private final X509ExtendedTrustManager base;
   private final BiConsumer<String, String> refused;
+  private final Function<X509Certificate, Optional<String>> admission;
 
-  private ReportingTrust(X509ExtendedTrustManager base, BiConsumer<String, String> refused) {
+  private ReportingTrust(
+      X509ExtendedTrustManager base,
+      BiConsumer<String, String> refused,
+      Function<X509Certificate, Optional<String>> admission) {
     this.base = base;
     this.refused = refused;
+    this.admission = admission;
   }
 
-  /** Trust in the certificates of {@code caFile}, reporting refusals to {@code refused}. */
-  static ReportingTrust of(Path caFile, BiConsumer<String, String> refused) throws IOException {
+  /**
+   * Trust in the certificates of {@code caFile} that {@code admission} has no refusal for,
+   * reporting refusals to {@code refused}.
+   */
+  static ReportingTrust of(
+      Path caFile,
+      BiConsumer<String, String> refused,
+      Function<X509Certificate, Optional<String>> admission)
+      throws IOException {
     try (InputStream in = Files.newInputStream(caFile)) {
       KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
       store.load(null, null);
@@ -48,7 +63,7 @@ final class ReportingTrust extends X509ExtendedTrustManager {
       f.init(store);
       for (TrustManager m : f.getTrustManagers()) {
         if (m instanceof X509ExtendedTrustManager x) {
-          return new ReportingTrust(x, refused);
+          return new ReportingTrust(x, refused, admission);
         }
       }
       throw new IOException("the JDK offers no X.509 trust manager");
@@ -57,12 +72,24 @@ final class ReportingTrust extends X509ExtendedTrustManager {
     }
   }
 
+  private static String who(X509Certificate[] chain) {
+    return chain == null || chain.length == 0
+        ? "a peer without a certificate"
+        : "a peer presenting " + chain[0].getSubjectX500Principal().getName();
+  }
+
   private void report(X509Certificate[] chain, CertificateException e) {
-    String who =
-        chain == null || chain.length == 0
-            ? "a peer without a certificate"
-            : "a peer presenting " + chain[0].getSubjectX500Principal().getName();
-    refused.accept(who, "its certificate is not from the federation's CA (" + e.getMessage() + ")");
+    refused.accept(
+        who(chain), "its certificate is not from the federation's CA (" + e.getMessage() + ")");
+  }
+
+  /** Refuses a certificate the CA signed that admission does not allow. */
+  private void admit(X509Certificate[] chain) throws CertificateException {
+    Optional<String> no = admission.apply(chain[0]);
+    if (no.isPresent()) {
+      refused.accept(who(chain), no.get() + "; refused at connect");
+      throw new CertificateException(no.get());
+    }
   }
 
   @Override
@@ -74,6 +101,7 @@ final class ReportingTrust extends X509ExtendedTrustManager {
       report(chain, e);
       throw e;
     }
+    admit(chain);
   }
 
   @Override
@@ -85,6 +113,7 @@ final class ReportingTrust extends X509ExtendedTrustManager {
       report(chain, e);
       throw e;
     }
+    admit(chain);
   }
 
   @Override
@@ -96,6 +125,7 @@ final class ReportingTrust extends X509ExtendedTrustManager {
       report(chain, e);
       throw e;
     }
+    admit(chain);
   }
 
   @Override
