@@ -1,9 +1,11 @@
 /**
  * mnist-fl's API, pure Java: data sets and readers ({@code io.mnistfl.data}), model specs and
  * weights ({@code model}), metrics, training records and provenance ({@code train}), and federated
- * learning: the round loop and its SPI ({@code fl}), aggregators, differential privacy, secure
- * aggregation, simulation, the gRPC transport, the wire format and checkpoints. A backend such as
- * {@code io.mnistfl.tf} implements {@link io.mnistfl.train.Model}.
+ * learning: the shared vocabulary ({@code fl}), the server's round loop and strategies ({@code
+ * fl.server}), the site's runtime ({@code fl.site}), aggregators, differential privacy, secure
+ * aggregation, simulation, the wire format and checkpoints. A backend such as {@code io.mnistfl.tf}
+ * implements {@link io.mnistfl.train.Model}; the network transports are {@code io.mnistfl.grpc}'s.
+ * It needs no network library.
  */
 module io.mnistfl.api {
   // Only DigitImages and ImageFolder decode pictures: an application that does adds it.
@@ -14,27 +16,23 @@ module io.mnistfl.api {
   requires org.apache.commons.compress;
   requires java.naming;
   requires java.net.http;
-  // The gRPC transport's libraries are optional: an application that uses it adds them.
-  requires static com.google.protobuf;
-  requires static io.grpc;
-  requires static io.grpc.netty.shaded;
-  requires static io.grpc.protobuf;
-  requires static io.grpc.stub;
-  requires static org.bouncycastle.pkix;
-  requires static org.bouncycastle.provider;
 
   exports io.mnistfl.data;
   exports io.mnistfl.metrics;
   exports io.mnistfl.model;
   exports io.mnistfl.train;
   exports io.mnistfl.fl;
+  exports io.mnistfl.fl.server;
+  exports io.mnistfl.fl.site;
   exports io.mnistfl.fl.aggregate;
   exports io.mnistfl.fl.checkpoint;
-  exports io.mnistfl.fl.grpc;
   exports io.mnistfl.fl.secagg;
   exports io.mnistfl.fl.privacy;
   exports io.mnistfl.fl.sim;
   exports io.mnistfl.fl.wire;
+  // PEM reading and argument checks, shared with the network transports; not API.
+  exports io.mnistfl.internal to
+      io.mnistfl.grpc;
 
   // JSON: specs, metrics, records, histories and checkpoints are read and written by Jackson.
   opens io.mnistfl.model to

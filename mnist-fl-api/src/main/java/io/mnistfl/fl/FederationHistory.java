@@ -1,5 +1,6 @@
 package io.mnistfl.fl;
 
+import io.mnistfl.fl.server.Strategy;
 import io.mnistfl.model.Weights;
 import java.util.List;
 import java.util.Objects;

@@ -1,5 +1,6 @@
 package io.mnistfl.fl;
 
+import io.mnistfl.fl.server.Strategy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;

@@ -1,5 +1,6 @@
 package io.mnistfl.fl;
 
+import io.mnistfl.fl.site.ClientRuntime;
 import java.io.IOException;
 import java.util.List;
 

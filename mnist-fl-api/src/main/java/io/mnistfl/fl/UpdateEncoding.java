@@ -1,5 +1,7 @@
 package io.mnistfl.fl;
 
+import io.mnistfl.fl.server.StandardStrategy;
+
 /**
  * How sites send their updates back ({@link StandardStrategy.Builder#updateEncoding}, carried to
  * them in each {@link RoundConfig}).

@@ -1,14 +1,14 @@
 package io.mnistfl.samples;
 
 import io.mnistfl.data.DataSource;
-import io.mnistfl.fl.ClientRuntime;
-import io.mnistfl.fl.SiteLimits;
 import io.mnistfl.fl.grpc.GrpcSiteHost;
 import io.mnistfl.fl.grpc.QuickStartPki;
 import io.mnistfl.fl.grpc.TlsFiles;
 import io.mnistfl.fl.secagg.CertificateIdentities;
 import io.mnistfl.fl.secagg.IdentityVerifier;
 import io.mnistfl.fl.secagg.SecAggSite;
+import io.mnistfl.fl.site.ClientRuntime;
+import io.mnistfl.fl.site.SiteLimits;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfWorkers;
@@ -333,7 +333,10 @@ final class ClientCommand implements Callable<Integer> {
       if (identity.isPresent()) {
         runtime =
             runtime.withStages(
-                SecAggSite.of(CertificateIdentities.site(identity.get()), verifier.orElseThrow()));
+                SecAggSite.of(
+                    CertificateIdentities.site(
+                        identity.get().certificateChain(), identity.get().privateKey()),
+                    verifier.orElseThrow()));
       } else {
         unsigned.add(ids.get(i));
       }

@@ -1,10 +1,10 @@
 package io.mnistfl.samples;
 
-import io.mnistfl.fl.FitProtocol;
-import io.mnistfl.fl.FitResults;
-import io.mnistfl.fl.RoundContext;
-import io.mnistfl.fl.SiteExchange;
-import io.mnistfl.fl.SiteInstruction;
+import io.mnistfl.fl.server.FitProtocol;
+import io.mnistfl.fl.server.FitResults;
+import io.mnistfl.fl.server.RoundContext;
+import io.mnistfl.fl.server.SiteExchange;
+import io.mnistfl.fl.server.SiteInstruction;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.List;

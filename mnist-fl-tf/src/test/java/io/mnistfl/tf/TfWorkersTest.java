@@ -3,9 +3,9 @@ package io.mnistfl.tf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mnistfl.data.DataSource;
-import io.mnistfl.fl.Federation;
 import io.mnistfl.fl.FederationHistory;
-import io.mnistfl.fl.StandardStrategy;
+import io.mnistfl.fl.server.Federation;
+import io.mnistfl.fl.server.StandardStrategy;
 import io.mnistfl.fl.sim.InProcessTransport;
 import io.mnistfl.fl.sim.Partitioning;
 import io.mnistfl.model.Initializer;

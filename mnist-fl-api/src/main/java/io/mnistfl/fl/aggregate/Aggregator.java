@@ -6,10 +6,10 @@ import io.mnistfl.model.Weights;
 import java.util.List;
 
 /**
- * The pure aggregation inside a {@link io.mnistfl.fl.StandardStrategy}: a round's updates in, the
- * next global weights out. Implementations may keep state across rounds (server momentum, moments);
- * use one instance per federation. {@link WeightMath} has the element-wise arithmetic a custom
- * aggregator needs.
+ * The pure aggregation inside a {@link io.mnistfl.fl.server.StandardStrategy}: a round's updates
+ * in, the next global weights out. Implementations may keep state across rounds (server momentum,
+ * moments); use one instance per federation. {@link WeightMath} has the element-wise arithmetic a
+ * custom aggregator needs.
  */
 public interface Aggregator {
 

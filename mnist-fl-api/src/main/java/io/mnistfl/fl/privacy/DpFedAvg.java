@@ -2,13 +2,13 @@ package io.mnistfl.fl.privacy;
 
 import io.mnistfl.fl.ClientEvaluation;
 import io.mnistfl.fl.ClientUpdate;
-import io.mnistfl.fl.FitResults;
-import io.mnistfl.fl.Sampling;
 import io.mnistfl.fl.SiteFailure;
-import io.mnistfl.fl.SiteInstruction;
-import io.mnistfl.fl.Strategy;
 import io.mnistfl.fl.StrategyState;
 import io.mnistfl.fl.aggregate.WeightMath;
+import io.mnistfl.fl.server.FitResults;
+import io.mnistfl.fl.server.Sampling;
+import io.mnistfl.fl.server.SiteInstruction;
+import io.mnistfl.fl.server.Strategy;
 import io.mnistfl.internal.Require;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.Weights;

@@ -1,6 +1,5 @@
 package io.mnistfl.fl.secagg;
 
-import io.mnistfl.fl.grpc.TlsFiles;
 import io.mnistfl.internal.Pem;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,21 +25,23 @@ public final class CertificateIdentities {
   private CertificateIdentities() {}
 
   /**
-   * The identity of the site whose TLS files these are (its certificate's common name).
+   * The identity of the site whose certificate and key these are (its certificate's common name),
+   * e.g. the files it connects with over TLS.
    *
-   * @param files the site's certificate, EC private key (PKCS#8 PEM) and CA
+   * @param certificate the site's certificate (PEM; the first one is the site's)
+   * @param privateKey its EC private key (PKCS#8 PEM)
    * @return the identity
    * @throws IOException when a file cannot be read
    */
-  public static SiteIdentity site(TlsFiles files) throws IOException {
+  public static SiteIdentity site(Path certificate, Path privateKey) throws IOException {
     try {
-      X509Certificate cert = Pem.firstCertificate(files.certificateChain());
-      PrivateKey key = Pem.ecKey(files.privateKey());
+      X509Certificate cert = Pem.firstCertificate(certificate);
+      PrivateKey key = Pem.ecKey(privateKey);
       String id = commonName(cert);
       return new EcIdentity(id, cert.getEncoded(), key);
     } catch (GeneralSecurityException | IllegalArgumentException e) {
       throw new IOException(
-          files.privateKey()
+          privateKey
               + ": not an EC key in PKCS#8 PEM, or its"
               + " certificate cannot be read ("
               + e.getMessage()

@@ -1,9 +1,9 @@
 package io.mnistfl.fl.secagg;
 
 import io.mnistfl.fl.Client;
-import io.mnistfl.fl.ClientRuntime;
 import io.mnistfl.fl.ClientUpdate;
-import io.mnistfl.fl.SiteLimits;
+import io.mnistfl.fl.site.ClientRuntime;
+import io.mnistfl.fl.site.SiteLimits;
 import io.mnistfl.fl.wire.Frame;
 import io.mnistfl.fl.wire.MessageFormatException;
 import io.mnistfl.fl.wire.Messages;

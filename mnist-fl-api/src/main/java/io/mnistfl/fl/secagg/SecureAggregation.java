@@ -1,10 +1,10 @@
 package io.mnistfl.fl.secagg;
 
-import io.mnistfl.fl.FitProtocol;
-import io.mnistfl.fl.FitResults;
-import io.mnistfl.fl.RoundContext;
-import io.mnistfl.fl.SiteExchange;
-import io.mnistfl.fl.SiteInstruction;
+import io.mnistfl.fl.server.FitProtocol;
+import io.mnistfl.fl.server.FitResults;
+import io.mnistfl.fl.server.RoundContext;
+import io.mnistfl.fl.server.SiteExchange;
+import io.mnistfl.fl.server.SiteInstruction;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.Map;

@@ -1,10 +1,10 @@
 package io.mnistfl.fl.secagg;
 
-import io.mnistfl.fl.RoundAbandonedException;
-import io.mnistfl.fl.RoundContext;
-import io.mnistfl.fl.SiteExchange;
 import io.mnistfl.fl.SiteFailure;
-import io.mnistfl.fl.SiteInstruction;
+import io.mnistfl.fl.server.RoundAbandonedException;
+import io.mnistfl.fl.server.RoundContext;
+import io.mnistfl.fl.server.SiteExchange;
+import io.mnistfl.fl.server.SiteInstruction;
 import io.mnistfl.fl.wire.MessageFormatException;
 import io.mnistfl.fl.wire.Messages;
 import java.math.BigInteger;

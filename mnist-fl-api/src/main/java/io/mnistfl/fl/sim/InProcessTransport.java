@@ -1,8 +1,8 @@
 package io.mnistfl.fl.sim;
 
 import io.mnistfl.fl.Client;
-import io.mnistfl.fl.ClientRuntime;
 import io.mnistfl.fl.Transport;
+import io.mnistfl.fl.site.ClientRuntime;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

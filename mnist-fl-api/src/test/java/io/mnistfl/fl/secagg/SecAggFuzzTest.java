@@ -3,7 +3,7 @@ package io.mnistfl.fl.secagg;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.mnistfl.fl.Client;
 import io.mnistfl.fl.RoundConfig;
-import io.mnistfl.fl.SiteLimits;
+import io.mnistfl.fl.site.SiteLimits;
 import io.mnistfl.fl.wire.Messages;
 import io.mnistfl.testing.Fuzzing;
 import java.io.IOException;
@@ -140,10 +140,10 @@ class SecAggFuzzTest {
    * honest one, which {@code honest} records); the server's randomness is seeded too.
    */
   private static SecureAggregation.Unmasked roundWith(int stage, byte[] answer, byte[][] honest) {
-    List<io.mnistfl.fl.ClientRuntime> runtimes = new java.util.ArrayList<>();
+    List<io.mnistfl.fl.site.ClientRuntime> runtimes = new java.util.ArrayList<>();
     for (String id : SITES) {
       runtimes.add(
-          io.mnistfl.fl.ClientRuntime.of(new SecureAggregationTest.Drift(id, 100))
+          io.mnistfl.fl.site.ClientRuntime.of(new SecureAggregationTest.Drift(id, 100))
               .withStages(site(id)));
     }
     SecureAggregationTest.Wire wire =
@@ -157,11 +157,11 @@ class SecAggFuzzTest {
           honest[0] = bytes;
           return answer == null ? bytes : answer;
         };
-    List<io.mnistfl.fl.SiteInstruction> instructions =
+    List<io.mnistfl.fl.server.SiteInstruction> instructions =
         SITES.stream()
             .map(
                 id ->
-                    new io.mnistfl.fl.SiteInstruction(
+                    new io.mnistfl.fl.server.SiteInstruction(
                         id, RoundConfig.of(1, SecureAggregationTest.TRAINING)))
             .toList();
     return SecureAggregation.of(SecAggConfig.defaults(), ANYONE)
@@ -180,7 +180,7 @@ class SecAggFuzzTest {
       Fuzzing.expectOnly(
           cap,
           () -> roundWith(Math.floorMod(input[0], ANSWER_KINDS.length), b, new byte[1][]),
-          io.mnistfl.fl.RoundAbandonedException.class);
+          io.mnistfl.fl.server.RoundAbandonedException.class);
     }
   }
 

@@ -5,25 +5,25 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mnistfl.fl.Client;
 import io.mnistfl.fl.ClientEvaluation;
-import io.mnistfl.fl.ClientRuntime;
 import io.mnistfl.fl.ClientUpdate;
-import io.mnistfl.fl.Federation;
 import io.mnistfl.fl.FederationHistory;
-import io.mnistfl.fl.FitResults;
-import io.mnistfl.fl.RoundAbandonedException;
 import io.mnistfl.fl.RoundConfig;
-import io.mnistfl.fl.RoundContext;
 import io.mnistfl.fl.RoundResult;
-import io.mnistfl.fl.Sampling;
-import io.mnistfl.fl.SiteExchange;
 import io.mnistfl.fl.SiteFailure;
-import io.mnistfl.fl.SiteInstruction;
-import io.mnistfl.fl.StandardStrategy;
 import io.mnistfl.fl.Transport;
 import io.mnistfl.fl.aggregate.FedMedian;
 import io.mnistfl.fl.aggregate.WeightMath;
 import io.mnistfl.fl.privacy.DpFedAvg;
+import io.mnistfl.fl.server.Federation;
+import io.mnistfl.fl.server.FitResults;
+import io.mnistfl.fl.server.RoundAbandonedException;
+import io.mnistfl.fl.server.RoundContext;
+import io.mnistfl.fl.server.Sampling;
+import io.mnistfl.fl.server.SiteExchange;
+import io.mnistfl.fl.server.SiteInstruction;
+import io.mnistfl.fl.server.StandardStrategy;
 import io.mnistfl.fl.sim.InProcessTransport;
+import io.mnistfl.fl.site.ClientRuntime;
 import io.mnistfl.fl.wire.Frame;
 import io.mnistfl.fl.wire.MessageFormatException;
 import io.mnistfl.metrics.ConfusionMatrix;
@@ -817,9 +817,13 @@ class SecureAggregationTest {
     byte[] session = new byte[16];
     byte[] advertOfS1 =
         forger.handle(
-            advertise(session, "s1", List.of("s0", "s2")), c1, io.mnistfl.fl.SiteLimits.defaults());
+            advertise(session, "s1", List.of("s0", "s2")),
+            c1,
+            io.mnistfl.fl.site.SiteLimits.defaults());
     honest.handle(
-        advertise(session, "s0", List.of("s1", "s2")), c0, io.mnistfl.fl.SiteLimits.defaults());
+        advertise(session, "s0", List.of("s1", "s2")),
+        c0,
+        io.mnistfl.fl.site.SiteLimits.defaults());
     Body.Reader r = new Body.Reader(advertOfS1, Advertisement.KIND, "test");
     Body.Writer share = new Body.Writer().fixed(session).i32(1).string("s0").u16(1);
     Advertisement.read(r).write(share);
@@ -827,7 +831,9 @@ class SecureAggregationTest {
     assertThatThrownBy(
             () ->
                 honest.handle(
-                    share.frame(SecureAggregation.SHARE), c0, io.mnistfl.fl.SiteLimits.defaults()))
+                    share.frame(SecureAggregation.SHARE),
+                    c0,
+                    io.mnistfl.fl.site.SiteLimits.defaults()))
         .isInstanceOf(IOException.class)
         .hasMessageContaining("site s0 refuses: not the registered key of site s1");
   }

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mnistfl.fl.FederationHistory;
-import io.mnistfl.fl.Federation;
-import io.mnistfl.fl.StandardStrategy;
-import io.mnistfl.fl.ClientRuntime;
+import io.mnistfl.fl.server.Federation;
+import io.mnistfl.fl.server.StandardStrategy;
+import io.mnistfl.fl.site.ClientRuntime;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.data.StandardDataset;
 import io.mnistfl.data.TrainTestData;
