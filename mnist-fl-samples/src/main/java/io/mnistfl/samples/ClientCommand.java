@@ -1,6 +1,7 @@
 package io.mnistfl.samples;
 
 import io.mnistfl.data.DataSource;
+import io.mnistfl.fl.grpc.FederationEnd;
 import io.mnistfl.fl.grpc.GrpcSiteHost;
 import io.mnistfl.fl.grpc.QuickStartPki;
 import io.mnistfl.fl.grpc.TlsFiles;
@@ -22,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,7 +37,8 @@ import picocli.CommandLine.Option;
             + " gRPC with mutual TLS (this process never listens), learn the model from the server,"
             + " and train on the site's own pictures (--images) or, as a demo, on part K of N of"
             + " MNIST's training set. Only weights leave it. With --simulate-sites it hosts a range"
-            + " of simulated sites on one model pool. Runs until stopped; reconnects by itself.")
+            + " of simulated sites on one model pool. Reconnects by itself; exits 0 when the"
+            + " server says the federation finished, 1 when it refuses the site.")
 final class ClientCommand implements Callable<Integer> {
   @Option(
       names = "--server",
@@ -163,9 +164,15 @@ final class ClientCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     try (GrpcSiteHost host = start()) {
       Runtime.getRuntime().addShutdownHook(new Thread(host::close));
-      new CountDownLatch(1).await();
+      // Until the server says the federation is over; a server that only stops is dialled again.
+      FederationEnd end = host.awaitEnd(Duration.ofDays(365_000)).orElseThrow();
+      System.out.println(
+          "the federation "
+              + (end.reason() == FederationEnd.Reason.FINISHED ? "finished" : "refused this site")
+              + ": "
+              + end.detail());
+      return end.reason() == FederationEnd.Reason.FINISHED ? 0 : 1;
     }
-    return 0;
   }
 
   /** The parts this process hosts: one, or the --index-range of a simulation host. */

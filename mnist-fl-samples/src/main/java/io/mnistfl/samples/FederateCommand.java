@@ -453,6 +453,12 @@ final class FederateCommand implements Callable<Integer> {
                   }));
       history = run(builder, spec, files, checkpoint);
       reportTraffic(server.payloadBytes(), history, fit);
+      // The sites stop dialling: the federation is over.
+      server.finish(
+          "finished after "
+              + history.rounds().size()
+              + " round"
+              + (history.rounds().size() == 1 ? "" : "s"));
     }
     report(history);
     files.plot(history);

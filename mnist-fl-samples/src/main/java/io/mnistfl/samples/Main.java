@@ -30,6 +30,9 @@ import picocli.CommandLine.ScopeType;
 public final class Main implements Runnable {
 
   /** Held, since the logging framework keeps loggers only weakly. */
+  private static final java.util.logging.Logger LIBRARY_LOG =
+      java.util.logging.Logger.getLogger("io.mnistfl");
+
   private static final java.util.logging.Logger GRPC_LOG =
       java.util.logging.Logger.getLogger("io.grpc");
 
@@ -50,6 +53,8 @@ public final class Main implements Runnable {
   public static void main(String[] args) throws Exception {
     // gRPC logs hostile input with stack traces; the server's own events say it in one line.
     GRPC_LOG.setLevel(java.util.logging.Level.SEVERE);
+    // The commands print the library's events themselves, in their own words.
+    LIBRARY_LOG.setLevel(java.util.logging.Level.SEVERE);
     QuietJvm.endWithParent();
     boolean quietAlready = System.getenv(QuietJvm.VARIABLE) != null;
     if (!quietAlready && !List.of(args).contains("--tf-logging")) {

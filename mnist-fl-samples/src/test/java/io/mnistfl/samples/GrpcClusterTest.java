@@ -142,9 +142,33 @@ class GrpcClusterTest {
     return p;
   }
 
+  /**
+   * The server told the sites the federation finished: each site process exits by itself, 0, saying
+   * so; then fresh ones start for the next scenario.
+   */
+  static void sitesExitWhenFinishedThenRestart(String rounds) throws Exception {
+    List<String> ids = List.of("site-a", "site-b", "site-c");
+    for (String id : ids) {
+      Process p = sites.get(id);
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as(id + " exits by itself").isTrue();
+      assertThat(p.exitValue()).as(id + " exit status").isZero();
+    }
+    for (String id : ids) {
+      assertThat(log(siteLogs.get(id))).contains("the federation finished: " + rounds);
+    }
+    for (int i = 0; i < ids.size(); i++) {
+      site(ids.get(i), i);
+    }
+  }
+
+  /** Each site's current log, by id. */
+  static final Map<String, String> siteLogs = new java.util.concurrent.ConcurrentHashMap<>();
+
   private static Process startSite(String id, int index) throws IOException {
+    String name = id + "-" + System.nanoTime();
+    siteLogs.put(id, name);
     return cli(
-        id + "-" + System.nanoTime(),
+        name,
         "client",
         "--server",
         "localhost:" + port,
@@ -266,7 +290,7 @@ class GrpcClusterTest {
         .contains("round 4 - 3/3 sites")
         .contains("mutual TLS")
         .contains("traffic: ");
-    // The sites stay, reconnecting, for the next scenarios.
+    sitesExitWhenFinishedThenRestart("finished after 4 rounds");
   }
 
   @Test
@@ -289,6 +313,7 @@ class GrpcClusterTest {
         .contains("round 4 - 3/3 sites");
     // The sites reconnected by themselves; same sites, same threads: the same weights.
     assertThat(finalWeights("resumed")).isEqualTo(finalWeights("reference"));
+    sitesExitWhenFinishedThenRestart("finished after 4 rounds");
   }
 
   @Test
@@ -308,6 +333,7 @@ class GrpcClusterTest {
     String out = log("killed-site");
     assertThat(out).containsPattern("round 2 - 2/3 sites.*site-c");
     assertThat(out).contains("round 3 - 3/3 sites");
+    sitesExitWhenFinishedThenRestart("finished after 3 rounds");
   }
 
   @Test
@@ -328,6 +354,7 @@ class GrpcClusterTest {
     // The same sites and seeds as the reference run: only the 16-bit quantization differs.
     assertThat(accuracy("secure", 2))
         .isCloseTo(accuracy("reference", 2), org.assertj.core.data.Offset.offset(0.005));
+    sitesExitWhenFinishedThenRestart("finished after 2 rounds");
   }
 
   /** The test accuracy on the line of round {@code round} of a server's log. */
@@ -420,7 +447,11 @@ class GrpcClusterTest {
     String out = Files.readString(dir.resolve("terminal-1.log"));
     assertThat(server.exitValue()).as(out).isZero();
     assertThat(out).contains("mutual TLS").contains("round 3 - 2/2 sites");
-    started.forEach(Process::destroyForcibly);
+    // Each terminal's site ends by itself once the server says the federation is over.
+    for (Process site : started) {
+      assertThat(site.waitFor(60, TimeUnit.SECONDS)).as("a site exits by itself").isTrue();
+      assertThat(site.exitValue()).isZero();
+    }
   }
 
   static int rounds(String name) {

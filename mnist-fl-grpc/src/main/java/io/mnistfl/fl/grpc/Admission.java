@@ -1,6 +1,7 @@
 package io.mnistfl.fl.grpc;
 
 import io.grpc.Status;
+import io.mnistfl.fl.grpc.proto.Farewell;
 import io.mnistfl.fl.grpc.proto.Register;
 import io.mnistfl.fl.grpc.proto.ServerMessage;
 import java.io.IOException;
@@ -271,10 +272,10 @@ final class Admission {
     }
   }
 
-  /** Ends {@code s}, reporting why. */
+  /** Ends {@code s}, reporting why, and tells the site it is refused. */
   void refuse(SiteStream s, String why) {
     events.refused(s.who(), why);
-    s.end(why, Status.PERMISSION_DENIED);
+    s.farewell(Farewell.Reason.REFUSED, why, Status.PERMISSION_DENIED);
   }
 
   /** Admits the site ids {@code r} claims on {@code s}, or ends the stream saying why not. */
@@ -426,8 +427,8 @@ final class Admission {
     return streams.size();
   }
 
-  /** Ends every stream. */
-  void endAll(String why) {
-    streams.forEach(s -> s.end(why, Status.UNAVAILABLE));
+  /** Ends every stream, telling each site why: the federation finished, or the server stops. */
+  void endAll(Farewell.Reason reason, String why) {
+    streams.parallelStream().forEach(s -> s.farewell(reason, why, Status.UNAVAILABLE));
   }
 }

@@ -15,6 +15,7 @@ import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.mnistfl.fl.Transport;
+import io.mnistfl.fl.grpc.proto.Farewell;
 import io.mnistfl.fl.grpc.proto.FederationGrpc;
 import io.mnistfl.fl.grpc.proto.ServerMessage;
 import io.mnistfl.fl.grpc.proto.SiteMessage;
@@ -52,6 +53,9 @@ import java.util.concurrent.TimeUnit;
  * closes is gone at once, its tasks failed.
  */
 public final class GrpcServer implements Transport {
+  private final java.util.concurrent.atomic.AtomicBoolean stopped =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   /** The protocol version sites must speak. */
   public static final int PROTOCOL_VERSION = 2;
 
@@ -77,7 +81,7 @@ public final class GrpcServer implements Transport {
   private GrpcServer(Builder b) {
     this.address = b.address;
     this.tls = b.tls;
-    this.events = new QuietEvents(b.events);
+    this.events = new QuietEvents(new LoggedEvents(b.events));
     long maxResultBytes = b.maxResultBytes.orElse(Chunks.payloadCap(b.spec));
     this.run =
         new SiteStream.Run(
@@ -229,11 +233,31 @@ public final class GrpcServer implements Transport {
     }
   }
 
-  /** Stops listening and closes every connection. */
+  /**
+   * Tells every connected site that the federation is over, so that sites stop dialling, then
+   * closes: call it when the last round is done.
+   *
+   * @param detail what the sites are told, e.g. {@code finished after 15 rounds}
+   */
+  public void finish(String detail) {
+    stop(Farewell.Reason.FINISHED, detail);
+  }
+
+  /**
+   * Stops listening and closes every connection, telling connected sites that the server stopped
+   * (they dial again, as the server may resume); after {@link #finish} it does nothing more.
+   */
   @Override
   public void close() {
+    stop(Farewell.Reason.STOPPED, "the server stopped");
+  }
+
+  private void stop(Farewell.Reason reason, String detail) {
+    if (!stopped.compareAndSet(false, true)) {
+      return;
+    }
     timer.shutdownNow();
-    admission.endAll("the server stops");
+    admission.endAll(reason, detail);
     if (server != null) {
       server.shutdownNow();
       try {

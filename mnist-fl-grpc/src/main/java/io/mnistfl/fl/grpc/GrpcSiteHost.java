@@ -69,6 +69,8 @@ public final class GrpcSiteHost implements AutoCloseable {
           });
   private final Thread loop;
   private final CountDownLatch firstWelcome = new CountDownLatch(1);
+  private final java.util.concurrent.CompletableFuture<FederationEnd> end =
+      new java.util.concurrent.CompletableFuture<>();
   private volatile boolean closed;
   private volatile Map<String, ClientRuntime> runtimes = Map.of();
   private volatile Optional<ModelSpec> spec = Optional.empty();
@@ -154,6 +156,14 @@ public final class GrpcSiteHost implements AutoCloseable {
      * @param retryIn the backoff before the next attempt
      */
     default void disconnected(String why, Duration retryIn) {}
+
+    /**
+     * The server ended the stream on purpose and said why; after a final end ({@link
+     * FederationEnd#isFinal()}) the host stops dialling.
+     *
+     * @param end the reason and the server's words
+     */
+    default void ended(FederationEnd end) {}
   }
 
   /**
@@ -175,6 +185,24 @@ public final class GrpcSiteHost implements AutoCloseable {
    */
   public boolean awaitJoined(Duration timeout) throws InterruptedException {
     return firstWelcome.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Waits until the server says the federation is over for this host: it finished, or it refused
+   * the host's sites. A server that only stops (and may resume) is dialled again meanwhile.
+   *
+   * @param timeout how long to wait
+   * @return the end, or empty when the wait is over first
+   * @throws InterruptedException when interrupted
+   */
+  public Optional<FederationEnd> awaitEnd(Duration timeout) throws InterruptedException {
+    try {
+      return Optional.of(end.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
+    } catch (java.util.concurrent.TimeoutException e) {
+      return Optional.empty();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    }
   }
 
   /** Stops: closes the connection and waits briefly for running tasks. */
@@ -203,13 +231,18 @@ public final class GrpcSiteHost implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       }
-      if (closed) {
+      if (closed || end.isDone()) {
         return;
       }
       if (session.welcomed) {
         backoffMillis = minBackoff.toMillis();
       }
       long wait = backoffMillis / 2 + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1);
+      LoggedEvents.SITE.log(
+          System.Logger.Level.INFO,
+          "disconnected: {0}; dialling again in {1} s",
+          why,
+          String.format("%.1f", wait / 1e3));
       events.disconnected(why, Duration.ofMillis(wait));
       try {
         Thread.sleep(wait);
@@ -280,8 +313,32 @@ public final class GrpcSiteHost implements AutoCloseable {
       switch (m.getKindCase()) {
         case WELCOME -> welcome(m.getWelcome());
         case TASK -> task(m.getTask());
+        case FAREWELL -> farewell(m.getFarewell());
         default -> stop("the server sent a message of unknown kind");
       }
+    }
+
+    /** The server's last word: why it ends the stream; a final one ends the host's dialling. */
+    private void farewell(io.mnistfl.fl.grpc.proto.Farewell f) {
+      FederationEnd.Reason reason =
+          switch (f.getReason()) {
+            case FINISHED -> FederationEnd.Reason.FINISHED;
+            case REFUSED -> FederationEnd.Reason.REFUSED;
+            default -> FederationEnd.Reason.STOPPED;
+          };
+      FederationEnd e = new FederationEnd(reason, f.getDetail().replaceAll("[^ -~]", "?"));
+      why = "the server ended the stream (" + reason.name().toLowerCase() + "): " + e.detail();
+      stopped = true;
+      LoggedEvents.SITE.log(
+          e.reason() == FederationEnd.Reason.REFUSED
+              ? System.Logger.Level.WARNING
+              : System.Logger.Level.INFO,
+          why);
+      events.ended(e);
+      if (e.isFinal()) {
+        end.complete(e);
+      }
+      ended.countDown();
     }
 
     private void stop(String reason) {
@@ -318,6 +375,8 @@ public final class GrpcSiteHost implements AutoCloseable {
       }
       runId = w.getRunId();
       welcomed = true;
+      LoggedEvents.SITE.log(
+          System.Logger.Level.INFO, "joined as {0}", LoggedEvents.summary(w.getSiteIdsList()));
       events.joined(w.getSiteIdsList());
       firstWelcome.countDown();
     }
@@ -416,7 +475,7 @@ public final class GrpcSiteHost implements AutoCloseable {
     @Override
     public void onError(Throwable t) {
       if (!stopped) {
-        why = "the connection failed: " + io.grpc.Status.fromThrowable(t);
+        why = "the connection failed: " + LoggedEvents.describe(io.grpc.Status.fromThrowable(t));
       }
       out.close();
       ended.countDown();

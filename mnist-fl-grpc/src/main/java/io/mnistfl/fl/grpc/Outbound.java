@@ -51,6 +51,35 @@ final class Outbound<T> {
     }
   }
 
+  /**
+   * Sends {@code message} if the transport becomes ready within {@code millis}; a last word that
+   * must not hold up a server that is closing.
+   *
+   * @return whether it was sent
+   */
+  boolean sendWithin(T message, long millis) {
+    long end = System.nanoTime() + millis * 1_000_000;
+    synchronized (lock) {
+      try {
+        while (!closed && !stream.isReady() && System.nanoTime() < end) {
+          lock.wait(Math.max(1, Math.min(200, (end - System.nanoTime()) / 1_000_000)));
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+      if (closed || !stream.isReady()) {
+        return false;
+      }
+      try {
+        stream.onNext(message);
+        return true;
+      } catch (RuntimeException e) {
+        return false;
+      }
+    }
+  }
+
   /** Ends the stream with an error, once. */
   void fail(Throwable error) {
     synchronized (lock) {

@@ -2,6 +2,7 @@ package io.mnistfl.fl.grpc;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.mnistfl.fl.grpc.proto.Farewell;
 import io.mnistfl.fl.grpc.proto.ResultChunk;
 import io.mnistfl.fl.grpc.proto.ServerMessage;
 import io.mnistfl.fl.grpc.proto.TaskChunk;
@@ -261,6 +262,22 @@ final class SiteStream {
         .filter(p -> p.siteId.equals(siteId))
         .forEach(
             p -> p.answer.completeExceptionally(new IOException("site " + siteId + " " + why)));
+  }
+
+  /**
+   * Tells the site why its stream ends (at most a second's wait for the transport), then ends it
+   * with {@code status}.
+   */
+  void farewell(Farewell.Reason reason, String why, Status status) {
+    if (ended.get()) {
+      return;
+    }
+    out.sendWithin(
+        ServerMessage.newBuilder()
+            .setFarewell(Farewell.newBuilder().setReason(reason).setDetail(why))
+            .build(),
+        1_000);
+    end(why, status);
   }
 
   /** Closes the stream (if open) with {@code status} and forgets it. */

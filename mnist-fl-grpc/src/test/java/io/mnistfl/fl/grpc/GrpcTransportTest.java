@@ -1183,4 +1183,123 @@ class GrpcTransportTest {
       channel.shutdownNow();
     }
   }
+
+  /** Captures what one logger logs, through java.util.logging, where System.Logger goes. */
+  private static final class Captured extends java.util.logging.Handler implements AutoCloseable {
+    final List<java.util.logging.LogRecord> records =
+        Collections.synchronizedList(new ArrayList<>());
+    private final java.util.logging.Logger logger;
+
+    Captured(Class<?> of) {
+      logger = java.util.logging.Logger.getLogger(of.getName());
+      logger.addHandler(this);
+    }
+
+    @Override
+    public void publish(java.util.logging.LogRecord r) {
+      records.add(r);
+    }
+
+    @Override
+    public void flush() {}
+
+    @Override
+    public void close() {
+      logger.removeHandler(this);
+    }
+
+    List<String> lines() {
+      synchronized (records) {
+        return records.stream()
+            .map(
+                r ->
+                    r.getLevel()
+                        + " "
+                        + java.text.MessageFormat.format(
+                            r.getMessage(),
+                            r.getParameters() == null ? new Object[0] : r.getParameters()))
+            .toList();
+      }
+    }
+  }
+
+  @Test
+  void aFinishedFederationEndsItsSitesWhichStopDiallingAndAStoppedServerIsDialledAgain()
+      throws Exception {
+    List<String> disconnects = Collections.synchronizedList(new ArrayList<>());
+    GrpcSiteHost.Events recordDisconnects =
+        new GrpcSiteHost.Events() {
+          @Override
+          public void disconnected(String why, Duration retryIn) {
+            disconnects.add(why);
+          }
+        };
+    GrpcServer stopping = server(Toys.SPEC);
+    try (GrpcSiteHost a =
+        GrpcSiteHost.builder("localhost", stopping.port())
+            .tls(pki.site("a"))
+            .sites(List.of("a"))
+            .runtimes(spec -> Map.of("a", ClientRuntime.of(new Toys.Toward("a", 1, 4))))
+            .heartbeat(Duration.ofSeconds(1))
+            .backoff(Duration.ofMillis(100), Duration.ofMillis(400))
+            .events(recordDisconnects)
+            .build()
+            .start()) {
+      assertThat(a.awaitJoined(Duration.ofSeconds(20))).isTrue();
+      // A server that stops may resume: its site is told so and dials again.
+      stopping.close();
+      await(() -> disconnects.size() >= 2, "the site dialling the stopped server again");
+      assertThat(disconnects.get(0))
+          .isEqualTo("the server ended the stream (stopped): the server stopped");
+      assertThat(a.awaitEnd(Duration.ofMillis(300))).isEmpty();
+    }
+
+    try (Captured serverLog = new Captured(GrpcServer.class);
+        Captured siteLog = new Captured(GrpcSiteHost.class);
+        GrpcServer server = server(Toys.SPEC);
+        GrpcSiteHost a = site(server, pki, "a", List.of("a"), new Toys.Toward("a", 1, 4));
+        GrpcSiteHost b = site(server, pki, "b", List.of("b"), new Toys.Toward("b", 1, 8));
+        GrpcSiteHost thief =
+            site(server, pki, "mallory", List.of("c"), new Toys.Toward("c", 1, 100))) {
+      await(() -> server.siteIds().size() == 2, "two sites joined");
+      // A host whose sites the server refuses is told so, and stops dialling.
+      FederationEnd refused = thief.awaitEnd(Duration.ofSeconds(20)).orElseThrow();
+      assertThat(refused)
+          .isEqualTo(
+              new FederationEnd(
+                  FederationEnd.Reason.REFUSED, "certificate mallory may not serve site c"));
+      federation(Toys.SPEC, server).rounds(1).build().run(Toys.zeros());
+      server.finish("finished after 1 round");
+      for (GrpcSiteHost site : List.of(a, b)) {
+        FederationEnd end = site.awaitEnd(Duration.ofSeconds(20)).orElseThrow();
+        assertThat(end.reason()).isEqualTo(FederationEnd.Reason.FINISHED);
+        assertThat(end.detail()).isEqualTo("finished after 1 round");
+        assertThat(end.isFinal()).isTrue();
+      }
+      // The library logs each event once, in one line, without a stack trace.
+      await(
+          () -> siteLog.lines().stream().filter(l -> l.contains("(finished)")).count() == 2,
+          "the sites' log lines");
+      assertThat(serverLog.lines())
+          .anySatisfy(
+              l ->
+                  assertThat(l)
+                      .matches("INFO certificate a at /127\\.0\\.0\\.1:\\d+ joined as \\[a\\]"))
+          .anySatisfy(
+              l ->
+                  assertThat(l)
+                      .startsWith("WARNING refused certificate mallory at /127.0.0.1:")
+                      .endsWith("certificate mallory may not serve site c"));
+      assertThat(siteLog.lines())
+          .contains(
+              "INFO joined as [a]",
+              "INFO the server ended the stream (finished): finished after 1 round",
+              "WARNING the server ended the stream (refused): certificate mallory may not serve"
+                  + " site c");
+      for (Captured log : List.of(serverLog, siteLog)) {
+        assertThat(log.records).allSatisfy(r -> assertThat(r.getThrown()).isNull());
+        assertThat(log.lines()).allSatisfy(l -> assertThat(l).doesNotContain("\n"));
+      }
+    }
+  }
 }
