@@ -107,6 +107,7 @@ public final class GrpcServer implements Transport {
    * @return the builder
    */
   public static Builder builder(ModelSpec spec) {
+    ProtobufRuntime.require();
     return new Builder(spec);
   }
 

@@ -124,6 +124,7 @@ public final class GrpcSiteHost implements AutoCloseable {
    * @return the builder
    */
   public static Builder builder(String host, int port) {
+    ProtobufRuntime.require();
     return new Builder(host, port);
   }
 
