@@ -7,7 +7,6 @@ import io.mnistfl.fl.grpc.QuickStartPki;
 import io.mnistfl.fl.grpc.TlsFiles;
 import io.mnistfl.fl.secagg.CertificateIdentities;
 import io.mnistfl.fl.secagg.IdentityVerifier;
-import io.mnistfl.fl.secagg.SecAggSite;
 import io.mnistfl.fl.site.ClientRuntime;
 import io.mnistfl.fl.site.SiteLimits;
 import io.mnistfl.model.ModelSpec;
@@ -339,11 +338,11 @@ final class ClientCommand implements Callable<Integer> {
       Optional<TlsFiles> identity = identityFiles(ids.get(i));
       if (identity.isPresent()) {
         runtime =
-            runtime.withStages(
-                SecAggSite.of(
-                    CertificateIdentities.site(
-                        identity.get().certificateChain(), identity.get().privateKey()),
-                    verifier.orElseThrow()));
+            CertificateIdentities.secure(
+                runtime,
+                identity.get().certificateChain(),
+                identity.get().privateKey(),
+                verifier.orElseThrow());
       } else {
         unsigned.add(ids.get(i));
       }

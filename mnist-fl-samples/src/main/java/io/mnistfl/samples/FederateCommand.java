@@ -16,7 +16,6 @@ import io.mnistfl.fl.privacy.DpFedAvg;
 import io.mnistfl.fl.privacy.PrivacyAccountant;
 import io.mnistfl.fl.secagg.CertificateIdentities;
 import io.mnistfl.fl.secagg.SecAggConfig;
-import io.mnistfl.fl.secagg.SecAggSite;
 import io.mnistfl.fl.secagg.SecureAggregation;
 import io.mnistfl.fl.secagg.SimulatedIdentities;
 import io.mnistfl.fl.server.Federation;
@@ -373,14 +372,8 @@ final class FederateCommand implements Callable<Integer> {
           secure.map(c -> SecureAggregation.of(c, identities.verifier()));
       List<ClientRuntime> runtimes =
           simulated.stream()
-              .map(
-                  c -> {
-                    ClientRuntime runtime = ClientRuntime.of(c);
-                    return masked.isEmpty()
-                        ? runtime
-                        : runtime.withStages(
-                            SecAggSite.of(identities.of(c.id()), identities.verifier()));
-                  })
+              .map(ClientRuntime::of)
+              .map(runtime -> masked.isEmpty() ? runtime : identities.secure(runtime))
               .toList();
       TimedFit fit = new TimedFit(masked.<FitProtocol>map(p -> p).orElse(FitProtocol.plain()));
       try (Traffic transport = new Traffic(InProcessTransport.ofRuntimes(runtimes))) {

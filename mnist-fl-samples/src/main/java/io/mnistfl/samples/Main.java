@@ -13,7 +13,7 @@ import picocli.CommandLine.ScopeType;
 @Command(
     name = "mnist-fl",
     mixinStandardHelpOptions = true,
-    version = "mnist-fl 0.1.0",
+    version = "mnist-fl 0.2.0",
     description =
         "Train, evaluate, predict with and benchmark CNN digit classifiers on TensorFlow"
             + " Java.",

@@ -32,42 +32,40 @@ class ReadmeTest {
     return out;
   }
 
-  /** The regions of the example class, by name, each dedented to its first line. */
-  private static Map<String, String> regions() throws IOException {
-    List<String> lines =
-        Files.readAllLines(APP.resolve("src/main/java/example/readme/ReadmeExamples.java"));
-    Map<String, String> regions = new LinkedHashMap<>();
-    for (int i = 0; i < lines.size(); i++) {
-      String line = lines.get(i).strip();
-      if (line.startsWith("// region: ")) {
-        String name = line.substring("// region: ".length());
-        int indent = lines.get(i + 1).length() - lines.get(i + 1).stripLeading().length();
-        StringBuilder text = new StringBuilder();
-        for (i++; !lines.get(i).strip().equals("// endregion"); i++) {
-          String l = lines.get(i);
-          text.append(
-                  l.isBlank()
-                      ? ""
-                      : l.substring(Math.min(indent, l.length() - l.stripLeading().length())))
-              .append('\n');
-        }
-        regions.put(name, text.toString());
+  /** The readme app's source files, whole, by name (module-info.java included). */
+  private static Map<String, String> sources() throws IOException {
+    Map<String, String> sources = new LinkedHashMap<>();
+    Path root = APP.resolve("src/main/java");
+    try (var files = Files.walk(root)) {
+      for (Path f : files.filter(f -> f.toString().endsWith(".java")).sorted().toList()) {
+        sources.put(root.relativize(f).toString(), Files.readString(f));
       }
     }
-    return regions;
+    return sources;
   }
 
   @Test
-  void everyJavaSnippetIsARegionOfTheReadmeAppAndEveryRegionIsQuoted() throws IOException {
-    Map<String, String> regions = regions();
+  void everyJavaBlockIsAWholeFileOfTheReadmeAppAndEveryFileIsQuoted() throws IOException {
+    Map<String, String> sources = sources();
     List<String> snippets = blocks("java");
-    assertThat(regions)
-        .containsKeys("central", "federated", "transport", "aggregator", "data-source", "pictures");
-    assertThat(snippets).as("README java blocks").hasSize(regions.size());
+    assertThat(sources)
+        .containsKeys(
+            "module-info.java",
+            "example/readme/Central.java",
+            "example/readme/FederatedSimulation.java",
+            "example/readme/SecureSimulation.java",
+            "example/readme/GrpcFederation.java",
+            "example/readme/MyTransport.java",
+            "example/readme/EqualWeights.java",
+            "example/readme/MyImages.java",
+            "example/readme/OwnPictures.java");
     for (String snippet : snippets) {
-      assertThat(regions.values())
-          .as("a README snippet that is no region of the readme app:\n" + snippet)
+      assertThat(sources.values())
+          .as("a README java block that is not a whole file of the readme app:\n" + snippet)
           .contains(snippet);
+    }
+    for (Map.Entry<String, String> source : sources.entrySet()) {
+      assertThat(snippets).as("the README quotes " + source.getKey()).contains(source.getValue());
     }
   }
 
@@ -86,9 +84,26 @@ class ReadmeTest {
     assertThat(m.find()).isTrue();
     String block =
         m.group(1)
-            .replace("@project.version@", System.getProperty("project.version", "0.1.0-SNAPSHOT"))
+            .replace("@project.version@", System.getProperty("project.version", "0.2.0"))
             .stripIndent()
             .strip();
     assertThat(blocks("xml")).extracting(String::strip).contains(block);
+  }
+
+  @Test
+  void theBomNamesTheVersionThisBuildMakes() throws IOException {
+    Pattern version =
+        Pattern.compile(
+            "(?s)<artifactId>mnist-fl-parent</artifactId>\\s*<version>([^<]+)</version>");
+    Matcher parent = version.matcher(Files.readString(Path.of("..", "pom.xml")));
+    assertThat(parent.find()).isTrue();
+    String bom = Files.readString(Path.of("..", "mnist-fl-bom", "pom.xml"));
+    assertThat(bom)
+        .contains(
+            "<artifactId>mnist-fl-bom</artifactId>\n  <version>" + parent.group(1) + "</version>")
+        .contains("<mnistfl.version>" + parent.group(1) + "</mnistfl.version>");
+    // The README's block names the same version.
+    assertThat(Files.readString(README))
+        .contains("<artifactId>mnist-fl-bom</artifactId>\n      <version>" + parent.group(1));
   }
 }

@@ -1,5 +1,6 @@
 package io.mnistfl.fl.secagg;
 
+import io.mnistfl.fl.site.ClientRuntime;
 import io.mnistfl.internal.Pem;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -48,6 +49,34 @@ public final class CertificateIdentities {
               + ")",
           e);
     }
+  }
+
+  /**
+   * {@code runtime}, also answering secure aggregation: it signs with the key of its certificate
+   * (e.g. the files it connects with over TLS) and checks its neighbours' certificates with {@code
+   * verifier}. The one call a site needs; the sites of one process share one verifier.
+   *
+   * @param runtime the site's runtime
+   * @param certificate the site's certificate (PEM), whose common name is its id
+   * @param privateKey its EC private key (PKCS#8 PEM)
+   * @param verifier the check of the other sites' certificates, from {@link #verifier(Path)}
+   * @return the runtime with secure aggregation's stages
+   * @throws IOException when a file cannot be read, or the certificate names another site
+   */
+  public static ClientRuntime secure(
+      ClientRuntime runtime, Path certificate, Path privateKey, IdentityVerifier verifier)
+      throws IOException {
+    SiteIdentity identity = site(certificate, privateKey);
+    if (!identity.siteId().equals(runtime.siteId())) {
+      throw new IOException(
+          certificate
+              + " names site "
+              + identity.siteId()
+              + ", not "
+              + runtime.siteId()
+              + ", whose runtime it was given");
+    }
+    return runtime.withStages(SecAggSite.of(identity, verifier));
   }
 
   /**

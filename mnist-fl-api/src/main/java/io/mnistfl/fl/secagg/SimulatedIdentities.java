@@ -1,5 +1,6 @@
 package io.mnistfl.fl.secagg;
 
+import io.mnistfl.fl.site.ClientRuntime;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -49,6 +50,17 @@ public final class SimulatedIdentities {
           signature,
           () -> EcIdentity.verify(pair.getPublic(), message, signature));
     };
+  }
+
+  /**
+   * {@code runtime}, also answering secure aggregation under the identity this simulation makes for
+   * its site: the one call a simulation needs per site.
+   *
+   * @param runtime a simulated site's runtime
+   * @return the runtime with secure aggregation's stages
+   */
+  public ClientRuntime secure(ClientRuntime runtime) {
+    return runtime.withStages(SecAggSite.of(of(runtime.siteId()), verifier()));
   }
 
   private static KeyPair generate() {

@@ -50,11 +50,13 @@ class ReadmeExamplesTest {
   @Order(0)
   void runsOnThePathItIsMeantFor() {
     boolean modulePath = Boolean.getBoolean("readme.modulePath");
-    assertEquals(modulePath, ReadmeExamples.class.getModule().isNamed());
+    assertEquals(modulePath, Central.class.getModule().isNamed());
     assertEquals(modulePath, TfModel.class.getModule().isNamed());
     if (modulePath) {
       assertEquals("io.mnistfl.tf", TfModel.class.getModule().getName());
       assertEquals("io.mnistfl.api", ModelSpec.class.getModule().getName());
+      assertEquals(
+          "io.mnistfl.grpc", io.mnistfl.fl.grpc.GrpcServer.class.getModule().getName());
     }
   }
 
@@ -62,7 +64,7 @@ class ReadmeExamplesTest {
   @Order(1)
   void centralTrainingLearnsAndClassifiesAPicture() throws Exception {
     drawOne(Path.of("my-digit.png"));
-    double accuracy = ReadmeExamples.central();
+    double accuracy = Central.run();
     assertTrue(accuracy > 0.95, "one epoch of the baseline: " + accuracy);
     assertTrue(Files.isRegularFile(Path.of("runs", "readme", "model", "weights.bin")));
   }
@@ -73,13 +75,13 @@ class ReadmeExamplesTest {
     drawOne(Path.of("my-digits", "1", "a.png"));
     drawOne(Path.of("my-digits", "1", "b.png"));
     Files.write(Path.of("my-digits", "1", "broken.png"), new byte[] {1, 2, 3});
-    assertEquals(1.0, ReadmeExamples.ownPictures());
+    assertEquals(1.0, OwnPictures.run());
   }
 
   @Test
   @Order(3)
   void theFederatedSimulationLearnsAndCheckpoints() throws Exception {
-    FederationHistory history = ReadmeExamples.federatedSimulation();
+    FederationHistory history = FederatedSimulation.run();
     assertEquals(2, history.rounds().size());
     assertTrue(history.rounds().get(1).test().orElseThrow().accuracy() > 0.9);
     assertTrue(history.rounds().get(1).federated().orElseThrow().accuracy() > 0.9);
@@ -89,7 +91,7 @@ class ReadmeExamplesTest {
   @Test
   @Order(4)
   void secureAggregationSumsTheThreeSites() throws Exception {
-    FederationHistory history = ReadmeExamples.secureSimulation();
+    FederationHistory history = SecureSimulation.run();
     assertEquals(3, history.rounds().get(0).succeeded());
     assertTrue(history.rounds().get(0).abandoned().isEmpty());
     assertTrue(history.rounds().get(0).failures().isEmpty());
@@ -106,8 +108,8 @@ class ReadmeExamplesTest {
       for (TfClient c : TfClient.simulate(shared, mnist.train(), parts.subList(0, 2), 0)) {
         sites.put(c.id(), ClientRuntime.of(c));
       }
-      FederationHistory h = Federation.builder(spec, new ReadmeExamples.MyTransport(sites))
-          .strategy(StandardStrategy.builder().aggregator(new ReadmeExamples.EqualWeights())
+      FederationHistory h = Federation.builder(spec, new MyTransport(sites))
+          .strategy(StandardStrategy.builder().aggregator(new EqualWeights())
               .build())
           .evaluator(w -> {
             server.setWeights(w);
@@ -118,10 +120,20 @@ class ReadmeExamplesTest {
     }
     float[][] pixels = {new float[784], new float[784]};
     pixels[1][400] = 1;
-    ReadmeExamples.MyImages mine = new ReadmeExamples.MyImages(pixels, new int[] {3, 7});
+    MyImages mine = new MyImages(pixels, new int[] {3, 7});
     float[] copy = new float[784];
     mine.copyImage(1, copy, 0);
     assertEquals(1f, copy[400]);
     assertEquals(7, mine.label(1));
+  }
+
+  @Test
+  @Order(6)
+  void twoSitesFederateOverGrpcAndAreToldItEnded() throws Exception {
+    java.util.Map.Entry<FederationHistory, io.mnistfl.fl.grpc.FederationEnd> run =
+        GrpcFederation.run();
+    assertEquals(2, run.getKey().rounds().get(0).succeeded());
+    assertTrue(run.getKey().rounds().get(0).failures().isEmpty());
+    assertEquals(io.mnistfl.fl.grpc.FederationEnd.Reason.FINISHED, run.getValue().reason());
   }
 }
