@@ -14,6 +14,9 @@ module io.mnistfl.grpc {
   requires io.grpc.stub;
   // Only the generated future stubs, which this module does not use, name Guava.
   requires static com.google.common;
+  // gRPC's blocking calls complete through Guava's futures, which need this explicit module; on
+  // the module path nothing else would resolve it (Guava itself is an automatic module).
+  requires com.google.common.util.concurrent.internal;
 
   exports io.mnistfl.flower;
 

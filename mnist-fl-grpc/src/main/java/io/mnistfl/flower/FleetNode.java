@@ -113,6 +113,16 @@ final class FleetNode implements Runnable {
 
   @Override
   public void run() {
+    try {
+      loop();
+    } catch (Error e) {
+      active = false;
+      shared.events().stopped(siteId(), Text.oneLine(e));
+      throw e;
+    }
+  }
+
+  private void loop() {
     long backoff = shared.minBackoff().toMillis();
     while (!shared.closed()) {
       try {

@@ -145,6 +145,15 @@ public final class FlowerSuperNode implements AutoCloseable {
      * @param retryIn the wait before the next attempt
      */
     default void disconnected(String site, String why, Duration retryIn) {}
+
+    /**
+     * A node stopped for good on an error of the JVM itself (a class missing from the class or
+     * module path, say); the other nodes go on.
+     *
+     * @param site the client's id
+     * @param why the error, one line
+     */
+    default void stopped(String site, String why) {}
   }
 
   private final Builder b;
@@ -182,7 +191,7 @@ public final class FlowerSuperNode implements AutoCloseable {
             b.events,
             new Semaphore(b.parallelism),
             timer,
-            b.clock,
+            Clock.systemUTC(),
             b.heartbeatInterval,
             b.pollInterval,
             b.minBackoff,
@@ -311,7 +320,6 @@ public final class FlowerSuperNode implements AutoCloseable {
     private Duration minBackoff = Duration.ofSeconds(1);
     private Duration maxBackoff = Duration.ofSeconds(30);
     private Events events = new Events() {};
-    private Clock clock = Clock.systemUTC();
 
     private Builder(String host, int port) {
       this.host = Objects.requireNonNull(host, "host");
@@ -456,12 +464,6 @@ public final class FlowerSuperNode implements AutoCloseable {
      */
     public Builder events(Events value) {
       this.events = Objects.requireNonNull(value, "events");
-      return this;
-    }
-
-    /** The clock timestamps and TTLs are read from (tests move it). */
-    Builder clock(Clock value) {
-      this.clock = Objects.requireNonNull(value, "clock");
       return this;
     }
 

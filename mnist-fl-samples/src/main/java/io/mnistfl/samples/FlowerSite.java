@@ -145,6 +145,11 @@ final class FlowerSite {
     }
 
     @Override
+    public void stopped(String site, String why) {
+      System.out.println(site + ": node stopped: " + why);
+    }
+
+    @Override
     public void disconnected(String site, String why, Duration retryIn) {
       System.out.printf(
           "%s: disconnected: %s; trying again in %.1fs%n", site, why, retryIn.toMillis() / 1e3);

@@ -485,6 +485,21 @@ class FlowerFederationTest {
     assertThat(replied(metrics, "train", 1)).contains(victimNode);
     assertThat(replied(metrics, "train", 3)).contains(rebornNode).doesNotContain(victimNode);
     assertThat(replied(metrics, "train", 3)).containsAll(activeNodes("steady"));
+    // The killed node's only trace: the SuperLink's "node unavailable" (code 5) for what it missed.
+    for (String phase : List.of("train", "evaluate")) {
+      metrics
+          .get("replies")
+          .get(phase)
+          .forEach(
+              round ->
+                  round
+                      .get("errors")
+                      .forEach(
+                          e -> {
+                            assertThat(e.get("node").asText()).isEqualTo(victimNode);
+                            assertThat(e.get("code").asInt()).isEqualTo(5);
+                          }));
+    }
     System.out.println(
         "killed node "
             + victimNode
