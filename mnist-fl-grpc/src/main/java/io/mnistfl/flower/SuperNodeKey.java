@@ -33,7 +33,8 @@ import java.util.regex.Pattern;
  *
  * <p>{@link #write} stores the private key as PKCS#8 PEM followed by the public key as PEM, owner
  * readable only. {@link #read} takes that, or a PKCS#8 key made by OpenSSL ({@code openssl genpkey
- * -algorithm EC -pkeyopt ec_paramgen_curve:P-384}, which embeds the public key).
+ * -algorithm EC -pkeyopt ec_paramgen_curve:P-384}, which embeds the public key), such as {@code
+ * ssh-keygen -p -N '' -m PKCS8} makes of an OpenSSH key.
  */
 public final class SuperNodeKey {
   private static final Pattern PEM =
@@ -92,13 +93,19 @@ public final class SuperNodeKey {
       switch (m.group(1)) {
         case "PRIVATE KEY" -> pkcs8 = der;
         case "PUBLIC KEY" -> spki = der;
-        case "EC PRIVATE KEY", "OPENSSH PRIVATE KEY", "ENCRYPTED PRIVATE KEY" ->
+        case "EC PRIVATE KEY" ->
             throw new IOException(
                 file
-                    + ": a "
-                    + m.group(1)
-                    + " block; convert it to an unencrypted PKCS#8 key: openssl pkcs8 -topk8"
-                    + " -nocrypt -in KEY -out KEY.pem");
+                    + ": an EC PRIVATE KEY (SEC 1) block; convert it to PKCS#8: openssl pkcs8"
+                    + " -topk8 -nocrypt -in KEY -out KEY.pem");
+        case "OPENSSH PRIVATE KEY" ->
+            throw new IOException(
+                file
+                    + ": an OpenSSH private key (as Flower's own SuperNode reads); convert a copy"
+                    + " to PKCS#8: ssh-keygen -p -N '' -m PKCS8 -f COPY");
+        case "ENCRYPTED PRIVATE KEY" ->
+            throw new IOException(
+                file + ": an encrypted key; decrypt it: openssl pkcs8 -in KEY -out KEY.pem");
         default -> {
           // certificates and the like: not ours
         }

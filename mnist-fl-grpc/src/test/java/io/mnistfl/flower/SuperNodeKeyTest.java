@@ -86,6 +86,11 @@ class SuperNodeKeyTest {
     Path sec1 = dir.resolve("sec1.pem");
     Files.writeString(sec1, "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n");
     assertThatThrownBy(() -> SuperNodeKey.read(sec1)).hasMessageContaining("openssl pkcs8 -topk8");
+    Path openSsh = dir.resolve("openssh");
+    Files.writeString(
+        openSsh, "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n");
+    assertThatThrownBy(() -> SuperNodeKey.read(openSsh))
+        .hasMessageContaining("ssh-keygen -p -N '' -m PKCS8 -f COPY");
     String java = Files.readString(copy("java-p384.pem"));
     String privatePart = java.substring(0, java.indexOf("-----BEGIN PUBLIC KEY-----"));
     Path mismatched = dir.resolve("mismatched.pem");
