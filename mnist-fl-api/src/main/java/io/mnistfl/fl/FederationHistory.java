@@ -1,6 +1,5 @@
 package io.mnistfl.fl;
 
-import io.mnistfl.fl.server.Strategy;
 import io.mnistfl.model.Weights;
 import java.util.List;
 import java.util.Objects;
@@ -13,7 +12,7 @@ import java.util.OptionalInt;
  * @param roundsToTarget the first round whose accuracy reached the target, if any
  * @param totalSeconds wall time of all rounds
  * @param finalWeights the global weights after the last round
- * @param strategyState the strategy's {@link Strategy#state() state} after the last round
+ * @param strategyState the strategy's {@link Stateful#state() state} after the last round
  */
 public record FederationHistory(
     List<RoundResult> rounds,

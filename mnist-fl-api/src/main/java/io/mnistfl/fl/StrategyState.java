@@ -1,6 +1,5 @@
 package io.mnistfl.fl;
 
-import io.mnistfl.fl.server.Strategy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -14,20 +13,20 @@ import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
- * What a {@link Strategy} or an {@link io.mnistfl.fl.aggregate.Aggregator} carries from one round
- * to the next (a server optimizer's moments, DP-FedAvg's count of draws, a per-site map), as named
- * arrays and scalars, so that a checkpoint can keep it and a resumed run go on as if never stopped.
+ * What a {@link Stateful} strategy or aggregator carries from one round to the next (a server
+ * optimizer's moments, DP-FedAvg's count of draws, a per-site map), as named arrays and scalars, so
+ * that a checkpoint can keep it and a resumed run go on as if never stopped.
  *
- * <p>The contract, for strategies and aggregators alike: {@code state()} returns a copy of what the
- * next round needs (empty before the first round, or for one that keeps nothing, whose {@code
- * keepsState()} is false); {@code restore(state)} takes up a state saved by one of the same kind
- * and parameters, and an empty one starts afresh; the round loop calls {@code restore} before a
- * federation's first round and saves {@code state()} after every round. A stateful strategy whose
- * checkpoint lacks its state is refused on resume. Names are 1 to 256 characters of letters, digits
- * and {@code . _ - / : #}; a decorator keeps its own names apart from the wrapped one's by a prefix
- * (e.g. {@code dp.draws}). Checkpoints of format 1 kept state as a list of arrays by position: they
- * load as arrays named {@code #0}, {@code #1}, … ({@link #positional()}), which the library's own
- * strategies still read.
+ * <p>The contract of {@link Stateful}, for strategies and aggregators alike: {@code state()}
+ * returns a copy of what the next round needs (empty before the first round, or for one that keeps
+ * nothing, whose {@code keepsState()} is false); {@code restore(state)} takes up a state saved by
+ * one of the same kind and parameters, and an empty one starts afresh; the round loop calls {@code
+ * restore} before a federation's first round and saves {@code state()} after every round. A
+ * stateful strategy whose checkpoint lacks its state is refused on resume. Names are 1 to 256
+ * characters of letters, digits and {@code . _ - / : #}; a decorator keeps its own names apart from
+ * the wrapped one's by a prefix (e.g. {@code dp.draws}). Checkpoints of format 1 kept state as a
+ * list of arrays by position: they load as arrays named {@code #0}, {@code #1}, … ({@link
+ * #positional()}), which the library's own strategies still read.
  *
  * @param arrays the named arrays
  * @param scalars the named scalars

@@ -1,10 +1,9 @@
 package io.mnistfl.fl;
 
-import io.mnistfl.fl.server.StandardStrategy;
-
 /**
- * How sites send their updates back ({@link StandardStrategy.Builder#updateEncoding}, carried to
- * them in each {@link RoundConfig}).
+ * How sites send their updates back ({@link
+ * io.mnistfl.fl.server.StandardStrategy.Builder#updateEncoding}, carried to them in each {@link
+ * RoundConfig}).
  */
 public enum UpdateEncoding {
   /** The new weights as 32-bit floats, exactly. */

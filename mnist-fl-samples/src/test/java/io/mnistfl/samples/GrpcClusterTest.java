@@ -84,19 +84,7 @@ class GrpcClusterTest {
 
   /** Starts the CLI in a JVM of its own, output to {@code name}.log. */
   static Process cli(String name, String... args) throws IOException {
-    List<String> command =
-        new ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName()));
-    command.addAll(List.of(args));
-    ProcessBuilder b =
-        new ProcessBuilder(command)
-            .redirectErrorStream(true)
-            .redirectOutput(work.resolve(name + ".log").toFile());
+    ProcessBuilder b = CliJvm.builder("1g", work.resolve(name + ".log"), args);
     b.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
     Process p = b.start();
     children.add(p);

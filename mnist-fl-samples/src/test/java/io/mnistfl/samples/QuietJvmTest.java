@@ -30,19 +30,7 @@ class QuietJvmTest {
 
   /** {@code java Main args} as a user starts it: without the quiet variable, so it relaunches. */
   private Process start(String name, String... args) throws IOException {
-    List<String> command =
-        new ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName()));
-    command.addAll(List.of(args));
-    ProcessBuilder b =
-        new ProcessBuilder(command)
-            .redirectErrorStream(true)
-            .redirectOutput(work.resolve(name + ".log").toFile());
+    ProcessBuilder b = CliJvm.builder("512m", work.resolve(name + ".log"), args);
     b.environment().remove(QuietJvm.VARIABLE);
     b.environment().remove(QuietJvm.PARENT);
     Process p = b.start();

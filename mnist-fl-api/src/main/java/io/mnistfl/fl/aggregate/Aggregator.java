@@ -1,7 +1,7 @@
 package io.mnistfl.fl.aggregate;
 
 import io.mnistfl.fl.ClientUpdate;
-import io.mnistfl.fl.StrategyState;
+import io.mnistfl.fl.Stateful;
 import io.mnistfl.model.Weights;
 import java.util.List;
 
@@ -11,7 +11,7 @@ import java.util.List;
  * moments); use one instance per federation. {@link WeightMath} has the element-wise arithmetic a
  * custom aggregator needs.
  */
-public interface Aggregator {
+public interface Aggregator extends Stateful {
 
   /**
    * The next global weights.
@@ -47,37 +47,6 @@ public interface Aggregator {
         this
             + " needs each site's update, not their mean:"
             + " it cannot run under secure aggregation or DP-FedAvg");
-  }
-
-  /**
-   * Whether it carries state from round to round; see {@link StrategyState} for the contract of
-   * this, {@link #state()} and {@link #restore}.
-   *
-   * @return whether state is carried; false by default
-   */
-  default boolean keepsState() {
-    return false;
-  }
-
-  /**
-   * A copy of what this aggregator carries into the next round.
-   *
-   * @return the state; empty by default
-   */
-  default StrategyState state() {
-    return StrategyState.empty();
-  }
-
-  /**
-   * Takes up a saved {@link #state()}; an empty one starts afresh.
-   *
-   * @param state the saved state
-   * @throws IllegalArgumentException when it is not a state this aggregator saves
-   */
-  default void restore(StrategyState state) {
-    if (!state.isEmpty()) {
-      throw new IllegalArgumentException(this + " keeps no state, but was given " + state);
-    }
   }
 
   /**

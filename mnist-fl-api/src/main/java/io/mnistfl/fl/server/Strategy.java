@@ -2,7 +2,7 @@ package io.mnistfl.fl.server;
 
 import io.mnistfl.fl.ClientEvaluation;
 import io.mnistfl.fl.SiteFailure;
-import io.mnistfl.fl.StrategyState;
+import io.mnistfl.fl.Stateful;
 import io.mnistfl.metrics.Metrics;
 import io.mnistfl.model.Weights;
 import java.util.List;
@@ -17,7 +17,7 @@ import java.util.Optional;
  * transport. {@link StandardStrategy} covers the FedAvg family; {@link
  * io.mnistfl.fl.privacy.DpFedAvg} wraps a strategy with differential privacy.
  */
-public interface Strategy {
+public interface Strategy extends Stateful {
 
   /**
    * The sites that train in {@code round} and what each is asked.
@@ -74,37 +74,6 @@ public interface Strategy {
    */
   default boolean aggregatesSums() {
     return false;
-  }
-
-  /**
-   * Whether the strategy carries state from round to round; see {@link StrategyState} for the
-   * contract of this, {@link #state()} and {@link #restore}.
-   *
-   * @return whether state is carried; false by default
-   */
-  default boolean keepsState() {
-    return false;
-  }
-
-  /**
-   * A copy of the state carried into the next round.
-   *
-   * @return the state; empty by default
-   */
-  default StrategyState state() {
-    return StrategyState.empty();
-  }
-
-  /**
-   * Takes up a saved {@link #state()}; an empty one starts afresh.
-   *
-   * @param state the saved state
-   * @throws IllegalArgumentException when it is not a state this strategy saves
-   */
-  default void restore(StrategyState state) {
-    if (!state.isEmpty()) {
-      throw new IllegalArgumentException(this + " keeps no state, but was given " + state);
-    }
   }
 
   /**
