@@ -8,7 +8,10 @@ package io.mnistfl.data;
 public final class InvalidExampleException extends IllegalArgumentException {
   private static final long serialVersionUID = 1L;
 
+  /** The data source's name. */
   private final String source;
+
+  /** The example's index in its source. */
   private final int index;
 
   /**

@@ -9,6 +9,7 @@ import io.mnistfl.fl.secagg.CertificateIdentities;
 import io.mnistfl.fl.secagg.IdentityVerifier;
 import io.mnistfl.fl.site.ClientRuntime;
 import io.mnistfl.fl.site.SiteLimits;
+import io.mnistfl.flower.FlowerSuperNode;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfWorkers;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,12 +39,14 @@ import picocli.CommandLine.Option;
             + " and train on the site's own pictures (--images) or, as a demo, on part K of N of"
             + " MNIST's training set. Only weights leave it. With --simulate-sites it hosts a range"
             + " of simulated sites on one model pool. Reconnects by itself; exits 0 when the"
-            + " server says the federation finished, 1 when it refuses the site.")
+            + " server says the federation finished, 1 when it refuses the site. With"
+            + " --flower-superlink it joins a Flower federation instead, as a Flower SuperNode"
+            + " (one per simulated site) that Flower's strategies cannot tell from a Python one;"
+            + " it then runs until stopped.")
 final class ClientCommand implements Callable<Integer> {
   @Option(
       names = "--server",
       paramLabel = "HOST:PORT",
-      required = true,
       description = "The server to dial; its certificate must name HOST.")
   String server;
 
@@ -106,11 +110,10 @@ final class ClientCommand implements Callable<Integer> {
   @Option(
       names = "--federated-eval",
       paramLabel = "FRACTION",
-      defaultValue = "0",
       description =
           "Hold out this share of each site's data to evaluate the global model"
-              + " (default: none).")
-  double heldOut;
+              + " (default: none; 0.1 with --flower-superlink, whose strategies evaluate).")
+  Optional<Double> heldOut;
 
   @Option(
       names = "--seed",
@@ -154,6 +157,7 @@ final class ClientCommand implements Callable<Integer> {
   /** The certificate and key this process connects with, unless --insecure. */
   private Optional<TlsFiles> connection = Optional.empty();
 
+  @Mixin FlowerOptions flower;
   @Mixin ImagesOption images;
   @Mixin PartitionOptions parts;
   @Mixin DataOptions data;
@@ -161,6 +165,13 @@ final class ClientCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (flower.superlink.isPresent()) {
+      try (FlowerSuperNode node = FlowerSite.start(this)) {
+        Runtime.getRuntime().addShutdownHook(new Thread(node::close));
+        new CountDownLatch(1).await();
+      }
+      return 0;
+    }
     try (GrpcSiteHost host = start()) {
       Runtime.getRuntime().addShutdownHook(new Thread(host::close));
       // Until the server says the federation is over; a server that only stops is dialled again.
@@ -213,6 +224,17 @@ final class ClientCommand implements Callable<Integer> {
 
   /** Dials the server and starts answering; returns at once. */
   GrpcSiteHost start() throws IOException {
+    if (server == null || flower.superlink.isPresent()) {
+      throw new IllegalArgumentException(
+          "client needs one of --server HOST:PORT and --flower-superlink HOST:PORT");
+    }
+    if (flower.model.isPresent()
+        || flower.rootCertificates.isPresent()
+        || flower.authKey.isPresent()) {
+      throw new IllegalArgumentException(
+          "--model, --root-certificates and --auth-key are for --flower-superlink; a --server"
+              + " sends its model and authenticates with --pki or --cert/--key/--ca");
+    }
     InetSocketAddress address = Addresses.parse(server, "--server");
     parts.partitioning();
     int[] mine = indices();
@@ -295,7 +317,7 @@ final class ClientCommand implements Callable<Integer> {
         .map(dir -> new QuickStartPki.Layout(dir).site(siteId));
   }
 
-  private int workerCount(ModelSpec spec) {
+  int workerCount(ModelSpec spec) {
     return workers.orElse(TfWorkers.suggested(spec, threads.tfOptions().threads()));
   }
 
@@ -333,7 +355,8 @@ final class ClientCommand implements Callable<Integer> {
             ? Optional.empty()
             : Optional.of(CertificateIdentities.verifier(connection.get().trustedCa()));
     for (int i = 0; i < ids.size(); i++) {
-      TfClient site = TfClient.ofPart(ids.get(i), pool, local, partsOfMine.get(i), heldOut);
+      TfClient site =
+          TfClient.ofPart(ids.get(i), pool, local, partsOfMine.get(i), heldOut.orElse(0.0));
       ClientRuntime runtime = ClientRuntime.of(site, limits);
       Optional<TlsFiles> identity = identityFiles(ids.get(i));
       if (identity.isPresent()) {

@@ -12,14 +12,11 @@ import io.mnistfl.fl.aggregate.Aggregator;
 import io.mnistfl.fl.checkpoint.Checkpoint;
 import io.mnistfl.fl.checkpoint.CheckpointStore;
 import io.mnistfl.fl.grpc.GrpcServer;
-import io.mnistfl.fl.privacy.DpFedAvg;
-import io.mnistfl.fl.privacy.PrivacyAccountant;
 import io.mnistfl.fl.secagg.CertificateIdentities;
 import io.mnistfl.fl.secagg.SecAggConfig;
 import io.mnistfl.fl.secagg.SecureAggregation;
 import io.mnistfl.fl.secagg.SimulatedIdentities;
 import io.mnistfl.fl.server.Federation;
-import io.mnistfl.fl.server.FederationListener;
 import io.mnistfl.fl.server.FitProtocol;
 import io.mnistfl.fl.server.Sampling;
 import io.mnistfl.fl.server.StandardStrategy;
@@ -35,16 +32,12 @@ import io.mnistfl.tf.TfModel;
 import io.mnistfl.tf.TfWorkers;
 import io.mnistfl.train.LocalTraining;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -123,43 +116,6 @@ final class FederateCommand implements Callable<Integer> {
   int byzantine;
 
   @Option(
-      names = "--dp-clip",
-      paramLabel = "S",
-      description =
-          "Differential privacy (DP-FedAvg): clip each client's update to L2 norm S,"
-              + " add Gaussian noise to the sum and divide by C*N; each client takes part with"
-              + " probability C (Poisson sampling), as the privacy accounting assumes; replaces"
-              + " --aggregator.")
-  Optional<Double> dpClip;
-
-  @Option(
-      names = "--dp-noise",
-      paramLabel = "Z",
-      defaultValue = "1.0",
-      description =
-          "DP-FedAvg noise multiplier: noise std Z*S on the sum of updates"
-              + " (default: ${DEFAULT-VALUE}).")
-  double dpNoise;
-
-  @Option(
-      names = "--dp-delta",
-      paramLabel = "DELTA",
-      defaultValue = "1e-5",
-      description =
-          "The delta of the (epsilon, delta) reported for DP-FedAvg"
-              + " (default: ${DEFAULT-VALUE}).")
-  double dpDelta;
-
-  @Option(
-      names = "--dp-seeded-noise",
-      description =
-          "Simulations only: draw DP-FedAvg's noise and sampling from --seed, so that the run"
-              + " is reproducible. Whoever knows the seed can regenerate the noise and subtract"
-              + " it: the model is then not private. Default: SecureRandom; refused with"
-              + " --listen.")
-  boolean dpSeededNoise;
-
-  @Option(
       names = "--max-examples-per-site",
       paramLabel = "N",
       description =
@@ -179,52 +135,6 @@ final class FederateCommand implements Callable<Integer> {
               + " --secure-aggregation: the bits of its shared-scale quantization, 1 to 24"
               + " (default there: 16).")
   Optional<Integer> quantizeBits;
-
-  @Option(
-      names = "--secure-aggregation",
-      description =
-          "SecAgg+: the server learns only the sum of the sampled sites' updates,"
-              + " never one of them (the README states the threat model). Needs an averaging"
-              + " aggregator; with --listen, certificates (--pki or your own PKI).")
-  boolean secureAggregation;
-
-  @Option(
-      names = "--secagg-neighbours",
-      paramLabel = "K",
-      defaultValue = "0",
-      description =
-          "Each site shares its secrets with K others (default: 2*ceil(log2 n) for n"
-              + " sites in the round, at most n-1).")
-  int secaggNeighbours;
-
-  @Option(
-      names = "--secagg-threshold",
-      paramLabel = "T",
-      defaultValue = "0",
-      description =
-          "Shares that rebuild a secret: a site's update stays hidden unless T of its"
-              + " K neighbours collude with the server; a round with a secret held by fewer than T"
-              + " surviving neighbours is abandoned. At least 2 and more than K/2, which the"
-              + " sites check too (default: floor(K/2)+1).")
-  int secaggThreshold;
-
-  @Option(
-      names = "--secagg-clip",
-      paramLabel = "R",
-      defaultValue = "1.0",
-      description =
-          "Each value of a site's weighted update is clipped to [-R, R] before it is"
-              + " quantized (default: ${DEFAULT-VALUE}); with --dp-clip, S takes its place.")
-  double secaggClip;
-
-  @Option(
-      names = "--secagg-example-cap",
-      paramLabel = "N",
-      defaultValue = "10000",
-      description =
-          "A site's update weighs min(examples, N)/N in the secure sum"
-              + " (default: ${DEFAULT-VALUE}).")
-  int secaggExampleCap;
 
   @Option(
       names = "--mu",
@@ -301,6 +211,8 @@ final class FederateCommand implements Callable<Integer> {
               + " federated evaluation only (use --federated-eval and sites that hold data out).")
   boolean noTestSet;
 
+  @Mixin PrivacyOptions privacy;
+  @Mixin SecureOptions secureOptions;
   @Mixin PartitionOptions parts;
   @Mixin DataOptions data;
   @Mixin ThreadOptions threads;
@@ -330,7 +242,7 @@ final class FederateCommand implements Callable<Integer> {
       store.clear();
     }
     Strategy strategy = strategy(spec);
-    Optional<SecAggConfig> secure = secure();
+    Optional<SecAggConfig> secure = secureOptions.config(quantizeBits);
     if (secure.isPresent() && !strategy.aggregatesSums()) {
       throw new IllegalArgumentException(
           "--secure-aggregation gives the server only the sum of"
@@ -354,7 +266,7 @@ final class FederateCommand implements Callable<Integer> {
         done > 0 ? ", resuming after round " + done + " from " + store.dir() : "");
     System.out.println("strategy: " + strategy.parameters());
     secure.ifPresent(c -> System.out.println("secure aggregation: " + c.parameters()));
-    if (quantizeBits.isPresent() && !secureAggregation) {
+    if (quantizeBits.isPresent() && !secureOptions.on()) {
       printUpdateSizes(spec.initialWeights());
     }
 
@@ -501,19 +413,6 @@ final class FederateCommand implements Callable<Integer> {
         fit.cpuSeconds() / rounds);
   }
 
-  /** SecAgg+ with the --secagg options and the bits of --quantize-updates, if asked for. */
-  private Optional<SecAggConfig> secure() {
-    if (!secureAggregation) {
-      return Optional.empty();
-    }
-    return Optional.of(
-        SecAggConfig.defaults()
-            .withNeighbourhood(secaggNeighbours, secaggThreshold)
-            .withBits(quantizeBits.orElse(16))
-            .withClipRange(secaggClip)
-            .withExampleCap(secaggExampleCap));
-  }
-
   private void report(FederationHistory history) throws IOException {
     System.out.printf(
         "%s; %d rounds in %.1fs (%.1fs per round), peak RSS %d MB%n",
@@ -524,8 +423,8 @@ final class FederateCommand implements Callable<Integer> {
         history.totalSeconds(),
         history.totalSeconds() / Math.max(1, history.rounds().size()),
         BenchCommand.rssMegabytes());
-    if (dpClip.isPresent()) {
-      reportPrivacy(history, parts.clients);
+    if (privacy.on()) {
+      privacy.report(history, fraction, parts.clients);
     }
   }
 
@@ -540,28 +439,16 @@ final class FederateCommand implements Callable<Integer> {
     StandardStrategy.Builder standard =
         StandardStrategy.builder()
             .aggregator(Aggregator.named(aggregator.orElse("fedavg")))
-            .sampling(dpClip.isPresent() ? Sampling.all() : Sampling.fraction(fraction, minClients))
+            .sampling(privacy.on() ? Sampling.all() : Sampling.fraction(fraction, minClients))
             .localTraining(training)
             .learningRateDecay(learningRateDecay)
             .updateEncoding(
-                quantizeBits.isPresent() && !secureAggregation
+                quantizeBits.isPresent() && !secureOptions.on()
                     ? UpdateEncoding.QUANTIZED_8BIT
                     : UpdateEncoding.FULL)
             .federatedEvaluation(federatedEval > 0)
             .seed(seed);
-    if (dpClip.isEmpty()) {
-      return standard.build();
-    }
-    DpFedAvg.Builder dp =
-        DpFedAvg.wrap(standard.build())
-            .clipNorm(dpClip.get())
-            .noiseMultiplier(dpNoise)
-            .samplingProbability(fraction);
-    if (dpSeededNoise) {
-      // Reproduces a simulation; a resumed run skips the draws its checkpoint counted.
-      dp.seededForSimulation(seed);
-    }
-    return dp.build();
+    return privacy.on() ? privacy.wrap(standard.build(), fraction, seed) : standard.build();
   }
 
   private static void printUpdateSizes(Weights weights) {
@@ -575,49 +462,14 @@ final class FederateCommand implements Callable<Integer> {
         Messages.encode(update, request).length / 1e6, Messages.encode(update).length / 1e6);
   }
 
-  private void reportPrivacy(FederationHistory history, int clients) {
-    double epsilon = PrivacyAccountant.epsilon(fraction, dpNoise, history.rounds().size(), dpDelta);
-    System.out.printf(
-        "privacy: user-level (epsilon %s, delta %s) after %d rounds of"
-            + " DP-FedAvg, each of %d clients sampled with probability %.3g, noise multiplier"
-            + " %s%n",
-        Double.isInfinite(epsilon) ? "infinite: no noise" : String.format("%.3g", epsilon),
-        dpDelta,
-        history.rounds().size(),
-        clients,
-        fraction,
-        dpNoise);
-  }
-
   /** Fails on a bad or contradictory option before any data is loaded. */
   private void checkOptions() {
     parts.partitioning();
-    if (dpClip.isPresent() && aggregator.isPresent() && !aggregator.get().equals("fedavg")) {
-      throw new IllegalArgumentException(
-          "--dp-clip runs DP-FedAvg, which averages; leave out"
-              + " --aggregator "
-              + aggregator.get());
-    }
-    if (dpClip.isPresent() && minClients != 1) {
-      throw new IllegalArgumentException(
-          "--dp-clip samples each client with probability C,"
-              + " so there is no minimum; leave out --min-clients "
-              + minClients);
-    }
-    if (dpSeededNoise && dpClip.isEmpty()) {
-      throw new IllegalArgumentException("--dp-seeded-noise goes with --dp-clip");
-    }
-    if (dpSeededNoise && remote.remote()) {
-      throw new IllegalArgumentException(
-          "--dp-seeded-noise would let anyone who knows the seed regenerate the noise and"
-              + " subtract it; with --listen the noise comes from SecureRandom only");
-    }
+    privacy.check(aggregator, minClients, remote.remote());
+    secureOptions.check(remote.insecure, byzantine);
     if (maxExamplesPerSite.isPresent() && maxExamplesPerSite.get() < 1) {
       throw new IllegalArgumentException(
           "--max-examples-per-site must be >= 1, was " + maxExamplesPerSite.get());
-    }
-    if (!(dpDelta > 0 && dpDelta < 1)) {
-      throw new IllegalArgumentException("--dp-delta must be in (0, 1), was " + dpDelta);
     }
     if (byzantine < 0 || byzantine > parts.clients) {
       throw new IllegalArgumentException(
@@ -637,25 +489,11 @@ final class FederateCommand implements Callable<Integer> {
     if (noTestSet && !remote.remote()) {
       throw new IllegalArgumentException("--no-test-set goes with --listen");
     }
-    if (quantizeBits.isPresent() && !secureAggregation && quantizeBits.get() != 8) {
+    if (quantizeBits.isPresent() && !secureOptions.on() && quantizeBits.get() != 8) {
       throw new IllegalArgumentException(
           "--quantize-updates takes 8 bits, or 1 to 24 with"
               + " --secure-aggregation; was "
               + quantizeBits.get());
-    }
-    if (!secureAggregation && (secaggNeighbours != 0 || secaggThreshold != 0)) {
-      throw new IllegalArgumentException(
-          "--secagg-neighbours and --secagg-threshold go with" + " --secure-aggregation");
-    }
-    if (secureAggregation && remote.insecure) {
-      throw new IllegalArgumentException(
-          "--secure-aggregation needs the sites' certificates"
-              + " to check their signatures; it cannot run with --insecure");
-    }
-    if (secureAggregation && byzantine > 0) {
-      throw new IllegalArgumentException(
-          "--byzantine attackers send noise in the clear; they"
-              + " cannot take part in --secure-aggregation");
     }
     if (workers.isPresent() && workers.get() < 1) {
       throw new IllegalArgumentException("--workers must be >= 1, was " + workers.get());
@@ -675,64 +513,5 @@ final class FederateCommand implements Callable<Integer> {
       clients.set(k, new GaussianAttacker(clients.get(k), 1.0));
     }
     return clients;
-  }
-
-  /** Saves what other tools read of the federation so far. */
-  private interface FilesWriter {
-    void save(FederationHistory soFar) throws IOException;
-  }
-
-  /**
-   * A progress bar over the round's clients on a terminal, then the round's line; the model and
-   * history files after every round.
-   */
-  private static final class RoundProgress implements FederationListener {
-    private final boolean terminal = System.console() != null;
-    private FilesWriter files = soFar -> {};
-    private ProgressBar bar;
-
-    @Override
-    public void checkpoint(FederationHistory soFar) {
-      try {
-        files.save(soFar);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot save the model: " + e.getMessage(), e);
-      }
-    }
-
-    @Override
-    public void warning(String message) {
-      System.err.println("warning: " + message);
-    }
-
-    @Override
-    public void roundStarted(int round, int sampled) {
-      if (terminal) {
-        bar =
-            new ProgressBarBuilder()
-                .setTaskName("round " + round)
-                .setInitialMax(sampled)
-                .setStyle(ProgressBarStyle.ASCII)
-                .continuousUpdate()
-                .build();
-      }
-    }
-
-    @Override
-    public void siteAnswered(int round, String stage, int done, int total) {
-      if (bar != null) {
-        bar.setExtraMessage(stage);
-        bar.stepTo(done);
-      }
-    }
-
-    @Override
-    public void roundFinished(RoundResult result) {
-      if (bar != null) {
-        bar.close();
-        bar = null;
-      }
-      System.out.println(result.format());
-    }
   }
 }

@@ -24,6 +24,8 @@ import picocli.CommandLine.ScopeType;
       FederateCommand.class,
       ClientCommand.class,
       CertsCommand.class,
+      ExportWeightsCommand.class,
+      SuperNodeKeyCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })

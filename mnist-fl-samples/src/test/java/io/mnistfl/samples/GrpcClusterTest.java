@@ -508,7 +508,15 @@ class GrpcClusterTest {
       call.request(1);
       call.sendMessage(new byte[0]);
       await(() -> closed[0] != null, 60, "the server refusing the 2 GB message");
-      assertThat(closed[0].getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      // Refused by gRPC's message cap as its header is read, or, on a machine too loaded to
+      // read it sooner, cut by the registration deadline: either way before any byte is kept.
+      if (closed[0].getCode() == Status.Code.PERMISSION_DENIED) {
+        assertThat(closed[0].getDescription()).as(closed[0].toString()).contains("register");
+      } else {
+        assertThat(closed[0].getCode())
+            .as(closed[0].toString())
+            .isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      }
     } finally {
       channel.shutdownNow();
     }
