@@ -41,8 +41,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * An independent review's attacks on secure aggregation (branch secagg-review). Each test says what
- * it shows. Tests marked BREAK assert what the README promises and FAIL on this code: they stand
- * for a finding. The others pass and are kept as regression tests.
+ * it shows. Tests marked BREAK assert what the README promises and failed on the code they were
+ * written against (version 2 of the messages, commit 010299a): each stands for a finding, and "this
+ * code" in their comments is that code. Version 3 fixes them, so they pass, adapted only to its
+ * wire format where they build messages themselves. The others pass and are kept as regression
+ * tests.
  *
  * <p>Most attacks here drive the real sites ({@link SecAggSite}) by hand through {@link Evil}, a
  * malicious server that picks the session, the graph, each site's threshold, the survivor set each
@@ -493,10 +496,17 @@ class SecAggReviewAttackTest {
     evil.consistency(
         Map.of("s0", survived, "s1", survived, "s4", survived, "s2", dropped, "s5", dropped));
     SiteIdentity colluder = ids.of("s3");
+    // Adapted to version 3: the colluder signs with the set its advertisement of this run and
+    // the digest of the global weights it trained from, as an honest site does.
+    byte[] trainedFrom = SecureAggregation.trainedFrom(GLOBAL);
     byte[] colludedSurvived =
-        colluder.sign(SecureAggregation.survivorsSigned(evil.session, 1, survived));
+        colluder.sign(
+            SecureAggregation.survivorsSigned(
+                evil.session, 1, survived, evil.adverts.get("s3"), trainedFrom));
     byte[] colludedDropped =
-        colluder.sign(SecureAggregation.survivorsSigned(evil.session, 1, dropped));
+        colluder.sign(
+            SecureAggregation.survivorsSigned(
+                evil.session, 1, dropped, evil.adverts.get("s3"), trainedFrom));
     evil.unmask(
         "s1",
         Map.of(
@@ -566,6 +576,8 @@ class SecAggReviewAttackTest {
                 w.u16(r.u16()).i32(r.i32());
                 r.f64();
                 w.f64(huge).i32(r.i32()).f64(r.f64());
+                // Adapted to version 3: the digest of the global weights follows the scale.
+                w.fixed(r.fixed(32));
                 return w.strings(r.strings(300)).frame(SecureAggregation.ADVERTISE);
               });
       wire.requests = (s, b) -> widen.apply(s, before.apply(s, b));
@@ -651,6 +663,7 @@ class SecAggReviewAttackTest {
               Advertisement ad = Advertisement.read(new Body.Reader(bytes, kind, "test"));
               if (site.equals("s2")) {
                 byte[] copied = adverts.get("s0").maskingKey();
+                // Adapted to version 3: the parameters are part of what is signed.
                 byte[] signature =
                     ids.of("s2")
                         .sign(
@@ -658,6 +671,7 @@ class SecAggReviewAttackTest {
                                 session[0],
                                 1,
                                 "s2",
+                                ad.parameters(),
                                 ad.sharingKey(),
                                 copied,
                                 ad.seedCommitment(),
@@ -666,6 +680,7 @@ class SecAggReviewAttackTest {
                 ad =
                     new Advertisement(
                         "s2",
+                        ad.parameters(),
                         ad.sharingKey(),
                         copied,
                         ad.seedCommitment(),
