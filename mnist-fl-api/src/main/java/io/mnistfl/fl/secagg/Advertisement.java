@@ -5,14 +5,17 @@ import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * A site's signed key advertisement: its two X25519 public keys (for shares and for masks),
- * commitments to its self-mask seed and its mask key, a commitment to each share it will deal (two
- * per neighbour, in the order of its neighbour list), and the credential its signature is checked
- * against. The share commitments let the server tell a share its owner dealt from one a holder
- * altered, without a signature per share.
+ * A site's signed key advertisement: the round's parameters it was sent (t and the scale, which its
+ * neighbours must share), its two X25519 public keys (for shares and for masks), commitments to its
+ * self-mask seed and its mask key, a commitment to each share it will deal (two per neighbour, in
+ * the order of its neighbour list), and the credential its signature is checked against. The share
+ * commitments let the server tell a share its owner dealt from one a holder altered, without a
+ * signature per share. Its keys are fresh every round, so its digest names the site's run of one
+ * round: a site's signature over the survivor set covers it.
  */
 record Advertisement(
     String siteId,
+    RoundParameters parameters,
     byte[] sharingKey,
     byte[] maskingKey,
     byte[] seedCommitment,
@@ -21,7 +24,7 @@ record Advertisement(
     byte[] credential,
     byte[] signature) {
 
-  static final String KIND = "MFB1";
+  static final String KIND = "MFC1";
 
   /** Bytes of the commitments to the two shares of one neighbour. */
   static final int PER_NEIGHBOUR = 64;
@@ -33,16 +36,18 @@ record Advertisement(
       byte[] session,
       int round,
       String siteId,
+      RoundParameters parameters,
       byte[] sharingKey,
       byte[] maskingKey,
       byte[] seedCommitment,
       byte[] keyCommitment,
       byte[] shareCommitments) {
     return Body.signed(
-        "mnistfl-secagg-v2/advertisement",
+        "mnistfl-secagg-v3/advertisement",
         session,
         round,
         siteId,
+        parameters.bytes(),
         sharingKey,
         maskingKey,
         seedCommitment,
@@ -55,11 +60,17 @@ record Advertisement(
         session,
         round,
         siteId,
+        parameters,
         sharingKey,
         maskingKey,
         seedCommitment,
         keyCommitment,
         shareCommitments);
+  }
+
+  /** The digest of what the signature covers: this advertisement, in this round. */
+  byte[] digest(byte[] session, int round) {
+    return Crypto.sha256(signed(session, round));
   }
 
   /** How many neighbours the site committed shares for. */
@@ -77,8 +88,9 @@ record Advertisement(
   }
 
   void write(Body.Writer w) {
-    w.string(siteId)
-        .bytes(sharingKey)
+    w.string(siteId);
+    parameters.write(w);
+    w.bytes(sharingKey)
         .bytes(maskingKey)
         .fixed(seedCommitment)
         .fixed(keyCommitment)
@@ -91,6 +103,7 @@ record Advertisement(
     Advertisement ad =
         new Advertisement(
             r.string(),
+            RoundParameters.read(r),
             r.bytes(64),
             r.bytes(64),
             r.fixed(32),

@@ -1,5 +1,6 @@
 package io.mnistfl.fl.secagg;
 
+import io.mnistfl.model.Weights;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -27,7 +28,7 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * The cryptography of secure aggregation, all from the JDK: X25519 key pairs and agreement,
  * HKDF-SHA256 on its HMAC, AES-GCM for shares in transit, AES-CTR as the mask generator and SHA-256
- * commitments. Nothing here is a primitive of our own.
+ * commitments and digests. Nothing here is a primitive of our own.
  */
 final class Crypto {
   private static final int GCM_TAG_BITS = 128;
@@ -64,10 +65,73 @@ final class Crypto {
   /** HKDF-SHA256 of the X25519 agreement of {@code mine} and {@code theirs}. */
   static byte[] agree(PrivateKey mine, PublicKey theirs, byte[] salt, String info)
       throws GeneralSecurityException {
+    return hkdf(raw(mine, theirs), salt, info);
+  }
+
+  /** HKDF-SHA256 of the X25519 agreement of {@code mine} and {@code theirs}, with binary info. */
+  static byte[] agree(PrivateKey mine, PublicKey theirs, byte[] salt, byte[] info)
+      throws GeneralSecurityException {
+    return hkdf(raw(mine, theirs), salt, info);
+  }
+
+  /** The X25519 agreement itself; the JDK refuses a key of small order (an all-zero result). */
+  private static byte[] raw(PrivateKey mine, PublicKey theirs) throws GeneralSecurityException {
     KeyAgreement a = KeyAgreement.getInstance("X25519");
     a.init(mine);
     a.doPhase(theirs, true);
-    return hkdf(a.generateSecret(), salt, info);
+    return a.generateSecret();
+  }
+
+  /**
+   * What {@code key} agrees on with {@code probe}, a fresh private key: two public keys with one
+   * fingerprint agree on the same secret with every private key (X25519 clamps private keys to
+   * multiples of the cofactor 8, so a key differing from another only by a point of small order, or
+   * by the encoding of the same point, agrees as that one does), while two keys that differ
+   * otherwise share a fingerprint with negligible probability. Comparing the encodings would miss
+   * such copies. Refuses a key of small order, as {@link #requireUsable} does.
+   */
+  static byte[] fingerprint(PrivateKey probe, PublicKey key) throws GeneralSecurityException {
+    return raw(probe, key);
+  }
+
+  /**
+   * Whether {@code candidate} is the private key of {@code advertised} (up to a point of small
+   * order, which no agreement sees): X25519 commutes, so the candidate's agreement with the probe's
+   * public key is the probe's agreement with the advertised key exactly when it is.
+   */
+  static boolean isPrivateKeyOf(PrivateKey candidate, PublicKey advertised, KeyPair probe)
+      throws GeneralSecurityException {
+    return MessageDigest.isEqual(
+        raw(candidate, probe.getPublic()), raw(probe.getPrivate(), advertised));
+  }
+
+  /**
+   * The SHA-256 digest of {@code weights}: each array's name, shape and values (their IEEE 754
+   * bits, little-endian), in order. Sites sign it with the survivor set, so that a site reveals
+   * nothing unless t of its neighbours trained from the very global weights it did.
+   */
+  static byte[] digest(Weights weights) {
+    MessageDigest d = sha256();
+    d.update(Body.signed("mnistfl-secagg-v3/weights", weights.arrays().size()));
+    byte[] buffer = new byte[4 << 12];
+    for (Weights.NamedArray a : weights.arrays()) {
+      Body.Writer header = new Body.Writer(64).string(a.name());
+      int[] shape = a.shape();
+      header.i32(shape.length);
+      for (int dim : shape) {
+        header.i32(dim);
+      }
+      float[] v = a.values();
+      d.update(header.i32(v.length).body());
+      for (int from = 0; from < v.length; from += 1 << 12) {
+        int n = Math.min(1 << 12, v.length - from);
+        for (int i = 0; i < n; i++) {
+          LITTLE_ENDIAN_INT.set(buffer, 4 * i, Float.floatToRawIntBits(v[from + i]));
+        }
+        d.update(buffer, 0, 4 * n);
+      }
+    }
+    return d.digest();
   }
 
   /**
@@ -89,12 +153,16 @@ final class Crypto {
   }
 
   static byte[] sha256(byte[]... parts) {
+    MessageDigest d = sha256();
+    for (byte[] p : parts) {
+      d.update(p);
+    }
+    return d.digest();
+  }
+
+  private static MessageDigest sha256() {
     try {
-      MessageDigest d = MessageDigest.getInstance("SHA-256");
-      for (byte[] p : parts) {
-        d.update(p);
-      }
-      return d.digest();
+      return MessageDigest.getInstance("SHA-256");
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("the JDK always provides SHA-256", e);
     }
@@ -159,9 +227,6 @@ final class Crypto {
    * any key is fixed (the JDK refuses it when agreeing with {@code probe}, a key of ours).
    */
   static void requireUsable(PrivateKey probe, PublicKey key) throws GeneralSecurityException {
-    KeyAgreement a = KeyAgreement.getInstance("X25519");
-    a.init(probe);
-    a.doPhase(key, true);
-    a.generateSecret();
+    raw(probe, key);
   }
 }

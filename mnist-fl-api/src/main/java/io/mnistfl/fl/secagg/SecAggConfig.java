@@ -9,7 +9,9 @@ import java.util.Map;
  *
  * @param neighbours k, the sites each site shares its secrets with (0: 2·⌈log2 n⌉; odd k is rounded
  *     up; at most n − 1, for n sites in the round, and 256; n − 1, a complete graph, whenever k
- *     would reach it)
+ *     would reach it). Each site reveals nothing unless its k is at least min(m − 1, 2·⌈log2 m⌉)
+ *     for the m sites it is told sent their input, so the server abandons a round of n sites whose
+ *     k would be below min(n − 1, 2·⌈log2 n⌉)
  * @param threshold t, the shares that rebuild a secret (0: ⌊k/2⌋ + 1); at least 2 and more than
  *     k/2, so that no story about dropouts gets both of a site's secrets out of its honest
  *     neighbours; a site's secrets are safe unless t of its k neighbours collude with the server
@@ -143,6 +145,18 @@ public record SecAggConfig(
     int auto = 2 * (32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1)));
     int k = neighbours > 0 ? neighbours + (neighbours & 1) : auto;
     return Math.max(0, Math.min(Math.min(n - 1, MAX_NEIGHBOURS), k));
+  }
+
+  /**
+   * The fewest neighbours a site of a round of {@code n} sites may have, min(n − 1, 2⌈log2 n⌉): the
+   * default k. A site checks it against the survivor set it signed before it reveals anything,
+   * since the graph and its k are the server's to choose.
+   */
+  static int minNeighbours(int n) {
+    if (n < 2) {
+      return 0;
+    }
+    return Math.min(n - 1, 2 * (32 - Integer.numberOfLeadingZeros(n - 1)));
   }
 
   /** t for a neighbourhood of {@code k}: a majority of it. */

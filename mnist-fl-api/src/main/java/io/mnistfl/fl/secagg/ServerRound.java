@@ -9,6 +9,7 @@ import io.mnistfl.fl.wire.MessageFormatException;
 import io.mnistfl.fl.wire.Messages;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
+import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
@@ -18,12 +19,14 @@ import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The server's side of one round of {@link SecureAggregation}: the five stages in order, each
@@ -42,7 +45,10 @@ final class ServerRound {
   private final List<SiteFailure> failures = new ArrayList<>();
   private final byte[] session = new byte[16];
   private int t;
+  private RoundParameters parameters;
   private Quantizer quantizer;
+  private byte[] trainedFrom;
+  private KeyPair probe;
   private Map<String, List<String>> graph;
   private final Map<String, Advertisement> adverts = new TreeMap<>();
 
@@ -89,6 +95,17 @@ final class ServerRound {
               + " sites) is not more than half of them: a server lying about dropouts could"
               + " rebuild both secrets of a site, and the sites refuse it");
     }
+    int least = SecAggConfig.minNeighbours(n);
+    if (k < least) {
+      throw abandon(
+          k
+              + " neighbours for "
+              + n
+              + " sites: a site reveals nothing with fewer than min(n - 1, 2 ceil(log2 n)) = "
+              + least
+              + " for a round of n sites (the graph is the server's choice, so the sites"
+              + " check it); leave the neighbours to the default or raise them");
+    }
     String overflow = config.overflow(n);
     if (!overflow.isEmpty()) {
       throw abandon(overflow);
@@ -105,11 +122,20 @@ final class ServerRound {
               + clipNorms);
     }
     double clipNorm = clipNorms.get(0);
-    quantizer = Quantizer.of(config.bits(), config.clipRange(), config.exampleCap(), clipNorm);
+    trainedFrom = SecureAggregation.trainedFrom(round.global());
+    parameters =
+        new RoundParameters(
+            t, config.bits(), config.clipRange(), config.exampleCap(), clipNorm, trainedFrom);
+    quantizer = parameters.quantizer();
     graph = neighbourGraph(sites, k);
     random.nextBytes(session);
+    try {
+      probe = Crypto.x25519(random);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK always provides X25519", e);
+    }
 
-    advertise(sites, clipNorm);
+    advertise(sites);
     Map<String, Map<String, byte[]>> sealedFor = new TreeMap<>();
     List<String> shared = shareKeys(sealedFor);
     Map<String, List<String>> maskPeers = new TreeMap<>();
@@ -145,26 +171,17 @@ final class ServerRound {
     return new Body.Writer(capacity).fixed(session).i32(round.round()).string(site);
   }
 
-  /** Stage 1: each site's advertisement, its signature and keys checked. */
-  private void advertise(List<String> sites, double clipNorm) {
-    PrivateKey probe;
-    try {
-      probe = Crypto.x25519(random).getPrivate();
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("the JDK always provides X25519", e);
-    }
+  /**
+   * Stage 1: each site's advertisement, its signature, parameters and keys checked; then every site
+   * advertising a key that agrees as another advertised key does (one copied the other's) is left
+   * out.
+   */
+  private void advertise(List<String> sites) {
     Map<String, byte[]> requests = new LinkedHashMap<>();
     for (String u : sites) {
-      requests.put(
-          u,
-          header(u)
-              .u16(t)
-              .i32(config.bits())
-              .f64(config.clipRange())
-              .i32(config.exampleCap())
-              .f64(clipNorm)
-              .strings(graph.get(u))
-              .frame(SecureAggregation.ADVERTISE));
+      Body.Writer w = header(u);
+      parameters.write(w);
+      requests.put(u, w.strings(graph.get(u)).frame(SecureAggregation.ADVERTISE));
     }
     SiteExchange.Replies replies = exchange.send("secagg advertise", requests);
     for (SiteFailure f : replies.failures()) {
@@ -179,6 +196,8 @@ final class ServerRound {
                       + ", which this server runs; update the site)")
               : f);
     }
+    // Each key by its fingerprint, with the sites that advertised it.
+    Map<String, List<String>> keys = new HashMap<>();
     for (Map.Entry<String, byte[]> a : replies.answers().entrySet()) {
       String u = a.getKey();
       try {
@@ -196,13 +215,50 @@ final class ServerRound {
                   + graph.get(u).size());
         }
         verifier.verify(u, ad.credential(), ad.signed(session, round.round()), ad.signature());
-        Crypto.requireUsable(probe, Crypto.publicKey(ad.sharingKey()));
-        Crypto.requireUsable(probe, Crypto.publicKey(ad.maskingKey()));
+        if (!ad.parameters().equals(parameters)) {
+          throw new GeneralSecurityException(
+              "advertised other parameters ("
+                  + ad.parameters()
+                  + ") than sent ("
+                  + parameters
+                  + ")");
+        }
+        // The fingerprints also refuse a key of small order.
+        List<String> prints = new ArrayList<>();
+        for (byte[] key : List.of(ad.sharingKey(), ad.maskingKey())) {
+          prints.add(
+              HexFormat.of()
+                  .formatHex(Crypto.fingerprint(probe.getPrivate(), Crypto.publicKey(key))));
+        }
+        prints.forEach(print -> keys.computeIfAbsent(print, p -> new ArrayList<>()).add(u));
         adverts.put(u, ad);
       } catch (MessageFormatException | GeneralSecurityException | RuntimeException e) {
         failures.add(new SiteFailure(u, "secagg advertise: " + e.getMessage()));
       }
     }
+    Map<String, Set<String>> clashes = new TreeMap<>();
+    for (List<String> owners : keys.values()) {
+      if (owners.size() > 1) {
+        for (String u : owners) {
+          Set<String> with = clashes.computeIfAbsent(u, x -> new TreeSet<>());
+          owners.stream().filter(v -> !v.equals(u)).forEach(with::add);
+          if (owners.stream().filter(u::equals).count() > 1) {
+            with.add(u);
+          }
+        }
+      }
+    }
+    clashes.forEach(
+        (u, with) -> {
+          adverts.remove(u);
+          failures.add(
+              new SiteFailure(
+                  u,
+                  "secagg advertise: a key that agrees as a key of "
+                      + String.join(", ", with)
+                      + " does: a copied key would cancel the pair masks of the sites between"
+                      + " them, so every site advertising it is left out"));
+        });
   }
 
   /**
@@ -306,7 +362,12 @@ final class ServerRound {
     SiteExchange.Replies replies = exchange.send("secagg masked input", requests);
     requests.clear();
     failures.addAll(replies.failures());
-    Map<String, Integer> weights = new TreeMap<>();
+    // First the dealers each site refuses the shares of, judged with the keys it hands over, so
+    // that the input of a dealer proven bad is left out before anything is summed.
+    Map<String, Body.Reader> inputs = new LinkedHashMap<>();
+    Map<String, Set<String>> refused = new HashMap<>();
+    Map<String, List<String>> provenBad = new TreeMap<>();
+    Set<String> left = new HashSet<>();
     for (Map.Entry<String, byte[]> a : replies.answers().entrySet()) {
       String u = a.getKey();
       try {
@@ -314,6 +375,92 @@ final class ServerRound {
         if (!r.string().equals(u)) {
           throw new MessageFormatException("masked input sent as another site");
         }
+        Map<String, byte[]> complaints = readComplaints(u, r, maskPeers.get(u));
+        int sent = r.u16();
+        if (sent > 1) {
+          throw new MessageFormatException("masked input: a flag of " + sent);
+        }
+        List<String> unopened = new ArrayList<>();
+        String falsely = null;
+        for (Map.Entry<String, byte[]> c : complaints.entrySet()) {
+          String dealer = c.getKey();
+          if (c.getValue().length == 0) {
+            unopened.add(dealer);
+            continue;
+          }
+          try {
+            SecAggSite.openShares(
+                c.getValue(),
+                sealedFor.get(u).get(dealer),
+                session,
+                dealer,
+                u,
+                adverts.get(dealer));
+            falsely = "it refused the shares of " + dealer + ", which fit their commitments";
+          } catch (SecAggSite.BadShare e) {
+            if (e.opened) {
+              provenBad
+                  .computeIfAbsent(dealer, d -> new ArrayList<>())
+                  .add(u + ": " + e.getMessage());
+            } else {
+              falsely =
+                  "it refused the shares of "
+                      + dealer
+                      + " with a key that does not open them, which proves nothing";
+            }
+          }
+        }
+        if (!unopened.isEmpty() && sent == 1) {
+          throw new MessageFormatException(
+              "masked input beside shares it could not open, of " + String.join(", ", unopened));
+        }
+        for (String dealer : unopened) {
+          // Either may be at fault: the dealer sealed garbage, or the holder says it did.
+          failures.add(
+              new SiteFailure(
+                  dealer,
+                  "secagg: "
+                      + u
+                      + " could not open the shares it dealt it and left the round"
+                      + " (the dealer or that holder is at fault)"));
+        }
+        if (falsely != null) {
+          left.add(u);
+          failures.add(new SiteFailure(u, "secagg masked input: " + falsely + "; left out"));
+        } else if (sent == 0) {
+          failures.add(
+              new SiteFailure(
+                  u,
+                  "secagg masked input: sent no input"
+                      + (complaints.isEmpty()
+                          ? ""
+                          : ", refusing the shares of " + String.join(", ", complaints.keySet()))));
+        } else {
+          refused.put(u, complaints.keySet());
+          inputs.put(u, r);
+        }
+      } catch (MessageFormatException e) {
+        failures.add(new SiteFailure(u, "secagg masked input: " + e.getMessage()));
+      }
+    }
+    provenBad.forEach(
+        (dealer, why) -> {
+          left.add(dealer);
+          failures.add(
+              new SiteFailure(
+                  dealer,
+                  "secagg: dealt shares that are not the ones it committed to ("
+                      + String.join("; ", why)
+                      + ", proven with the holder's key); its input is left out"));
+        });
+    Map<String, Integer> weights = new TreeMap<>();
+    for (Map.Entry<String, Body.Reader> a : inputs.entrySet()) {
+      String u = a.getKey();
+      if (left.contains(u)) {
+        continue;
+      }
+      try {
+        Body.Reader r = a.getValue();
         int[] masked = r.ints(sum.length);
         int units = r.i32();
         byte[] signature = r.bytes(512);
@@ -331,6 +478,9 @@ final class ServerRound {
           sum[i] += masked[i];
         }
         weights.put(u, units);
+        // It masked with the dealers whose shares it kept, and only those.
+        Set<String> out = refused.get(u);
+        maskPeers.put(u, maskPeers.get(u).stream().filter(v -> !out.contains(v)).toList());
       } catch (MessageFormatException | GeneralSecurityException e) {
         failures.add(new SiteFailure(u, "secagg masked input: " + e.getMessage()));
       }
@@ -339,12 +489,42 @@ final class ServerRound {
   }
 
   /**
+   * The dealers {@code holder} refuses the shares of, each with the key that opens them (or none,
+   * when they did not open): each must be one whose shares it was sent, once.
+   */
+  private static Map<String, byte[]> readComplaints(
+      String holder, Body.Reader r, List<String> dealers) throws MessageFormatException {
+    int count = r.u16();
+    if (count > dealers.size()) {
+      throw new MessageFormatException(
+          "refuses the shares of " + count + " of its " + dealers.size() + " dealers");
+    }
+    Map<String, byte[]> complaints = new TreeMap<>();
+    for (int i = 0; i < count; i++) {
+      String dealer = r.string();
+      byte[] key = r.bytes(32);
+      if (key.length != 0 && key.length != 32) {
+        throw new MessageFormatException("a key of " + key.length + " bytes");
+      }
+      if (!dealers.contains(dealer) || complaints.put(dealer, key) != null) {
+        throw new MessageFormatException(
+            holder
+                + " refuses the shares of "
+                + dealer
+                + ", not a dealer of its shares or a repeat");
+      }
+    }
+    return complaints;
+  }
+
+  /**
    * Stage 4, the consistency check of Bonawitz et al.: each survivor is told the sorted set of the
-   * survivors and signs it. Returns each signer's signature, checked; a site's neighbours reveal
-   * nothing unless t of their own neighbours signed the very set they were told.
+   * survivors and signs it, with the digests of its advertisement and of the global weights it
+   * trained from. Returns each signer's signature, checked; a site's neighbours reveal nothing
+   * unless t of their own neighbours signed the very set they were told, in this run, having
+   * trained from the same global weights.
    */
   private Map<String, byte[]> consistency(List<String> survivors) {
-    byte[] signed = SecureAggregation.survivorsSigned(session, round.round(), survivors);
     int capacity = 256 + survivors.stream().mapToInt(u -> u.length() * 3 + 4).sum();
     Map<String, byte[]> requests = new LinkedHashMap<>();
     for (String u : survivors) {
@@ -363,6 +543,9 @@ final class ServerRound {
         }
         byte[] signature = r.bytes(512);
         r.end();
+        byte[] signed =
+            SecureAggregation.survivorsSigned(
+                session, round.round(), survivors, adverts.get(u), trainedFrom);
         verifier.verify(u, adverts.get(u).credential(), signed, signature);
         signatures.put(u, signature);
       } catch (MessageFormatException | GeneralSecurityException e) {
@@ -418,11 +601,12 @@ final class ServerRound {
       List<String> dropped,
       Map<String, List<String>> maskPeers,
       Map<String, byte[]> signatures) {
+    // A site counts the signatures of the neighbours whose shares it holds, its mask peers.
     List<String> able =
         signatures.keySet().stream()
             .filter(
                 u ->
-                    graph.get(u).stream().filter(signatures::containsKey).count() >= t
+                    maskPeers.get(u).stream().filter(signatures::containsKey).count() >= t
                         && maskPeers.get(u).stream().filter(survived::contains).count() >= t)
             .toList();
     Map<String, List<String>> affectedBy = new TreeMap<>();
@@ -442,7 +626,7 @@ final class ServerRound {
     }
     Map<String, byte[]> requests = new LinkedHashMap<>();
     for (String u : able) {
-      List<String> signers = graph.get(u).stream().filter(signatures::containsKey).toList();
+      List<String> signers = maskPeers.get(u).stream().filter(signatures::containsKey).toList();
       Body.Writer w = header(u).u16(signers.size());
       signers.forEach(v -> w.string(v).bytes(signatures.get(v)));
       requests.put(u, w.frame(SecureAggregation.UNMASK));
@@ -462,6 +646,20 @@ final class ServerRound {
         String v = e.getKey();
         PrivateKey key =
             Crypto.privateKey(rebuild(v, Secret.MASK_KEY, revealed.getOrDefault(v, Map.of())));
+        if (!Crypto.isPrivateKeyOf(key, Crypto.publicKey(adverts.get(v).maskingKey()), probe)) {
+          // It committed to, and dealt shares of, another key than the one it advertised: its
+          // pair masks can't be removed, and the sum would be garbage.
+          failures.add(
+              new SiteFailure(
+                  v,
+                  "secagg: dealt shares of a mask key (matching its commitment) that is not the"
+                      + " private key of the one it advertised"));
+          throw abandon(
+              "the mask key of "
+                  + v
+                  + " its shares rebuild is not the one it advertised: its pair masks cannot be"
+                  + " removed");
+        }
         for (String u : e.getValue()) {
           byte[] pair =
               Crypto.agree(
@@ -578,11 +776,17 @@ final class ServerRound {
     }
   }
 
+  /** Rebuilding tries every t-subset of the revealed shares when there are at most this many. */
+  static final int MAX_SUBSETS = 4096;
+
   /**
    * The secret of {@code owner} from its revealed shares, checked against its commitment. The
    * shares all match the commitments the owner signed, so one off the polynomial of the committed
-   * secret was dealt so by the owner, who is named; the secret is still rebuilt when t of the
-   * shares lie on that polynomial.
+   * secret was dealt so by the owner, who is named. Every t-subset is tried when there are at most
+   * {@link #MAX_SUBSETS} (so the secret comes back whenever t of the shares lie on a polynomial
+   * through it), else the first t, the first t + 1 less one and every run of t in a row. Of the
+   * polynomials through a subset whose secret matches the commitment, the one most shares lie on is
+   * taken; the holders of the shares off it are named only when no other can hold as many.
    */
   private byte[] rebuild(String owner, Secret secret, Map<Integer, Revealed> shares) {
     if (shares.size() < t) {
@@ -601,48 +805,124 @@ final class ServerRound {
             ? adverts.get(owner).seedCommitment()
             : adverts.get(owner).keyCommitment();
     List<Integer> xs = new ArrayList<>(shares.keySet());
-    for (List<Integer> subset : candidates(xs, t)) {
+    int m = xs.size();
+    boolean every = subsets(m, t) <= MAX_SUBSETS;
+    byte[] value = null;
+    Set<Integer> best = null;
+    boolean tie = false;
+    for (List<Integer> subset : every ? allSubsets(xs, t) : candidates(xs, t)) {
+      if (best != null && best.containsAll(subset)) {
+        continue; // the polynomial already found
+      }
       Map<Integer, BigInteger> points = new TreeMap<>();
       subset.forEach(x -> points.put(x, shares.get(x).value()));
-      Optional<byte[]> value =
-          Shamir.combine(points, 32).filter(s -> Arrays.equals(secret.commit(s), commitment));
-      if (value.isPresent()) {
-        Shamir.Polynomial polynomial = new Shamir.Polynomial(points);
-        List<String> off =
-            xs.stream()
-                .filter(
-                    x -> !points.containsKey(x) && !polynomial.at(x).equals(shares.get(x).value()))
-                .map(x -> shares.get(x).holder())
-                .toList();
-        if (!off.isEmpty()) {
-          failures.add(
-              new SiteFailure(
-                  owner,
-                  "secagg: dealt "
-                      + String.join(", ", off)
-                      + " shares of its "
-                      + secret
-                      + " that do not fit its commitment"));
+      Optional<byte[]> candidate =
+          Shamir.combine(points, 32).filter(v -> Arrays.equals(secret.commit(v), commitment));
+      if (candidate.isEmpty()) {
+        continue;
+      }
+      Shamir.Polynomial polynomial = new Shamir.Polynomial(points);
+      Set<Integer> on = new TreeSet<>();
+      for (int x : xs) {
+        if (points.containsKey(x) || polynomial.at(x).equals(shares.get(x).value())) {
+          on.add(x);
         }
-        return value.get();
+      }
+      if (best == null || on.size() > best.size()) {
+        best = on;
+        value = candidate.get();
+        tie = false;
+      } else if (on.size() == best.size()) {
+        tie = true;
+      }
+      // Two polynomials of degree < t share at most t − 1 points: none other can hold as many.
+      if (2 * best.size() > m + t - 1) {
+        break;
       }
     }
-    failures.add(
-        new SiteFailure(
-            owner,
-            "secagg: dealt shares of its " + secret + " that do" + " not fit its commitment"));
-    throw abandon(
-        "the shares "
-            + owner
-            + " dealt of its "
-            + secret
-            + " are inconsistent, and"
-            + " too few fit together to rebuild it");
+    if (best == null) {
+      failures.add(
+          new SiteFailure(
+              owner,
+              "secagg: dealt shares of its " + secret + " that do" + " not fit its commitment"));
+      throw abandon(
+          "the shares "
+              + owner
+              + " dealt of its "
+              + secret
+              + " are inconsistent, and"
+              + " too few fit together to rebuild it");
+    }
+    if (best.size() < m) {
+      Set<Integer> on = best;
+      boolean sure = 2 * best.size() > m + t - 1 || every && !tie;
+      failures.add(
+          new SiteFailure(
+              owner,
+              sure
+                  ? "secagg: dealt "
+                      + String.join(
+                          ", ",
+                          xs.stream()
+                              .filter(x -> !on.contains(x))
+                              .map(x -> shares.get(x).holder())
+                              .toList())
+                      + " shares of its "
+                      + secret
+                      + " that do not fit its commitment"
+                  : "secagg: dealt shares of its "
+                      + secret
+                      + " that do not fit its commitment: no polynomial through it holds more than "
+                      + best.size()
+                      + " of the "
+                      + m
+                      + " revealed, and which are off it is not clear"));
+    }
+    return value;
+  }
+
+  /** C(m, t), or more than {@link #MAX_SUBSETS} once it passes that. */
+  static long subsets(int m, int t) {
+    long c = 1;
+    for (int i = 0; i < Math.min(t, m - t); i++) {
+      c = c * (m - i) / (i + 1);
+      if (c > MAX_SUBSETS) {
+        return MAX_SUBSETS + 1L;
+      }
+    }
+    return c;
+  }
+
+  /** Every t-subset of {@code xs}, in lexicographic order of positions. */
+  static List<List<Integer>> allSubsets(List<Integer> xs, int t) {
+    List<List<Integer>> out = new ArrayList<>();
+    int[] at = new int[t];
+    for (int i = 0; i < t; i++) {
+      at[i] = i;
+    }
+    while (true) {
+      List<Integer> subset = new ArrayList<>(t);
+      for (int i : at) {
+        subset.add(xs.get(i));
+      }
+      out.add(subset);
+      int i = t - 1;
+      while (i >= 0 && at[i] == xs.size() - t + i) {
+        i--;
+      }
+      if (i < 0) {
+        return out;
+      }
+      at[i]++;
+      for (int j = i + 1; j < t; j++) {
+        at[j] = at[j - 1] + 1;
+      }
+    }
   }
 
   /**
-   * The t-subsets of {@code xs} tried in turn: the first t, the first t + 1 less each one, and
-   * every run of t in a row.
+   * The t-subsets of {@code xs} tried in turn when there are too many to try them all: the first t,
+   * the first t + 1 less each one, and every run of t in a row.
    */
   private static List<List<Integer>> candidates(List<Integer> xs, int t) {
     List<List<Integer>> out = new ArrayList<>();

@@ -49,7 +49,7 @@ final class Shamir {
    * shares cannot belong to a secret of that length.
    */
   static Optional<byte[]> combine(Map<Integer, BigInteger> shares, int length) {
-    BigInteger secret = new Polynomial(shares).at(0);
+    BigInteger secret = atZero(shares);
     if (secret.bitLength() > 8 * length) {
       return Optional.empty();
     }
@@ -58,6 +58,50 @@ final class Shamir {
     int copy = Math.min(length, raw.length);
     System.arraycopy(raw, raw.length - copy, out, length - copy, copy);
     return Optional.of(out);
+  }
+
+  /**
+   * The value at 0 of the polynomial through {@code shares} (distinct x from 1 to 2^16), by
+   * Lagrange: Σ yᵢ · Π_{j≠i} xⱼ / (xⱼ − xᵢ), with one modular inverse for all the denominators
+   * (Montgomery's trick), since rebuilding may try many subsets of the shares.
+   */
+  static BigInteger atZero(Map<Integer, BigInteger> shares) {
+    int t = shares.size();
+    long[] xs = new long[t];
+    BigInteger[] ys = new BigInteger[t];
+    int i = 0;
+    for (Map.Entry<Integer, BigInteger> p : shares.entrySet()) {
+      xs[i] = p.getKey();
+      ys[i++] = p.getValue();
+    }
+    BigInteger[] numerators = new BigInteger[t];
+    BigInteger[] denominators = new BigInteger[t];
+    for (i = 0; i < t; i++) {
+      BigInteger num = BigInteger.ONE;
+      BigInteger den = BigInteger.ONE;
+      for (int j = 0; j < t; j++) {
+        if (j != i) {
+          num = num.multiply(BigInteger.valueOf(xs[j]));
+          den = den.multiply(BigInteger.valueOf(xs[j] - xs[i]));
+        }
+      }
+      numerators[i] = num.mod(P);
+      denominators[i] = den.mod(P);
+    }
+    // prefix[i] = den[0] · … · den[i − 1]; one inverse of the whole product, then back down.
+    BigInteger[] prefix = new BigInteger[t + 1];
+    prefix[0] = BigInteger.ONE;
+    for (i = 0; i < t; i++) {
+      prefix[i + 1] = prefix[i].multiply(denominators[i]).mod(P);
+    }
+    BigInteger inverse = prefix[t].modInverse(P);
+    BigInteger sum = BigInteger.ZERO;
+    for (i = t - 1; i >= 0; i--) {
+      BigInteger inverseOfThis = inverse.multiply(prefix[i]).mod(P);
+      inverse = inverse.multiply(denominators[i]).mod(P);
+      sum = sum.add(ys[i].multiply(numerators[i]).mod(P).multiply(inverseOfThis));
+    }
+    return sum.mod(P);
   }
 
   /**

@@ -399,7 +399,7 @@ class SecAggAttackTest {
                 Body.Writer w =
                     new Body.Writer().fixed(r.fixed(16)).i32(r.i32()).string(r.string());
                 r.u16();
-                w.u16(4).i32(r.i32()).f64(r.f64()).i32(r.i32()).f64(r.f64());
+                w.u16(4).i32(r.i32()).f64(r.f64()).i32(r.i32()).f64(r.f64()).fixed(r.fixed(32));
                 return w.strings(r.strings(100)).frame(SecureAggregation.ADVERTISE);
               });
       wire.requests = (s, b) -> halve.apply(s, before.apply(s, b));
@@ -485,6 +485,8 @@ class SecAggAttackTest {
             SecureAggregation.MASKED,
             r -> {
               String id = r.string();
+              r.u16(); // no complaints
+              r.u16(); // an input
               int[] v = r.ints((int) GLOBAL.scalarCount());
               r.i32();
               byte[] signature = r.bytes(512);
@@ -499,6 +501,8 @@ class SecAggAttackTest {
               }
               return new Body.Writer()
                   .string(id)
+                  .u16(0)
+                  .u16(1)
                   .ints(v)
                   .i32(units)
                   .bytes(signature)
@@ -724,7 +728,23 @@ class SecAggAttackTest {
         .isInstanceOf(IOException.class)
         .hasMessageContaining(
             "site s0 refuses: a request of secure aggregation version 1 (kind MFS1); this site"
-                + " speaks version 2");
+                + " speaks version 3");
+    // And a version-2 server's, as it wrote it.
+    byte[] former =
+        java.nio.file.Files.readAllBytes(
+            java.nio.file.Path.of(
+                "src/test/resources/io/mnistfl/fl/secagg/SecAggFuzzTestInputs/siteRequests/"
+                    + "advertise-version2"));
+    byte[] v2 = java.util.Arrays.copyOfRange(former, 1, former.length);
+    assertThat(Frame.kind(v2)).hasValue("MFT1");
+    assertThatThrownBy(
+            () ->
+                SecAggSite.of(ids.of("s0"), ids.verifier())
+                    .handle(v2, clients(1).get(0), SiteLimits.defaults()))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining(
+            "site s0 refuses: a request of secure aggregation version 2 (kind MFT1); this site"
+                + " speaks version 3");
 
     // A site that knows no stage of this version (as a version-1 site does not) among 6.
     List<Client> clients = clients(6);
@@ -744,8 +764,8 @@ class SecAggAttackTest {
               assertThat(f.siteId()).isEqualTo("s0");
               assertThat(f.reason())
                   .startsWith("secagg advertise: ")
-                  .contains("does not know messages of kind 'MFT1'")
-                  .contains("it does not speak secure aggregation version 2");
+                  .contains("does not know messages of kind 'MFU1'")
+                  .contains("it does not speak secure aggregation version 3");
             });
     assertThat(u.contributors()).hasSize(5);
   }

@@ -90,10 +90,16 @@ class SecAggFuzzTest {
     byte[] maskRequest = mask.bytes(fit).frame(SecureAggregation.MASK);
     byte[] consistency = header("s0").strings(SITES).frame(SecureAggregation.CONSISTENCY);
     Body.Writer unmask = header("s0").u16(2);
-    for (String signer : List.of("s1", "s2")) {
+    byte[] trainedFrom = SecureAggregation.trainedFrom(SecureAggregationTest.GLOBAL);
+    for (int j = 1; j < 3; j++) {
+      String signer = SITES.get(j);
+      Advertisement ad =
+          Advertisement.read(new Body.Reader(adverts[j], Advertisement.KIND, "seed"));
       unmask
           .string(signer)
-          .bytes(IDS.of(signer).sign(SecureAggregation.survivorsSigned(SESSION, 1, SITES)));
+          .bytes(
+              IDS.of(signer)
+                  .sign(SecureAggregation.survivorsSigned(SESSION, 1, SITES, ad, trainedFrom)));
     }
     out[0] =
         new Round(

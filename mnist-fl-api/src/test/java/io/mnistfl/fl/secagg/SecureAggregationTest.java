@@ -222,6 +222,9 @@ class SecureAggregationTest {
   static int[] maskedValues(byte[] answer) throws MessageFormatException {
     Body.Reader r = new Body.Reader(answer, SecureAggregation.MASKED, "masked input");
     r.string();
+    if (r.u16() != 0 || r.u16() != 1) {
+      throw new MessageFormatException("an input with complaints, or none");
+    }
     int[] values = r.ints((int) GLOBAL.scalarCount());
     r.i32();
     r.bytes(512);
@@ -516,37 +519,27 @@ class SecureAggregationTest {
   @Test
   void survivorsInGroupsThatShareNoMasksAreNotUnmasked() {
     SimulatedIdentities ids = new SimulatedIdentities();
-    List<Client> clients = clients(6);
+    List<Client> clients = clients(17);
     Wire wire = new Wire(sites(clients, ids, Map.of()));
-    // k = 2: a ring in a random order. Two sites opposite each other on it drop before their
-    // input, which leaves two arcs of two.
-    Map<String, List<String>> ring = new TreeMap<>();
+    // n = 17 under the defaults: k = 10 of 16 (a smaller k, a ring say, is below what the sites
+    // accept). The ten neighbours of s0 drop before their input, which leaves s0 in a group of
+    // its own.
     wire.beforeStage =
         out ->
             out.forEach(
                 (site, bytes) -> {
-                  String kind = Frame.kind(bytes).orElseThrow();
-                  if (kind.equals(SecureAggregation.ADVERTISE)) {
-                    ring.put(site, neighbours(bytes));
-                  } else if (kind.equals(SecureAggregation.MASK) && wire.vanishAt.isEmpty()) {
-                    String a = "s0";
-                    String b = ring.get(a).get(0);
-                    String across =
-                        ring.get(b).stream().filter(v -> !v.equals(a)).findFirst().orElseThrow();
-                    String opposite =
-                        ring.get(across).stream()
-                            .filter(v -> !v.equals(b))
-                            .findFirst()
-                            .orElseThrow();
-                    wire.vanish(SecureAggregation.MASK, a, opposite);
+                  if (site.equals("s0")
+                      && Frame.kind(bytes).orElseThrow().equals(SecureAggregation.ADVERTISE)) {
+                    wire.vanish(SecureAggregation.MASK, neighbours(bytes).toArray(String[]::new));
                   }
                 });
     assertThatThrownBy(
             () ->
-                protocol(SecAggConfig.defaults().withNeighbourhood(2, 2), ids)
+                protocol(SecAggConfig.defaults(), ids)
                     .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire))
         .isInstanceOf(RoundAbandonedException.class)
         .hasMessageContaining("fall into groups that share no masks");
+    assertThat(wire.gone).hasSize(10).doesNotContain("s0");
   }
 
   static List<String> neighbours(byte[] advertise) {
@@ -560,6 +553,7 @@ class SecureAggregationTest {
       r.f64();
       r.i32();
       r.f64();
+      r.fixed(32);
       return r.strings(100);
     } catch (MessageFormatException e) {
       throw new AssertionError(e);
@@ -842,7 +836,10 @@ class SecureAggregationTest {
     return advertise(session, site, neighbours, neighbours.size() / 2 + 1);
   }
 
-  /** An advertisement request of round 1 with {@code threshold}, 16 bits on [−1, 1], no DP. */
+  /**
+   * An advertisement request of round 1 with {@code threshold}, 16 bits on [−1, 1], no DP, training
+   * from {@link #GLOBAL}.
+   */
   static byte[] advertise(byte[] session, String site, List<String> neighbours, int threshold) {
     return new Body.Writer()
         .fixed(session)
@@ -853,6 +850,7 @@ class SecureAggregationTest {
         .f64(1)
         .i32(10_000)
         .f64(Double.NaN)
+        .fixed(SecureAggregation.trainedFrom(GLOBAL))
         .strings(neighbours)
         .frame(SecureAggregation.ADVERTISE);
   }
