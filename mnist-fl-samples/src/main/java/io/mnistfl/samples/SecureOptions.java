@@ -20,7 +20,8 @@ final class SecureOptions {
       defaultValue = "0",
       description =
           "Each site shares its secrets with K others (default: 2*ceil(log2 n) for n"
-              + " sites in the round, at most n-1).")
+              + " sites in the round, at most n-1). Sites reveal nothing with fewer than that"
+              + " default, so a smaller K abandons the round before it starts.")
   int secaggNeighbours;
 
   @Option(
