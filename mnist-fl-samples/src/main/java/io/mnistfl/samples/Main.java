@@ -27,6 +27,7 @@ import picocli.CommandLine.ScopeType;
       ExportWeightsCommand.class,
       SuperNodeKeyCommand.class,
       BenchCommand.class,
+      CalibrateCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
