@@ -32,6 +32,7 @@ public final class ServeCommand implements Callable<Integer> {
 
   @Option(
       names = "--port",
+      paramLabel = "PORT",
       defaultValue = "8080",
       description = "Port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
   int port;
