@@ -1,11 +1,11 @@
 /**
  * mnist-fl's API, pure Java: data sets and readers ({@code io.mnistfl.data}), model specs and
- * weights ({@code model}), metrics, training records and provenance ({@code train}), and federated
- * learning: the shared vocabulary ({@code fl}), the server's round loop and strategies ({@code
- * fl.server}), the site's runtime ({@code fl.site}), aggregators, differential privacy, secure
- * aggregation, simulation, the wire format and checkpoints. A backend such as {@code io.mnistfl.tf}
- * implements {@link io.mnistfl.train.Model}; the network transports are {@code io.mnistfl.grpc}'s.
- * It needs no network library.
+ * weights ({@code model}), metrics, calibrated verdicts ({@code predict}), training records and
+ * provenance ({@code train}), and federated learning: the shared vocabulary ({@code fl}), the
+ * server's round loop and strategies ({@code fl.server}), the site's runtime ({@code fl.site}),
+ * aggregators, differential privacy, secure aggregation, simulation, the wire format and
+ * checkpoints. A backend such as {@code io.mnistfl.tf} implements {@link io.mnistfl.train.Model};
+ * the network transports are {@code io.mnistfl.grpc}'s. It needs no network library.
  */
 module io.mnistfl.api {
   // Only DigitImages and ImageFolder decode pictures: an application that does adds it.
@@ -19,6 +19,7 @@ module io.mnistfl.api {
 
   exports io.mnistfl.data;
   exports io.mnistfl.metrics;
+  exports io.mnistfl.predict;
   exports io.mnistfl.model;
   exports io.mnistfl.train;
   exports io.mnistfl.fl;
@@ -38,6 +39,8 @@ module io.mnistfl.api {
   opens io.mnistfl.model to
       com.fasterxml.jackson.databind;
   opens io.mnistfl.metrics to
+      com.fasterxml.jackson.databind;
+  opens io.mnistfl.predict to
       com.fasterxml.jackson.databind;
   opens io.mnistfl.train to
       com.fasterxml.jackson.databind;

@@ -80,6 +80,25 @@ public final class DigitImages {
   }
 
   /**
+   * Reads and preprocesses a picture held in memory (an upload, say), refusing one whose header
+   * declares more than {@code maxPixels} pixels before anything is decoded.
+   *
+   * @param picture the encoded picture (PNG, JPEG, BMP, GIF)
+   * @param source names the picture in errors, e.g. the upload's name
+   * @param maxPixels the most pixels the picture may declare
+   * @return 784 values in {@code [0, 1]}, row-major, ink bright
+   * @throws IOException naming {@code source} when it holds no readable image or is too large
+   */
+  public static float[] read(byte[] picture, String source, long maxPixels) throws IOException {
+    requireDesktop();
+    try (ImageInputStream in =
+        new javax.imageio.stream.MemoryCacheImageInputStream(
+            new java.io.ByteArrayInputStream(picture))) {
+      return decode(source, in, maxPixels);
+    }
+  }
+
+  /**
    * Fails with what to add unless the JDK's image decoders can be reached: on the module path they
    * are there only when the application's modules require {@code java.desktop}.
    *

@@ -179,6 +179,27 @@ class DigitImagesTest {
   }
 
   @Test
+  void aPictureInMemoryIsReadLikeAFileAndRefusedByTheSameCaps(@TempDir Path dir)
+      throws IOException {
+    BufferedImage seven = seven(300, 300, 90, 60, 180, 18, Color.BLACK, Color.WHITE);
+    Path file = dir.resolve("seven.png");
+    ImageIO.write(seven, "png", file.toFile());
+    byte[] bytes = Files.readAllBytes(file);
+    assertThat(DigitImages.read(bytes, "upload", DigitImages.DEFAULT_MAX_PIXELS))
+        .containsExactly(DigitImages.load(file));
+    long before = Allocation.bytes();
+    assertThatThrownBy(() -> DigitImages.read(Pngs.headerOnly(20_000, 20_000), "bomb", 25_000_000))
+        .isInstanceOf(IOException.class)
+        .hasMessage(
+            "bomb: 20000 x 20000 pixels (400.0 megapixels) is above the cap of 25.0"
+                + " megapixels; not decoded");
+    assertThat(Allocation.bytes() - before).isLessThan(16L << 20);
+    assertThatThrownBy(() -> DigitImages.read("not a picture".getBytes(), "notes", 1000))
+        .isInstanceOf(IOException.class)
+        .hasMessage("notes: not an image in a format this JVM reads");
+  }
+
+  @Test
   void aLargePictureUnderTheCapIsDecodedSubsampledInBoundedMemory(@TempDir Path dir)
       throws IOException {
     // 6000 x 6000 (36 megapixels): decoded whole, its pixels alone would take 36 MB as bytes,

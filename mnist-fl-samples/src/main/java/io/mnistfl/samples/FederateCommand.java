@@ -27,6 +27,8 @@ import io.mnistfl.fl.site.ClientRuntime;
 import io.mnistfl.fl.wire.Messages;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
+import io.mnistfl.samples.serve.Dashboard;
+import io.mnistfl.samples.serve.LiveStatus;
 import io.mnistfl.tf.TfClient;
 import io.mnistfl.tf.TfModel;
 import io.mnistfl.tf.TfWorkers;
@@ -211,6 +213,14 @@ final class FederateCommand implements Callable<Integer> {
               + " federated evaluation only (use --federated-eval and sites that hold data out).")
   boolean noTestSet;
 
+  @Option(
+      names = "--dashboard",
+      paramLabel = "PORT",
+      description =
+          "Show this run live in a browser while it runs: the page of `serve --follow` on"
+              + " http://127.0.0.1:PORT/ (loopback only; it stops with the federation).")
+  Optional<Integer> dashboard;
+
   @Mixin PrivacyOptions privacy;
   @Mixin SecureOptions secureOptions;
   @Mixin PartitionOptions parts;
@@ -225,6 +235,18 @@ final class FederateCommand implements Callable<Integer> {
     remote.check();
     Path dir = out.orElse(Path.of("runs", "federated-" + model));
     FederationFiles files = new FederationFiles(dir);
+    if (dashboard.isEmpty()) {
+      return federate(spec, dir, files);
+    }
+    try (Dashboard page = Dashboard.start(dashboard.get(), dir)) {
+      System.out.println("dashboard: " + page.url() + " (until the federation ends)");
+      System.out.flush();
+      return federate(spec, dir, files);
+    }
+  }
+
+  /** The federation itself, simulated or over the network, writing into {@code dir}. */
+  private int federate(ModelSpec spec, Path dir, FederationFiles files) throws Exception {
     CheckpointStore store = new CheckpointStore(dir.resolve("checkpoints"), 3);
     Optional<Checkpoint> checkpoint = Optional.empty();
     if (resumeFrom.isPresent()) {
@@ -289,6 +311,13 @@ final class FederateCommand implements Callable<Integer> {
               .toList();
       TimedFit fit = new TimedFit(masked.<FitProtocol>map(p -> p).orElse(FitProtocol.plain()));
       try (Traffic transport = new Traffic(InProcessTransport.ofRuntimes(runtimes))) {
+        files.begin(
+            "simulation",
+            rounds,
+            done,
+            transport::bytes,
+            r -> privacy.epsilon(r, fraction),
+            List::of);
         Federation.Builder builder =
             builder(spec, transport, strategy, fit, store)
                 .evaluator(weights -> pool.evaluate(weights, mnist.test()))
@@ -343,6 +372,18 @@ final class FederateCommand implements Callable<Integer> {
     TimedFit fit = new TimedFit(masked.orElse(FitProtocol.plain()));
     try (TfModel evaluator = TfModel.create(spec, threads.tfOptions());
         GrpcServer server = remote.start(spec)) {
+      files.begin(
+          "listen",
+          rounds,
+          done,
+          server::payloadBytes,
+          r -> privacy.epsilon(r, fraction),
+          () ->
+              server.connectedSites().stream()
+                  .map(
+                      s ->
+                          new LiveStatus.Site(s.siteId(), s.lastHeard().toEpochMilli(), s.onTime()))
+                  .toList());
       Federation.Builder builder =
           builder(spec, server, strategy, fit, store)
               .maxExamplesPerSite(maxExamplesPerSite.orElse(MNIST_TRAINING_EXAMPLES))
@@ -356,7 +397,9 @@ final class FederateCommand implements Callable<Integer> {
                     evaluator.setWeights(weights);
                     return evaluator.evaluate(m.test());
                   }));
-      history = run(builder, spec, files, checkpoint);
+      try (AutoCloseable heartbeats = files.everySecond()) {
+        history = run(builder, spec, files, checkpoint);
+      }
       reportTraffic(server.payloadBytes(), history, fit);
       // The sites stop dialling: the federation is over.
       server.finish(
@@ -397,7 +440,15 @@ final class FederateCommand implements Callable<Integer> {
     RoundProgress progress = new RoundProgress();
     Federation federation = builder.listener(progress).build();
     progress.files = soFar -> files.save(spec, federation.provenance(), soFar);
-    return checkpoint.isPresent() ? federation.resume(checkpoint.get()) : federation.run();
+    boolean finished = false;
+    try {
+      FederationHistory history =
+          checkpoint.isPresent() ? federation.resume(checkpoint.get()) : federation.run();
+      finished = true;
+      return history;
+    } finally {
+      files.finish(finished);
+    }
   }
 
   /** Bytes on the wire per site and round, and the server's CPU time in the fit protocol. */

@@ -1,5 +1,6 @@
 package io.mnistfl.samples;
 
+import io.mnistfl.samples.serve.ServeCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -27,6 +28,8 @@ import picocli.CommandLine.ScopeType;
       ExportWeightsCommand.class,
       SuperNodeKeyCommand.class,
       BenchCommand.class,
+      ServeCommand.class,
+      CalibrateCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

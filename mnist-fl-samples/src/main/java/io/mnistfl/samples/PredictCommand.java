@@ -1,11 +1,15 @@
 package io.mnistfl.samples;
 
 import io.mnistfl.data.DigitImages;
+import io.mnistfl.predict.Calibration;
+import io.mnistfl.predict.Verdict;
+import io.mnistfl.predict.VerdictRule;
 import io.mnistfl.tf.TfModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,8 +24,10 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     description =
         "Print `FILE DIGIT PROBABILITY` for each image (PNG, JPEG, BMP, GIF; any size,"
-            + " either polarity). Unreadable files get an error line on stderr; exit status 1 if any"
-            + " failed.")
+            + " either polarity), the probability calibrated when the model has a"
+            + " calibration.json; `FILE DIGIT PROBABILITY unsure: WHY` when the model is unsure or"
+            + " the picture is no digit, `FILE - - blank` for a blank one. Unreadable files get an"
+            + " error line on stderr; exit status 1 if any failed.")
 final class PredictCommand implements Callable<Integer> {
   @Mixin SavedModelOption model;
 
@@ -68,28 +74,35 @@ final class PredictCommand implements Callable<Integer> {
       }
       errors.forEach(System.err::println);
       if (!images.isEmpty()) {
-        printPredictions(loaded, readable, images);
+        printPredictions(loaded, Calibration.read(model.dir), readable, images);
       }
       return errors.isEmpty() ? 0 : 1;
     }
   }
 
-  private static void printPredictions(TfModel loaded, List<Path> files, List<float[]> images) {
+  private static void printPredictions(
+      TfModel loaded, Optional<Calibration> calibration, List<Path> files, List<float[]> images) {
     int size = DigitImages.SIZE * DigitImages.SIZE;
     float[] pixels = new float[images.size() * size];
     for (int i = 0; i < images.size(); i++) {
       System.arraycopy(images.get(i), 0, pixels, i * size, size);
     }
     int classes = loaded.spec().numClasses();
-    float[] probs = loaded.predict(pixels, images.size());
+    float[] raw = loaded.predict(pixels, images.size());
+    float[] probs = calibration.map(c -> c.apply(raw, classes)).orElse(raw);
     for (int i = 0; i < images.size(); i++) {
-      int best = 0;
-      for (int c = 1; c < classes; c++) {
-        if (probs[i * classes + c] > probs[i * classes + best]) {
-          best = c;
-        }
+      float[] row = java.util.Arrays.copyOfRange(probs, i * classes, (i + 1) * classes);
+      Verdict v = VerdictRule.DEFAULT.judge(images.get(i), row);
+      if (v instanceof Verdict.Blank) {
+        System.out.printf("%s - - blank%n", files.get(i));
+      } else if (v instanceof Verdict.Unsure u) {
+        System.out.printf(
+            "%s %d %.4f %s%n",
+            files.get(i), u.top().get(0).digit(), u.top().get(0).probability(), u.reason());
+      } else {
+        Verdict.Digit d = (Verdict.Digit) v;
+        System.out.printf("%s %d %.4f%n", files.get(i), d.digit(), d.probability());
       }
-      System.out.printf("%s %d %.4f%n", files.get(i), best, probs[i * classes + best]);
     }
   }
 }

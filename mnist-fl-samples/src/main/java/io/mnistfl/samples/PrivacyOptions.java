@@ -89,6 +89,14 @@ final class PrivacyOptions {
     return dp.build();
   }
 
+  /** The user-level ε spent after {@code rounds} rounds, sampling with probability q; none off. */
+  Optional<Double> epsilon(int rounds, double q) {
+    return on()
+        ? Optional.of(PrivacyAccountant.epsilon(q, dpNoise, rounds, dpDelta))
+            .filter(e -> !e.isInfinite())
+        : Optional.empty();
+  }
+
   /** The privacy the rounds spent, as one line. */
   void report(FederationHistory history, double q, int clients) {
     double epsilon = PrivacyAccountant.epsilon(q, dpNoise, history.rounds().size(), dpDelta);

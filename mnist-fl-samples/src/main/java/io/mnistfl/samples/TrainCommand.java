@@ -150,8 +150,18 @@ final class TrainCommand implements Callable<Integer> {
       Files.createDirectories(dir);
       Json.write(dir.resolve("metrics.json"), test);
       HistoryFiles.writeEpochs(dir, history);
+      if (split.validation().size() > 0) {
+        String source =
+            String.format(
+                "%s validation split (%d examples, seed %d)",
+                mnist.train().name(), split.validation().size(), seed);
+        CalibrateCommand.calibrate(tf, split.validation(), source, mnist.test())
+            .write(dir.resolve("model"));
+      }
       System.out.printf(
-          "saved: %s (model/, metrics.json, history.csv, loss.png, accuracy.png)%n", dir);
+          "saved: %s (model/ with calibration.json, metrics.json, history.csv, loss.png,"
+              + " accuracy.png)%n",
+          dir);
     }
     return 0;
   }

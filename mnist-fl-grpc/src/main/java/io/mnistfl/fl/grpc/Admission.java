@@ -417,6 +417,20 @@ final class Admission {
     return ids;
   }
 
+  /** Every registered site, stale or not, with when it was last heard, sorted by id. */
+  List<GrpcServer.ConnectedSite> connectedSites() {
+    long now = System.nanoTime();
+    java.time.Instant wall = java.time.Instant.now();
+    List<GrpcServer.ConnectedSite> out = new ArrayList<>();
+    bySite.forEach(
+        (id, s) ->
+            out.add(
+                new GrpcServer.ConnectedSite(
+                    id, wall.minusNanos(Math.max(0, now - s.lastSeen)), !s.stale)));
+    out.sort(java.util.Comparator.comparing(GrpcServer.ConnectedSite::siteId));
+    return out;
+  }
+
   /** The stream that serves {@code siteId}. */
   Optional<SiteStream> stream(String siteId) {
     return Optional.ofNullable(bySite.get(siteId));

@@ -199,6 +199,25 @@ public final class GrpcServer implements Transport {
     return admission.siteIds();
   }
 
+  /**
+   * Every registered site with the time it was last heard from (any message, heartbeats included)
+   * and whether its heartbeats are on time: what an operator's dashboard shows.
+   *
+   * @return the sites, sorted by id
+   */
+  public List<ConnectedSite> connectedSites() {
+    return admission.connectedSites();
+  }
+
+  /**
+   * A registered site as the server sees it now.
+   *
+   * @param siteId the site's id
+   * @param lastHeard when the server last heard from it
+   * @param onTime false once it has missed three heartbeats (it is not sampled then)
+   */
+  public record ConnectedSite(String siteId, java.time.Instant lastHeard, boolean onTime) {}
+
   @Override
   public byte[] exchange(String siteId, byte[] request) throws IOException, InterruptedException {
     SiteStream s =

@@ -163,6 +163,16 @@ class GrpcTransportTest {
         GrpcSiteHost b = site(server, pki, "b", List.of("b"), clients.get(1));
         GrpcSiteHost c = site(server, pki, "c", List.of("c"), clients.get(2))) {
       await(() -> server.siteIds().size() == 3, "three sites joined");
+      java.time.Instant joined = java.time.Instant.now();
+      assertThat(server.connectedSites())
+          .extracting(GrpcServer.ConnectedSite::siteId)
+          .containsExactly("a", "b", "c");
+      assertThat(server.connectedSites())
+          .allSatisfy(
+              s -> {
+                assertThat(s.onTime()).isTrue();
+                assertThat(s.lastHeard()).isBetween(joined.minusSeconds(10), joined.plusSeconds(1));
+              });
       FederationHistory remote = federation(Toys.SPEC, server).rounds(3).build().run(Toys.zeros());
       assertThat(remote.finalWeights()).isEqualTo(local.finalWeights());
       assertThat(remote.rounds()).allSatisfy(r -> assertThat(r.failures()).isEmpty());
