@@ -33,7 +33,6 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
-import java.security.PrivateKey;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -238,26 +237,19 @@ class SecAggReviewAttackTest {
       int[] v = masked.get(u).clone();
       Crypto.mask(v, seed, SecAggSite.SELF_MASK, -1);
       for (String p : maskPeers.get(u)) {
-        byte[] pair;
-        if (keys.containsKey(u)) {
-          pair =
-              Crypto.agree(
-                  Crypto.privateKey(keys.get(u)),
-                  Crypto.publicKey(adverts.get(p).maskingKey()),
-                  session,
-                  SecAggSite.PAIR_AGREEMENT);
-        } else {
-          PrivateKey theirs = Crypto.privateKey(keys.get(p));
-          pair =
-              Crypto.agree(
-                  theirs,
-                  Crypto.publicKey(adverts.get(u).maskingKey()),
-                  session,
-                  SecAggSite.PAIR_AGREEMENT);
-        }
+        byte[] pair = keys.containsKey(u) ? pairSeed(keys.get(u), p) : pairSeed(keys.get(p), u);
         Crypto.mask(v, pair, SecAggSite.PAIR_MASK, u.compareTo(p) < 0 ? -1 : 1);
       }
       return v;
+    }
+
+    /** The pair seed that the mask key {@code privateKey} agrees with {@code peer}'s advertised. */
+    private byte[] pairSeed(byte[] privateKey, String peer) throws GeneralSecurityException {
+      return Crypto.agree(
+          Crypto.privateKey(privateKey),
+          Crypto.publicKey(adverts.get(peer).maskingKey()),
+          session,
+          SecAggSite.PAIR_AGREEMENT);
     }
 
     /** A colluding site hands the server the shares it holds of {@code owner}. */
