@@ -2,31 +2,41 @@ package io.mnistfl.fl.secagg;
 
 import static io.mnistfl.fl.secagg.SecureAggregationTest.GLOBAL;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.TRAINING;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.assertContributorsAndSumOfAllBut;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.assertSumOfAllBut;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.assertThatFailures;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.clients;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.handle;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.idsOf;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.instructions;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.numbering;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.plainSum;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.protocol;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.quantizer;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.revealedShares;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.rewriting;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.rewritingSurvivors;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.round;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.sites;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.unmaskUnderDefaults;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.assertj.core.groups.Tuple.tuple;
 
 import io.mnistfl.fl.Client;
 import io.mnistfl.fl.ClientEvaluation;
 import io.mnistfl.fl.ClientUpdate;
 import io.mnistfl.fl.RoundConfig;
-import io.mnistfl.fl.SiteFailure;
 import io.mnistfl.fl.Transport;
 import io.mnistfl.fl.aggregate.WeightMath;
+import io.mnistfl.fl.secagg.SecureAggregationTest.AdvertiseRequest;
+import io.mnistfl.fl.secagg.SecureAggregationTest.RevealedShare;
 import io.mnistfl.fl.secagg.SecureAggregationTest.Wire;
 import io.mnistfl.fl.server.FitResults;
 import io.mnistfl.fl.server.RoundAbandonedException;
 import io.mnistfl.fl.sim.InProcessTransport;
 import io.mnistfl.fl.site.ClientRuntime;
-import io.mnistfl.fl.site.SiteLimits;
 import io.mnistfl.fl.wire.Frame;
 import io.mnistfl.fl.wire.MessageFormatException;
 import io.mnistfl.model.Weights;
@@ -37,7 +47,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -121,6 +130,13 @@ class SecAggAttackTest {
       }
     }
 
+    /** Asks each of {@code sites} to reveal, forwarding the signatures of every other site. */
+    void unmaskEach(List<String> sites) {
+      for (String site : sites) {
+        unmask(site, othersSignatures(site));
+      }
+    }
+
     /** The signatures of every site but {@code site}, as they signed them. */
     Map<String, byte[]> othersSignatures(String site) {
       Map<String, byte[]> out = new TreeMap<>(signatures);
@@ -132,34 +148,17 @@ class SecAggAttackTest {
   /** The kinds of the shares of {@code owner} in revealed answers, by kind ordinal. */
   private static List<Integer> kindsRevealedOf(String owner, Iterable<byte[]> answers)
       throws MessageFormatException {
-    List<Integer> kinds = new ArrayList<>();
-    for (byte[] answer : answers) {
-      Body.Reader r = new Body.Reader(answer, SecureAggregation.REVEALED, "test");
-      r.string();
-      int count = r.u16();
-      for (int i = 0; i < count; i++) {
-        String of = r.string();
-        int kind = r.u16();
-        r.u16();
-        r.fixed(Shamir.SHARE_BYTES);
-        r.fixed(SecAggSite.SALT_BYTES);
-        if (of.equals(owner)) {
-          kinds.add(kind);
-        }
-      }
-    }
-    return kinds;
+    return revealedShares(answers).stream()
+        .filter(s -> s.owner().equals(owner))
+        .map(RevealedShare::kind)
+        .toList();
   }
 
   private static final Set<String> HALF = Set.of("s0", "s1", "s2", "s3");
 
   /** Runs the real server over the liar's wire; it abandons the round before anyone reveals. */
   private static void runHonestStagesOf(Liar liar, List<Client> clients, SimulatedIdentities ids) {
-    Throwable outcome =
-        catchThrowable(
-            () ->
-                protocol(SecAggConfig.defaults(), ids)
-                    .unmask(round(), instructions(clients, CONFIG), liar.wire));
+    Throwable outcome = catchThrowable(() -> unmaskUnderDefaults(ids, clients, liar.wire));
     assertThat(outcome).isInstanceOf(RoundAbandonedException.class);
     assertThat(liar.wire.stages).doesNotContain(SecureAggregation.UNMASK);
   }
@@ -177,9 +176,7 @@ class SecAggAttackTest {
     assertThat(liar.told.get("s0")).doesNotContain("s4");
     assertThat(liar.told.get("s5")).contains("s4");
 
-    for (Client c : clients) {
-      liar.unmask(c.id(), liar.othersSignatures(c.id()));
-    }
+    liar.unmaskEach(idsOf(clients));
 
     assertThat(liar.revealed).isEmpty();
     assertThat(liar.refusals)
@@ -199,18 +196,11 @@ class SecAggAttackTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(9);
     Liar liar = new Liar(sites(clients, ids, Map.of()), "s4", Set.of());
-    liar.wire.vanish(
-        SecureAggregation.UNMASK, clients.stream().map(Client::id).toArray(String[]::new));
-    assertThat(
-            catchThrowable(
-                () ->
-                    protocol(SecAggConfig.defaults(), ids)
-                        .unmask(round(), instructions(clients, CONFIG), liar.wire)))
+    liar.wire.vanish(SecureAggregation.UNMASK, idsOf(clients).toArray(String[]::new));
+    assertThat(catchThrowable(() -> unmaskUnderDefaults(ids, clients, liar.wire)))
         .isInstanceOf(RoundAbandonedException.class);
 
-    for (Client c : clients) {
-      liar.unmask(c.id(), liar.othersSignatures(c.id()));
-    }
+    liar.unmaskEach(idsOf(clients));
 
     assertThat(liar.refusals).isEmpty();
     assertThat(liar.revealed).hasSize(9);
@@ -270,8 +260,7 @@ class SecAggAttackTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(9);
     Liar liar = new Liar(sites(clients, ids, Map.of()), "s4", HALF);
-    liar.wire.vanish(
-        SecureAggregation.CONSISTENCY, clients.stream().map(Client::id).toArray(String[]::new));
+    liar.wire.vanish(SecureAggregation.CONSISTENCY, idsOf(clients).toArray(String[]::new));
     runHonestStagesOf(liar, clients, ids);
 
     for (Client c : clients) {
@@ -291,11 +280,7 @@ class SecAggAttackTest {
     List<Client> clients = clients(9);
     Liar liar = new Liar(sites(clients, ids, Map.of()), "none", Set.of());
     liar.wire.vanish(SecureAggregation.MASK, "s0", "s1", "s2", "s3");
-    Throwable outcome =
-        catchThrowable(
-            () ->
-                protocol(SecAggConfig.defaults(), ids)
-                    .unmask(round(), instructions(clients, CONFIG), liar.wire));
+    Throwable outcome = catchThrowable(() -> unmaskUnderDefaults(ids, clients, liar.wire));
 
     // The server asks no one to reveal what could not unmask the sum ...
     assertThat(outcome)
@@ -303,9 +288,7 @@ class SecAggAttackTest {
         .hasMessageContaining("surviving neighbours able to reveal it, the threshold is 5");
     assertThat(liar.wire.stages).doesNotContain(SecureAggregation.UNMASK);
     // ... and a server that asks anyway, with every signature there is, gets nothing.
-    for (String u : List.of("s4", "s5", "s6", "s7", "s8")) {
-      liar.unmask(u, liar.othersSignatures(u));
-    }
+    liar.unmaskEach(List.of("s4", "s5", "s6", "s7", "s8"));
     assertThat(liar.revealed).isEmpty();
     assertThat(liar.refusals.values())
         .hasSize(5)
@@ -323,28 +306,20 @@ class SecAggAttackTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(9);
     Liar liar = new Liar(sites(clients, ids, Map.of()), "none", Set.of());
-    BiFunction<String, byte[], byte[]> told = liar.wire.requests;
-    liar.wire.requests =
+    liar.wire.rewriteRequests(
         (site, bytes) -> {
-          byte[] out = told.apply(site, bytes);
           if (!Frame.kind(bytes).orElseThrow().equals(SecureAggregation.CONSISTENCY)) {
-            return out;
+            return bytes;
           }
-          List<String> all = clients.stream().map(Client::id).toList();
+          List<String> all = idsOf(clients);
           liar.told.put(site, all);
           return liar.header(site).strings(all).frame(SecureAggregation.CONSISTENCY);
-        };
+        });
     liar.wire.vanish(SecureAggregation.MASK, "s0", "s1", "s2", "s3");
-    Throwable outcome =
-        catchThrowable(
-            () ->
-                protocol(SecAggConfig.defaults(), ids)
-                    .unmask(round(), instructions(clients, CONFIG), liar.wire));
+    Throwable outcome = catchThrowable(() -> unmaskUnderDefaults(ids, clients, liar.wire));
     assertThat(outcome).isInstanceOf(RoundAbandonedException.class);
 
-    for (String u : List.of("s4", "s5", "s6", "s7", "s8")) {
-      liar.unmask(u, liar.othersSignatures(u));
-    }
+    liar.unmaskEach(List.of("s4", "s5", "s6", "s7", "s8"));
     assertThat(liar.revealed).isEmpty();
     assertThat(liar.refusals.values())
         .hasSize(5)
@@ -359,7 +334,6 @@ class SecAggAttackTest {
   void sitesRefuseAThresholdOfHalfTheirNeighboursOrBelowTwo() throws Exception {
     SimulatedIdentities ids = new SimulatedIdentities();
     SecAggSite site = SecAggSite.of(ids.of("s0"), ids.verifier());
-    Client c0 = clients(1).get(0);
     byte[] session = new byte[16];
     List<String> four = List.of("s1", "s2", "s3", "s4");
     for (Object[] bad :
@@ -368,11 +342,7 @@ class SecAggAttackTest {
       List<String> neighbours = (List<String>) bad[0];
       int t = (int) bad[1];
       assertThatThrownBy(
-              () ->
-                  site.handle(
-                      SecureAggregationTest.advertise(session, "s0", neighbours, t),
-                      c0,
-                      SiteLimits.defaults()))
+              () -> handle(site, SecureAggregationTest.advertise(session, "s0", neighbours, t)))
           .isInstanceOf(IOException.class)
           .hasMessageContaining(
               "site s0 refuses: a threshold of "
@@ -381,33 +351,23 @@ class SecAggAttackTest {
                   + neighbours.size()
                   + " neighbours: it must be at least 2 and more than half of them");
     }
-    assertThat(
-            site.handle(
-                SecureAggregationTest.advertise(session, "s0", four, 3), c0, SiteLimits.defaults()))
-        .isNotEmpty();
+    assertThat(handle(site, SecureAggregationTest.advertise(session, "s0", four, 3))).isNotEmpty();
 
     // A server sending every site t = k/2, the old default for even k: no site advertises.
     List<Client> clients = clients(9);
     Wire wire = new Wire(sites(clients, ids, Map.of()));
     for (Client c : clients) {
-      BiFunction<String, byte[], byte[]> before = wire.requests;
-      BiFunction<String, byte[], byte[]> halve =
+      wire.rewriteRequests(
           rewriting(
               c.id(),
               SecureAggregation.ADVERTISE,
               r -> {
-                Body.Writer w =
-                    new Body.Writer().fixed(r.fixed(16)).i32(r.i32()).string(r.string());
-                r.u16();
-                w.u16(4).i32(r.i32()).f64(r.f64()).i32(r.i32()).f64(r.f64()).fixed(r.fixed(32));
-                return w.strings(r.strings(100)).frame(SecureAggregation.ADVERTISE);
-              });
-      wire.requests = (s, b) -> halve.apply(s, before.apply(s, b));
+                AdvertiseRequest halved = AdvertiseRequest.read(r);
+                halved.threshold = 4;
+                return halved.frame();
+              }));
     }
-    assertThatThrownBy(
-            () ->
-                protocol(SecAggConfig.defaults(), ids)
-                    .unmask(round(), instructions(clients, CONFIG), wire))
+    assertThatThrownBy(() -> unmaskUnderDefaults(ids, clients, wire))
         .isInstanceOfSatisfying(
             RoundAbandonedException.class,
             e ->
@@ -465,21 +425,7 @@ class SecAggAttackTest {
       java.util.function.Consumer<int[]> values,
       int units,
       boolean resign) {
-    byte[][] session = new byte[1][];
-    BiFunction<String, byte[], byte[]> requests = wire.requests;
-    wire.requests =
-        (s, bytes) -> {
-          if (s.equals(site) && Frame.kind(bytes).orElseThrow().equals(SecureAggregation.MASK)) {
-            try {
-              session[0] = new Body.Reader(bytes, SecureAggregation.MASK, "test").fixed(16);
-            } catch (MessageFormatException e) {
-              throw new AssertionError(e);
-            }
-          }
-          return requests.apply(s, bytes);
-        };
-    BiFunction<String, byte[], byte[]> answers = wire.answers;
-    BiFunction<String, byte[], byte[]> tamper =
+    wire.rewriteAnswers(
         rewriting(
             site,
             SecureAggregation.MASKED,
@@ -494,7 +440,8 @@ class SecAggAttackTest {
               if (resign) {
                 try {
                   signature =
-                      ids.of(site).sign(SecureAggregation.weightSigned(session[0], 1, site, units));
+                      ids.of(site)
+                          .sign(SecureAggregation.weightSigned(wire.session, 1, site, units));
                 } catch (GeneralSecurityException e) {
                   throw new AssertionError(e);
                 }
@@ -507,8 +454,7 @@ class SecAggAttackTest {
                   .i32(units)
                   .bytes(signature)
                   .frame(SecureAggregation.MASKED);
-            });
-    wire.answers = (s, bytes) -> tamper.apply(s, answers.apply(s, bytes));
+            }));
   }
 
   @Test
@@ -583,22 +529,16 @@ class SecAggAttackTest {
     tamperMaskedInput(wire, ids, "s2", v -> {}, 0, true);
     tamperMaskedInput(wire, ids, "s3", v -> {}, 10_001, true);
 
-    SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, CONFIG), wire);
+    SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
 
-    assertThat(u.failures())
-        .extracting(SiteFailure::siteId, SiteFailure::reason)
+    assertThatFailures(u)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(
-                "s1", "secagg masked input: a signature that is not site s1's"),
-            org.assertj.core.groups.Tuple.tuple(
-                "s2", "secagg masked input: a weight of 0/10000, outside (0, 1]"),
-            org.assertj.core.groups.Tuple.tuple(
-                "s3", "secagg masked input: a weight of 10001/10000, outside (0, 1]"));
+            tuple("s1", "secagg masked input: a signature that is not site s1's"),
+            tuple("s2", "secagg masked input: a weight of 0/10000, outside (0, 1]"),
+            tuple("s3", "secagg masked input: a weight of 10001/10000, outside (0, 1]"));
+    assertContributorsAndSumOfAllBut(u, clients, CONFIG, "s1", "s2", "s3");
     List<Client> rest =
         clients.stream().filter(c -> !Set.of("s1", "s2", "s3").contains(c.id())).toList();
-    assertThat(u.contributors()).containsExactlyElementsOf(rest.stream().map(Client::id).toList());
-    assertThat(u.sum()).containsExactly(plainSum(rest, CONFIG, quantizer(SecAggConfig.defaults())));
     assertThat(u.weightUnits()).isEqualTo(rest.stream().mapToLong(Client::numExamples).sum());
     // Under DP-FedAvg every site weighs 1: anything else is refused too.
     assertThat(Quantizer.of(16, 1, 10_000, 0.5).weightRefusal(9_999))
@@ -611,31 +551,18 @@ class SecAggAttackTest {
     List<Client> clients = clients(9);
     // s2's neighbours in order are s0, s1, s3, …: it deals s0 the shares at x = 2 and s1 those
     // at x = 1, each committed at the x it dealt, so both holders accept them.
-    SecAggSite.Tamper swap =
-        new SecAggSite.Tamper() {
-          @Override
-          public byte[] share(byte[] share, String holder, Secret kind) {
-            return share;
-          }
-
-          @Override
-          public int x(int x, String holder) {
-            return holder.equals("s0") ? 2 : holder.equals("s1") ? 1 : x;
-          }
-        };
+    SecAggSite.Tamper swap = numbering(Map.of("s0", 2, "s1", 1));
     Wire wire = new Wire(sites(clients, ids, Map.of("s2", swap)));
 
-    SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, CONFIG), wire);
+    SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
 
-    assertThat(u.failures())
-        .extracting(SiteFailure::siteId, SiteFailure::reason)
+    assertThatFailures(u)
         .containsExactlyInAnyOrder(
-            org.assertj.core.groups.Tuple.tuple(
+            tuple(
                 "s2",
                 "secagg: dealt s0 its share of its seed numbered x = 2, not 1; that share is left"
                     + " out"),
-            org.assertj.core.groups.Tuple.tuple(
+            tuple(
                 "s2",
                 "secagg: dealt s1 its share of its seed numbered x = 1, not 2; that share is left"
                     + " out"));
@@ -688,59 +615,40 @@ class SecAggAttackTest {
     clients.set(5, new Poisoned(honest.get(5), 1, Float.POSITIVE_INFINITY));
     Wire wire = new Wire(sites(clients, ids, Map.of()));
 
-    SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, CONFIG), wire);
+    SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
 
     String first = GLOBAL.arrays().get(0).name();
     String second = GLOBAL.arrays().get(1).name();
-    assertThat(u.failures())
-        .extracting(SiteFailure::siteId, SiteFailure::reason)
+    assertThatFailures(u)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(
+            tuple(
                 "s2",
                 "secagg masked input: site s2 refuses: its update array "
                     + first
                     + " holds NaN, which it cannot sum securely"),
-            org.assertj.core.groups.Tuple.tuple(
+            tuple(
                 "s5",
                 "secagg masked input: site s5 refuses: its update array "
                     + second
                     + " holds Infinity, which it cannot sum securely"));
-    List<Client> rest = honest.stream().filter(c -> !Set.of("s2", "s5").contains(c.id())).toList();
-    assertThat(u.sum()).containsExactly(plainSum(rest, CONFIG, quantizer(SecAggConfig.defaults())));
+    assertSumOfAllBut(u, honest, CONFIG, "s2", "s5");
   }
 
   @Test
   void sitesAndServersOfTheFormerVersionFailAtTheFirstStageNamingVersions() throws Exception {
     SimulatedIdentities ids = new SimulatedIdentities();
     // A version-1 server's first request, as it wrote it, to a site of this version.
-    byte[] old =
-        java.nio.file.Files.readAllBytes(
-            java.nio.file.Path.of(
-                "src/test/resources/io/mnistfl/fl/secagg/SecAggFuzzTestInputs/siteRequests/"
-                    + "advertise-version1"));
-    byte[] request = java.util.Arrays.copyOfRange(old, 1, old.length);
+    byte[] request = formerRequest("advertise-version1");
     assertThat(Frame.kind(request)).hasValue("MFS1");
-    assertThatThrownBy(
-            () ->
-                SecAggSite.of(ids.of("s0"), ids.verifier())
-                    .handle(request, clients(1).get(0), SiteLimits.defaults()))
+    assertThatThrownBy(() -> handle(SecAggSite.of(ids.of("s0"), ids.verifier()), request))
         .isInstanceOf(IOException.class)
         .hasMessageContaining(
             "site s0 refuses: a request of secure aggregation version 1 (kind MFS1); this site"
                 + " speaks version 3");
     // And a version-2 server's, as it wrote it.
-    byte[] former =
-        java.nio.file.Files.readAllBytes(
-            java.nio.file.Path.of(
-                "src/test/resources/io/mnistfl/fl/secagg/SecAggFuzzTestInputs/siteRequests/"
-                    + "advertise-version2"));
-    byte[] v2 = java.util.Arrays.copyOfRange(former, 1, former.length);
+    byte[] v2 = formerRequest("advertise-version2");
     assertThat(Frame.kind(v2)).hasValue("MFT1");
-    assertThatThrownBy(
-            () ->
-                SecAggSite.of(ids.of("s0"), ids.verifier())
-                    .handle(v2, clients(1).get(0), SiteLimits.defaults()))
+    assertThatThrownBy(() -> handle(SecAggSite.of(ids.of("s0"), ids.verifier()), v2))
         .isInstanceOf(IOException.class)
         .hasMessageContaining(
             "site s0 refuses: a request of secure aggregation version 2 (kind MFT1); this site"
@@ -755,8 +663,7 @@ class SecAggAttackTest {
           c.id().equals("s0") ? r : r.withStages(SecAggSite.of(ids.of(c.id()), ids.verifier())));
     }
     Wire wire = new Wire(InProcessTransport.ofRuntimes(runtimes));
-    SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, CONFIG), wire);
+    SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
     assertThat(u.failures())
         .singleElement()
         .satisfies(
@@ -770,44 +677,33 @@ class SecAggAttackTest {
     assertThat(u.contributors()).hasSize(5);
   }
 
+  /** A request of a former version to a site, as its server wrote it (a fuzz input). */
+  private static byte[] formerRequest(String name) throws IOException {
+    byte[] input =
+        java.nio.file.Files.readAllBytes(
+            java.nio.file.Path.of(
+                "src/test/resources/io/mnistfl/fl/secagg/SecAggFuzzTestInputs/siteRequests/"
+                    + name));
+    return java.util.Arrays.copyOfRange(input, 1, input.length);
+  }
+
   @Test
   void aSiteRefusesASurvivorSetWithoutItselfOrOutOfOrder() {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(9);
     Wire wire = new Wire(sites(clients, ids, Map.of()));
-    BiFunction<String, byte[], byte[]> without =
-        rewriting(
-            "s0",
-            SecureAggregation.CONSISTENCY,
-            r -> {
-              Body.Writer w = new Body.Writer().fixed(r.fixed(16)).i32(r.i32()).string(r.string());
-              List<String> told = new ArrayList<>(r.strings(100));
-              told.remove("s0");
-              return w.strings(told).frame(SecureAggregation.CONSISTENCY);
-            });
-    BiFunction<String, byte[], byte[]> reversed =
-        rewriting(
-            "s1",
-            SecureAggregation.CONSISTENCY,
-            r -> {
-              Body.Writer w = new Body.Writer().fixed(r.fixed(16)).i32(r.i32()).string(r.string());
-              List<String> told = new ArrayList<>(r.strings(100));
-              java.util.Collections.reverse(told);
-              return w.strings(told).frame(SecureAggregation.CONSISTENCY);
-            });
-    wire.requests = (s, b) -> reversed.apply(s, without.apply(s, b));
+    wire.rewriteRequests(rewritingSurvivors("s0", told -> told.remove("s0")));
+    wire.rewriteRequests(rewritingSurvivors("s1", java.util.Collections::reverse));
 
-    SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, CONFIG), wire);
+    SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
 
-    assertThat(u.failures())
-        .extracting(SiteFailure::siteId, SiteFailure::reason)
+    assertThatFailures(u)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(
+            tuple(
                 "s0",
                 "secagg consistency: site s0 refuses: a survivor set without itself, which sent"
                     + " its input"),
-            org.assertj.core.groups.Tuple.tuple(
+            tuple(
                 "s1",
                 "secagg consistency: site s1 refuses: a survivor set that is not sorted or has"
                     + " repeats"));

@@ -3,14 +3,19 @@ package io.mnistfl.fl.secagg;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.GLOBAL;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.TRAINING;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.clients;
-import static io.mnistfl.fl.secagg.SecureAggregationTest.instructions;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.handle;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.idsOf;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.numbering;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.offBy;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.plain;
-import static io.mnistfl.fl.secagg.SecureAggregationTest.protocol;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.quantizer;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.rewriting;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.round;
-import static io.mnistfl.fl.secagg.SecureAggregationTest.seeded;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.sealedShares;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.site;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.sites;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.unmaskUnderDefaults;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.withMaskingKey;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
@@ -18,6 +23,7 @@ import io.mnistfl.fl.Client;
 import io.mnistfl.fl.ClientUpdate;
 import io.mnistfl.fl.RoundConfig;
 import io.mnistfl.fl.SiteFailure;
+import io.mnistfl.fl.secagg.SecureAggregationTest.AdvertiseRequest;
 import io.mnistfl.fl.secagg.SecureAggregationTest.Wire;
 import io.mnistfl.fl.site.SiteLimits;
 import io.mnistfl.fl.wire.MessageFormatException;
@@ -27,9 +33,10 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
-import java.security.PrivateKey;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -87,13 +94,7 @@ class SecAggReviewAttackTest {
       Arrays.fill(session, (byte) 7);
       for (Client c : clients) {
         this.clients.put(c.id(), c);
-        sites.put(
-            c.id(),
-            new SecAggSite(
-                ids.of(c.id()),
-                ids.verifier(),
-                (share, holder, kind) -> share,
-                seeded(c.id().hashCode())));
+        sites.put(c.id(), site(ids, c.id()));
       }
     }
 
@@ -101,9 +102,14 @@ class SecAggReviewAttackTest {
       return new Body.Writer().fixed(session).i32(round).string(site);
     }
 
+    /** {@code site}'s answer to {@code request}, as it gives it. */
+    byte[] handle(String site, byte[] request) throws IOException {
+      return sites.get(site).handle(request, clients.get(site), SiteLimits.defaults());
+    }
+
     private byte[] send(String site, byte[] request) {
       try {
-        return sites.get(site).handle(request, clients.get(site), SiteLimits.defaults());
+        return handle(site, request);
       } catch (IOException e) {
         refusals.put(site, e.getMessage());
         return null;
@@ -136,14 +142,10 @@ class SecAggReviewAttackTest {
         mine.forEach(v -> adverts.get(v).write(w));
         byte[] a = send(u, w.frame(SecureAggregation.SHARE));
         if (a != null) {
-          Body.Reader r = new Body.Reader(a, SecureAggregation.SHARES, "shares");
-          r.string();
-          int count = r.u16();
-          for (int i = 0; i < count; i++) {
-            String holder = r.string();
-            sealedFor.computeIfAbsent(holder, h -> new TreeMap<>()).put(u, r.bytes(1024));
-          }
-          r.end();
+          sealedShares(a)
+              .forEach(
+                  (holder, ct) ->
+                      sealedFor.computeIfAbsent(holder, h -> new TreeMap<>()).put(u, ct));
         }
       }
       byte[] fit = Messages.encodeFit(CONFIG, GLOBAL);
@@ -179,6 +181,22 @@ class SecAggReviewAttackTest {
       }
     }
 
+    /**
+     * Earlier runs over {@code graph}, one per story, the same session and round: everyone is told
+     * that story, and those in it sign it. Returns the signatures of each run by its story.
+     */
+    Map<List<String>, Map<String, byte[]>> earlierRuns(
+        Map<String, List<String>> graph, Map<String, Integer> t, Collection<List<String>> stories)
+        throws MessageFormatException {
+      Map<List<String>, Map<String, byte[]>> archive = new HashMap<>();
+      for (List<String> story : stories) {
+        upToMaskedInput(graph, t, Map.of());
+        consistency(everyoneTold(graph.keySet(), story));
+        archive.put(story, new TreeMap<>(signatures));
+      }
+      return archive;
+    }
+
     /** Stage 5: asks {@code site} to reveal, forwarding {@code forwarded} as its neighbours'. */
     void unmask(String site, Map<String, byte[]> forwarded) {
       Body.Writer w = header(site).u16(forwarded.size());
@@ -191,23 +209,7 @@ class SecAggReviewAttackTest {
 
     /** The revealed shares of {@code owner}'s {@code kind}, by x, from every answer. */
     Map<Integer, BigInteger> sharesOf(String owner, Secret kind) throws MessageFormatException {
-      Map<Integer, BigInteger> out = new TreeMap<>();
-      for (byte[] answer : revealed.values()) {
-        Body.Reader r = new Body.Reader(answer, SecureAggregation.REVEALED, "revealed");
-        r.string();
-        int count = r.u16();
-        for (int i = 0; i < count; i++) {
-          String of = r.string();
-          int k = r.u16();
-          int x = r.u16();
-          BigInteger share = Shamir.value(r.fixed(Shamir.SHARE_BYTES));
-          r.fixed(SecAggSite.SALT_BYTES);
-          if (of.equals(owner) && k == kind.ordinal()) {
-            out.put(x, share);
-          }
-        }
-      }
-      return out;
+      return SecureAggregationTest.sharesOf(revealed.values(), owner, kind);
     }
 
     /**
@@ -235,26 +237,19 @@ class SecAggReviewAttackTest {
       int[] v = masked.get(u).clone();
       Crypto.mask(v, seed, SecAggSite.SELF_MASK, -1);
       for (String p : maskPeers.get(u)) {
-        byte[] pair;
-        if (keys.containsKey(u)) {
-          pair =
-              Crypto.agree(
-                  Crypto.privateKey(keys.get(u)),
-                  Crypto.publicKey(adverts.get(p).maskingKey()),
-                  session,
-                  SecAggSite.PAIR_AGREEMENT);
-        } else {
-          PrivateKey theirs = Crypto.privateKey(keys.get(p));
-          pair =
-              Crypto.agree(
-                  theirs,
-                  Crypto.publicKey(adverts.get(u).maskingKey()),
-                  session,
-                  SecAggSite.PAIR_AGREEMENT);
-        }
+        byte[] pair = keys.containsKey(u) ? pairSeed(keys.get(u), p) : pairSeed(keys.get(p), u);
         Crypto.mask(v, pair, SecAggSite.PAIR_MASK, u.compareTo(p) < 0 ? -1 : 1);
       }
       return v;
+    }
+
+    /** The pair seed that the mask key {@code privateKey} agrees with {@code peer}'s advertised. */
+    private byte[] pairSeed(byte[] privateKey, String peer) throws GeneralSecurityException {
+      return Crypto.agree(
+          Crypto.privateKey(privateKey),
+          Crypto.publicKey(adverts.get(peer).maskingKey()),
+          session,
+          SecAggSite.PAIR_AGREEMENT);
     }
 
     /** A colluding site hands the server the shares it holds of {@code owner}. */
@@ -303,6 +298,26 @@ class SecAggReviewAttackTest {
     return Set.of(ids);
   }
 
+  /** Each of {@code sites} with threshold {@code t}. */
+  static Map<String, Integer> threshold(Collection<String> sites, int t) {
+    Map<String, Integer> out = new TreeMap<>();
+    sites.forEach(s -> out.put(s, t));
+    return out;
+  }
+
+  /** Each of {@code sites} told the survivor set {@code story}. */
+  static Map<String, List<String>> everyoneTold(Collection<String> sites, List<String> story) {
+    Map<String, List<String>> out = new TreeMap<>();
+    sites.forEach(s -> out.put(s, story));
+    return out;
+  }
+
+  static Map<String, byte[]> without(Map<String, byte[]> signatures, String site) {
+    Map<String, byte[]> out = new TreeMap<>(signatures);
+    out.remove(site);
+    return out;
+  }
+
   /**
    * BREAK (critical). README: "Without colluding sites it can't, whatever it tells whom", "honest
    * sites sign one set per round", "Forged, relabelled or withheld signatures don't count".
@@ -328,13 +343,11 @@ class SecAggReviewAttackTest {
    */
   @Test
   void replayedSurvivorSignaturesLetAServerUnmaskOneSiteWithNoColluder() throws Exception {
-    SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(10);
-    List<String> all = clients.stream().map(Client::id).toList();
-    Evil evil = new Evil(clients, ids);
+    List<String> all = idsOf(clients);
+    Evil evil = new Evil(clients, new SimulatedIdentities());
     Map<String, List<String>> graph = harary(all, 8);
-    Map<String, Integer> t = new TreeMap<>();
-    all.forEach(s -> t.put(s, 5));
+    Map<String, Integer> t = threshold(all, 5);
     String target = "s0";
     Set<String> peers = ids("s1", "s2", "s3", "s4", "s6");
     Map<String, Set<String>> leftOut = new TreeMap<>();
@@ -353,14 +366,8 @@ class SecAggReviewAttackTest {
 
     // Earlier runs, one per story, same session and round: everyone is told that story, and
     // those in it sign it.
-    Map<List<String>, Map<String, byte[]>> archive = new java.util.HashMap<>();
-    for (List<String> story : new LinkedHashSet<>(stories.values())) {
-      evil.upToMaskedInput(graph, t, Map.of());
-      Map<String, List<String>> everyone = new TreeMap<>();
-      all.forEach(s -> everyone.put(s, story));
-      evil.consistency(everyone);
-      archive.put(story, new TreeMap<>(evil.signatures));
-    }
+    Map<List<String>, Map<String, byte[]>> archive =
+        evil.earlierRuns(graph, t, new LinkedHashSet<>(stories.values()));
     assertThat(archive).hasSize(9);
 
     // The run it attacks.
@@ -412,23 +419,14 @@ class SecAggReviewAttackTest {
    */
   @Test
   void replayedSignaturesGetHonestSitesToRevealUnderTwoStoriesAtKEqualsNMinus1() throws Exception {
-    SimulatedIdentities ids = new SimulatedIdentities();
-    List<Client> clients = clients(9);
-    List<String> all = clients.stream().map(Client::id).toList();
-    Evil evil = new Evil(clients, ids);
+    List<String> all = idsOf(clients(9));
+    Evil evil = new Evil(clients(9), new SimulatedIdentities());
     Map<String, List<String>> graph = harary(all, 8);
-    Map<String, Integer> t = new TreeMap<>();
-    all.forEach(s -> t.put(s, 5));
+    Map<String, Integer> t = threshold(all, 5);
     List<String> survived = all;
     List<String> dropped = without(all, ids("s4"));
-    Map<List<String>, Map<String, byte[]>> archive = new java.util.HashMap<>();
-    for (List<String> story : List.of(survived, dropped)) {
-      evil.upToMaskedInput(graph, t, Map.of());
-      Map<String, List<String>> everyone = new TreeMap<>();
-      all.forEach(s -> everyone.put(s, story));
-      evil.consistency(everyone);
-      archive.put(story, new TreeMap<>(evil.signatures));
-    }
+    Map<List<String>, Map<String, byte[]>> archive =
+        evil.earlierRuns(graph, t, List.of(survived, dropped));
 
     evil.upToMaskedInput(graph, t, Map.of());
     Set<String> half = ids("s0", "s1", "s2", "s3");
@@ -436,9 +434,7 @@ class SecAggReviewAttackTest {
     all.forEach(s -> stories.put(s, half.contains(s) ? dropped : survived));
     evil.consistency(stories);
     for (String w : without(all, ids("s4"))) {
-      Map<String, byte[]> forwarded = new TreeMap<>(archive.get(stories.get(w)));
-      forwarded.remove(w);
-      evil.unmask(w, forwarded);
+      evil.unmask(w, without(archive.get(stories.get(w)), w));
     }
 
     // On this code no site refuses: 4 seed shares and 4 mask-key shares of s4 come out.
@@ -565,29 +561,20 @@ class SecAggReviewAttackTest {
       if (c.id().equals("s4")) {
         continue;
       }
-      java.util.function.BiFunction<String, byte[], byte[]> before = wire.requests;
-      java.util.function.BiFunction<String, byte[], byte[]> widen =
+      wire.rewriteRequests(
           rewriting(
               c.id(),
               SecureAggregation.ADVERTISE,
               r -> {
-                Body.Writer w =
-                    new Body.Writer().fixed(r.fixed(16)).i32(r.i32()).string(r.string());
-                w.u16(r.u16()).i32(r.i32());
-                r.f64();
-                w.f64(huge).i32(r.i32()).f64(r.f64());
-                // Adapted to version 3: the digest of the global weights follows the scale.
-                w.fixed(r.fixed(32));
-                return w.strings(r.strings(300)).frame(SecureAggregation.ADVERTISE);
-              });
-      wire.requests = (s, b) -> widen.apply(s, before.apply(s, b));
+                AdvertiseRequest widened = AdvertiseRequest.read(r);
+                widened.clipRange = huge;
+                return widened.frame();
+              }));
     }
 
     SecureAggregation.Unmasked u;
     try {
-      u =
-          protocol(SecAggConfig.defaults(), ids)
-              .unmask(round(), instructions(clients, CONFIG), wire);
+      u = unmaskUnderDefaults(ids, clients, wire);
     } catch (io.mnistfl.fl.server.RoundAbandonedException refused) {
       return; // what a fixed protocol does: the sites refuse neighbours of another scale
     }
@@ -639,22 +626,8 @@ class SecAggReviewAttackTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(3);
     Wire wire = new Wire(sites(clients, ids, Map.of()));
-    byte[][] session = new byte[1][];
     Map<String, Advertisement> adverts = new TreeMap<>();
     Map<String, byte[]> revealed = new TreeMap<>();
-    wire.requests =
-        (site, bytes) -> {
-          if (io.mnistfl.fl.wire.Frame.kind(bytes)
-              .orElseThrow()
-              .equals(SecureAggregation.ADVERTISE)) {
-            try {
-              session[0] = new Body.Reader(bytes, SecureAggregation.ADVERTISE, "test").fixed(16);
-            } catch (MessageFormatException e) {
-              throw new AssertionError(e);
-            }
-          }
-          return bytes;
-        };
     wire.answers =
         (site, bytes) -> {
           String kind = io.mnistfl.fl.wire.Frame.kind(bytes).orElseThrow();
@@ -662,35 +635,8 @@ class SecAggReviewAttackTest {
             if (kind.equals(Advertisement.KIND)) {
               Advertisement ad = Advertisement.read(new Body.Reader(bytes, kind, "test"));
               if (site.equals("s2")) {
-                byte[] copied = adverts.get("s0").maskingKey();
                 // Adapted to version 3: the parameters are part of what is signed.
-                byte[] signature =
-                    ids.of("s2")
-                        .sign(
-                            Advertisement.signed(
-                                session[0],
-                                1,
-                                "s2",
-                                ad.parameters(),
-                                ad.sharingKey(),
-                                copied,
-                                ad.seedCommitment(),
-                                ad.keyCommitment(),
-                                ad.shareCommitments()));
-                ad =
-                    new Advertisement(
-                        "s2",
-                        ad.parameters(),
-                        ad.sharingKey(),
-                        copied,
-                        ad.seedCommitment(),
-                        ad.keyCommitment(),
-                        ad.shareCommitments(),
-                        ad.credential(),
-                        signature);
-                Body.Writer w = new Body.Writer();
-                ad.write(w);
-                bytes = w.frame(Advertisement.KIND);
+                bytes = withMaskingKey(ids, wire.session, ad, adverts.get("s0").maskingKey());
               }
               adverts.put(site, ad);
             } else if (kind.equals(SecureAggregation.REVEALED)) {
@@ -704,27 +650,10 @@ class SecAggReviewAttackTest {
 
     // The server follows the protocol; whether the sum it unmasks holds together is beside the
     // point (s2's own input cannot), what it saw on the way is.
-    catchThrowable(
-        () ->
-            protocol(SecAggConfig.defaults(), ids)
-                .unmask(round(), instructions(clients, CONFIG), wire));
+    catchThrowable(() -> unmaskUnderDefaults(ids, clients, wire));
 
-    Map<Integer, BigInteger> seedShares = new TreeMap<>();
-    for (byte[] answer : revealed.values()) {
-      Body.Reader r = new Body.Reader(answer, SecureAggregation.REVEALED, "test");
-      r.string();
-      int count = r.u16();
-      for (int i = 0; i < count; i++) {
-        String of = r.string();
-        int kind = r.u16();
-        int x = r.u16();
-        BigInteger share = Shamir.value(r.fixed(Shamir.SHARE_BYTES));
-        r.fixed(SecAggSite.SALT_BYTES);
-        if (of.equals("s1") && kind == Secret.SEED.ordinal()) {
-          seedShares.put(x, share);
-        }
-      }
-    }
+    Map<Integer, BigInteger> seedShares =
+        SecureAggregationTest.sharesOf(revealed.values(), "s1", Secret.SEED);
     boolean unmasked = false;
     if (seedShares.size() >= 2 && wire.masked.containsKey("s1")) {
       byte[] seed = Shamir.combine(seedShares, 32).orElseThrow();
@@ -761,18 +690,10 @@ class SecAggReviewAttackTest {
     // polynomial, and not s0 and s5.)
     Map<String, BigInteger> off =
         Map.of("s0", BigInteger.ONE, "s5", BigInteger.TWO.pow(100).add(BigInteger.valueOf(12345)));
-    SecAggSite.Tamper both =
-        (share, holder, kind) ->
-            kind != Secret.SEED || !off.containsKey(holder)
-                ? share
-                : Shamir.bytes(Shamir.value(share).add(off.get(holder)).mod(Shamir.P));
+    SecAggSite.Tamper both = offBy(off);
     Wire wire = new Wire(sites(clients, ids, Map.of("s2", both)));
 
-    Throwable outcome =
-        catchThrowable(
-            () ->
-                protocol(SecAggConfig.defaults(), ids)
-                    .unmask(round(), instructions(clients, CONFIG), wire));
+    Throwable outcome = catchThrowable(() -> unmaskUnderDefaults(ids, clients, wire));
 
     assertThat(outcome).as("the round, with 6 of s2's 8 seed shares consistent").isNull();
   }
@@ -794,22 +715,10 @@ class SecAggReviewAttackTest {
   void aDealerGivingTwoHoldersTheSameXEvictsAnHonestHolderWhichTakesTheBlame() {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(9);
-    SecAggSite.Tamper collide =
-        new SecAggSite.Tamper() {
-          @Override
-          public byte[] share(byte[] share, String holder, Secret kind) {
-            return share;
-          }
-
-          @Override
-          public int x(int x, String holder) {
-            return holder.equals("s0") ? 2 : x;
-          }
-        };
+    SecAggSite.Tamper collide = numbering(Map.of("s0", 2));
     Wire wire = new Wire(sites(clients, ids, Map.of("s2", collide)));
 
-    SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, CONFIG), wire);
+    SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
 
     assertThat(u.failures())
         .extracting(SiteFailure::siteId)
@@ -824,28 +733,19 @@ class SecAggReviewAttackTest {
    */
   @Test
   void signaturesReplayedFromARunOfAnotherSessionDoNotCount() throws Exception {
-    SimulatedIdentities ids = new SimulatedIdentities();
-    List<Client> clients = clients(9);
-    List<String> all = clients.stream().map(Client::id).toList();
-    Evil evil = new Evil(clients, ids);
+    List<String> all = idsOf(clients(9));
+    Evil evil = new Evil(clients(9), new SimulatedIdentities());
     Map<String, List<String>> graph = harary(all, 8);
-    Map<String, Integer> t = new TreeMap<>();
-    all.forEach(s -> t.put(s, 5));
+    Map<String, Integer> t = threshold(all, 5);
     List<String> dropped = without(all, ids("s4"));
     evil.upToMaskedInput(graph, t, Map.of());
-    Map<String, List<String>> everyone = new TreeMap<>();
-    all.forEach(s -> everyone.put(s, dropped));
-    evil.consistency(everyone);
+    evil.consistency(everyoneTold(all, dropped));
     Map<String, byte[]> old = new TreeMap<>(evil.signatures);
 
     evil.session[0] ^= 1;
     evil.upToMaskedInput(graph, t, Map.of());
-    everyone.clear();
-    all.forEach(s -> everyone.put(s, all));
-    evil.consistency(everyone);
-    Map<String, byte[]> forwarded = new TreeMap<>(old);
-    forwarded.remove("s0");
-    evil.unmask("s0", forwarded);
+    evil.consistency(everyoneTold(all, all));
+    evil.unmask("s0", without(old, "s0"));
 
     assertThat(evil.revealed).isEmpty();
     assertThat(evil.refusals.get("s0"))
@@ -859,63 +759,29 @@ class SecAggReviewAttackTest {
    */
   @Test
   void malformedUnmaskRequestsRevealNothingAndEndTheRound() throws Exception {
-    SimulatedIdentities ids = new SimulatedIdentities();
-    List<Client> clients = clients(9);
-    List<String> all = clients.stream().map(Client::id).toList();
-    Evil evil = new Evil(clients, ids);
-    Map<String, List<String>> graph = harary(all, 8);
-    Map<String, Integer> t = new TreeMap<>();
-    all.forEach(s -> t.put(s, 5));
-    evil.upToMaskedInput(graph, t, Map.of());
-    Map<String, List<String>> everyone = new TreeMap<>();
-    all.forEach(s -> everyone.put(s, all));
-    evil.consistency(everyone);
+    List<String> all = idsOf(clients(9));
+    Evil evil = new Evil(clients(9), new SimulatedIdentities());
+    evil.upToMaskedInput(harary(all, 8), threshold(all, 5), Map.of());
+    evil.consistency(everyoneTold(all, all));
 
     // s0: the same signer twice.
     Body.Writer twice = evil.header("s0").u16(2);
     twice.string("s1").bytes(evil.signatures.get("s1"));
     twice.string("s1").bytes(evil.signatures.get("s1"));
-    assertThat(
-            catchThrowable(
-                () ->
-                    evil.sites
-                        .get("s0")
-                        .handle(
-                            twice.frame(SecureAggregation.UNMASK),
-                            evil.clients.get("s0"),
-                            SiteLimits.defaults())))
+    assertThat(catchThrowable(() -> evil.handle("s0", twice.frame(SecureAggregation.UNMASK))))
         .hasMessageContaining("two signatures of s1");
     // ... and, the round over for s0, a well-formed second request gets nothing either.
-    Map<String, byte[]> good = new TreeMap<>(evil.signatures);
-    good.remove("s0");
-    evil.unmask("s0", good);
+    evil.unmask("s0", without(evil.signatures, "s0"));
     assertThat(evil.refusals.get("s0")).contains("a request of no round it advertised keys for");
     // s1: a count above its neighbours.
     Body.Writer many = evil.header("s1").u16(9);
-    assertThat(
-            catchThrowable(
-                () ->
-                    evil.sites
-                        .get("s1")
-                        .handle(
-                            many.frame(SecureAggregation.UNMASK),
-                            evil.clients.get("s1"),
-                            SiteLimits.defaults())))
+    assertThat(catchThrowable(() -> evil.handle("s1", many.frame(SecureAggregation.UNMASK))))
         .hasMessageContaining("9 signatures for 8 neighbours");
     // s2: addressed to s3.
-    Map<String, byte[]> forS2 = new TreeMap<>(evil.signatures);
-    forS2.remove("s2");
+    Map<String, byte[]> forS2 = without(evil.signatures, "s2");
     Body.Writer other = evil.header("s3").u16(forS2.size());
     forS2.forEach((s, sig) -> other.string(s).bytes(sig));
-    assertThat(
-            catchThrowable(
-                () ->
-                    evil.sites
-                        .get("s2")
-                        .handle(
-                            other.frame(SecureAggregation.UNMASK),
-                            evil.clients.get("s2"),
-                            SiteLimits.defaults())))
+    assertThat(catchThrowable(() -> evil.handle("s2", other.frame(SecureAggregation.UNMASK))))
         .hasMessageContaining("a request for site s3");
     assertThat(evil.revealed).isEmpty();
   }
@@ -936,16 +802,13 @@ class SecAggReviewAttackTest {
             new SecureAggregationTest.Drift("x".repeat(200), 2500),
             new SecureAggregationTest.Drift("\ud83d\ude00", 3000));
     SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults(), ids)
-            .unmask(
-                round(), instructions(clients, CONFIG), new Wire(sites(clients, ids, Map.of())));
+        unmaskUnderDefaults(ids, clients, new Wire(sites(clients, ids, Map.of())));
     assertThat(u.failures()).isEmpty();
     assertThat(u.sum())
         .containsExactly(
             SecureAggregationTest.plainSum(clients, CONFIG, quantizer(SecAggConfig.defaults())));
 
     SecAggSite site = SecAggSite.of(ids.of("s0"), ids.verifier());
-    Client c0 = clients(1).get(0);
     byte[] session = new byte[16];
     List<String> many = new ArrayList<>();
     for (int i = 1; i <= 257; i++) {
@@ -963,10 +826,7 @@ class SecAggReviewAttackTest {
       assertThat(
               catchThrowable(
                   () ->
-                      site.handle(
-                          SecureAggregationTest.advertise(session, "s0", e.getKey(), 2),
-                          c0,
-                          SiteLimits.defaults())))
+                      handle(site, SecureAggregationTest.advertise(session, "s0", e.getKey(), 2))))
           .isInstanceOf(IOException.class)
           .hasMessageContaining(e.getValue());
     }

@@ -1,31 +1,43 @@
 package io.mnistfl.fl.secagg;
 
+import static io.mnistfl.fl.secagg.SecAggReviewAttackTest.everyoneTold;
 import static io.mnistfl.fl.secagg.SecAggReviewAttackTest.harary;
+import static io.mnistfl.fl.secagg.SecAggReviewAttackTest.threshold;
+import static io.mnistfl.fl.secagg.SecAggReviewAttackTest.without;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.GLOBAL;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.TRAINING;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.assertContributorsAndSumOfAllBut;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.assertThatFailures;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.clients;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.handle;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.idsOf;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.instructions;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.numbering;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.offBy;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.plainSum;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.protocol;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.quantizer;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.rewriting;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.rewritingShares;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.round;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.sealedShares;
 import static io.mnistfl.fl.secagg.SecureAggregationTest.seeded;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.site;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.unmaskUnderDefaults;
+import static io.mnistfl.fl.secagg.SecureAggregationTest.withMaskingKey;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.assertj.core.groups.Tuple.tuple;
 
 import io.mnistfl.fl.Client;
 import io.mnistfl.fl.RoundConfig;
 import io.mnistfl.fl.SiteFailure;
-import io.mnistfl.fl.Transport;
 import io.mnistfl.fl.aggregate.WeightMath;
 import io.mnistfl.fl.secagg.SecAggReviewAttackTest.Evil;
+import io.mnistfl.fl.secagg.SecureAggregationTest.AdvertiseRequest;
 import io.mnistfl.fl.secagg.SecureAggregationTest.Wire;
 import io.mnistfl.fl.server.RoundAbandonedException;
-import io.mnistfl.fl.sim.InProcessTransport;
-import io.mnistfl.fl.site.ClientRuntime;
-import io.mnistfl.fl.site.SiteLimits;
 import io.mnistfl.fl.wire.MessageFormatException;
 import io.mnistfl.fl.wire.Messages;
 import io.mnistfl.model.Weights;
@@ -35,7 +47,6 @@ import java.lang.reflect.Method;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -53,28 +64,6 @@ import org.junit.jupiter.api.Test;
 class SecAggReviewFixesTest {
   private static final RoundConfig CONFIG = RoundConfig.of(1, TRAINING);
   private static final byte[] SESSION = new byte[16];
-
-  private static List<String> idsOf(List<Client> clients) {
-    return clients.stream().map(Client::id).toList();
-  }
-
-  private static Map<String, Integer> threshold(List<String> sites, int t) {
-    Map<String, Integer> out = new TreeMap<>();
-    sites.forEach(s -> out.put(s, t));
-    return out;
-  }
-
-  private static Map<String, List<String>> everyoneTold(List<String> sites, List<String> story) {
-    Map<String, List<String>> out = new TreeMap<>();
-    sites.forEach(s -> out.put(s, story));
-    return out;
-  }
-
-  private static Map<String, byte[]> without(Map<String, byte[]> signatures, String site) {
-    Map<String, byte[]> out = new TreeMap<>(signatures);
-    out.remove(site);
-    return out;
-  }
 
   // Finding 1: replayed survivor-set signatures.
 
@@ -132,18 +121,10 @@ class SecAggReviewFixesTest {
   /** An advertisement request of round 1 with the given scale and global-weights digest. */
   private static byte[] advertise(
       String site, List<String> neighbours, int t, double clip, byte[] global) {
-    return new Body.Writer()
-        .fixed(SESSION)
-        .i32(1)
-        .string(site)
-        .u16(t)
-        .i32(16)
-        .f64(clip)
-        .i32(10_000)
-        .f64(Double.NaN)
-        .fixed(global)
-        .strings(neighbours)
-        .frame(SecureAggregation.ADVERTISE);
+    AdvertiseRequest request = new AdvertiseRequest(SESSION, site, neighbours, t);
+    request.clipRange = clip;
+    request.trainedFrom = global;
+    return request.frame();
   }
 
   /** Three sites advertised, each with its own request; returns their advertisements by site. */
@@ -151,9 +132,7 @@ class SecAggReviewFixesTest {
       Map<String, SecAggSite> sites, Map<String, byte[]> requests) throws IOException {
     Map<String, byte[]> out = new TreeMap<>();
     for (Map.Entry<String, byte[]> e : requests.entrySet()) {
-      out.put(
-          e.getKey(),
-          sites.get(e.getKey()).handle(e.getValue(), clients(3).get(0), SiteLimits.defaults()));
+      out.put(e.getKey(), handle(sites.get(e.getKey()), e.getValue()));
     }
     return out;
   }
@@ -161,8 +140,7 @@ class SecAggReviewFixesTest {
   private static Map<String, SecAggSite> threeSites(SimulatedIdentities ids) {
     Map<String, SecAggSite> sites = new TreeMap<>();
     for (String s : List.of("s0", "s1", "s2")) {
-      sites.put(
-          s, new SecAggSite(ids.of(s), ids.verifier(), (sh, h, k) -> sh, seeded(s.hashCode())));
+      sites.put(s, site(ids, s));
     }
     return sites;
   }
@@ -207,12 +185,9 @@ class SecAggReviewFixesTest {
 
       assertThatThrownBy(
               () ->
-                  sites
-                      .get("s0")
-                      .handle(
-                          shareRequest("s0", List.of(adverts.get("s1"), adverts.get("s2"))),
-                          clients(1).get(0),
-                          SiteLimits.defaults()))
+                  handle(
+                      sites.get("s0"),
+                      shareRequest("s0", List.of(adverts.get("s1"), adverts.get("s2")))))
           .isInstanceOf(IOException.class)
           .hasMessageContaining("site s0 refuses: an advertisement of s1 with other parameters")
           .hasMessageContaining("the server gave its neighbours different thresholds or scales");
@@ -233,36 +208,19 @@ class SecAggReviewFixesTest {
     Map<String, byte[]> shares = new TreeMap<>();
     for (String s : sites.keySet()) {
       shares.put(
-          s,
-          sites
-              .get(s)
-              .handle(
-                  shareRequest(s, others(s).stream().map(adverts::get).toList()),
-                  clients(1).get(0),
-                  SiteLimits.defaults()));
+          s, handle(sites.get(s), shareRequest(s, others(s).stream().map(adverts::get).toList())));
     }
     for (Weights global : List.of(shifted(GLOBAL), GLOBAL)) {
       Body.Writer mask = new Body.Writer().fixed(SESSION).i32(1).string("s0").u16(2);
       for (String dealer : List.of("s1", "s2")) {
-        Body.Reader r = new Body.Reader(shares.get(dealer), SecureAggregation.SHARES, "test");
-        r.string();
-        int count = r.u16();
-        for (int i = 0; i < count; i++) {
-          String holder = r.string();
-          byte[] sealed = r.bytes(1024);
-          if (holder.equals("s0")) {
-            mask.string(dealer).bytes(sealed);
-          }
-        }
+        mask.string(dealer).bytes(sealedShares(shares.get(dealer)).get("s0"));
       }
       byte[] request = mask.bytes(Messages.encodeFit(CONFIG, global)).frame(SecureAggregation.MASK);
       if (global == GLOBAL) {
         // The site is still where it was: the right request is answered.
-        assertThat(sites.get("s0").handle(request, clients(1).get(0), SiteLimits.defaults()))
-            .isNotEmpty();
+        assertThat(handle(sites.get("s0"), request)).isNotEmpty();
       } else {
-        assertThatThrownBy(
-                () -> sites.get("s0").handle(request, clients(1).get(0), SiteLimits.defaults()))
+        assertThatThrownBy(() -> handle(sites.get("s0"), request))
             .isInstanceOf(IOException.class)
             .hasMessageContaining(
                 "site s0 refuses: a fit request whose global weights are not the ones it"
@@ -353,38 +311,6 @@ class SecAggReviewFixesTest {
     return out;
   }
 
-  /** {@code ad} with {@code maskingKey} in place of its own, re-signed by its site. */
-  private static byte[] withMaskingKey(
-      SimulatedIdentities ids, byte[] session, Advertisement ad, byte[] maskingKey)
-      throws GeneralSecurityException {
-    byte[] signature =
-        ids.of(ad.siteId())
-            .sign(
-                Advertisement.signed(
-                    session,
-                    1,
-                    ad.siteId(),
-                    ad.parameters(),
-                    ad.sharingKey(),
-                    maskingKey,
-                    ad.seedCommitment(),
-                    ad.keyCommitment(),
-                    ad.shareCommitments()));
-    Body.Writer w = new Body.Writer();
-    new Advertisement(
-            ad.siteId(),
-            ad.parameters(),
-            ad.sharingKey(),
-            maskingKey,
-            ad.seedCommitment(),
-            ad.keyCommitment(),
-            ad.shareCommitments(),
-            ad.credential(),
-            signature)
-        .write(w);
-    return w.frame(Advertisement.KIND);
-  }
-
   @Test
   void aSiteRefusesANeighbourWhoseKeyAgreesAsAnothersDoesCopiedOrTwinned() throws Exception {
     SimulatedIdentities ids = new SimulatedIdentities();
@@ -417,16 +343,13 @@ class SecAggReviewFixesTest {
         Throwable refusal =
             catchThrowable(
                 () ->
-                    sites
-                        .get("s1")
-                        .handle(
-                            shareRequest(
-                                "s1",
-                                copied.equals("s0")
-                                    ? List.of(adverts.get("s0"), forged)
-                                    : List.of(forged)),
-                            clients(1).get(0),
-                            SiteLimits.defaults()));
+                    handle(
+                        sites.get("s1"),
+                        shareRequest(
+                            "s1",
+                            copied.equals("s0")
+                                ? List.of(adverts.get("s0"), forged)
+                                : List.of(forged))));
 
         assertThat(refusal)
             .as("%s's key copied (twinned: %s)", copied, twinned)
@@ -444,19 +367,7 @@ class SecAggReviewFixesTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(9);
     Wire wire = new Wire(SecureAggregationTest.sites(clients, ids, Map.of()));
-    byte[][] session = new byte[1][];
     Map<String, Advertisement> adverts = new TreeMap<>();
-    wire.requests =
-        (site, bytes) -> {
-          try {
-            session[0] =
-                new Body.Reader(bytes, io.mnistfl.fl.wire.Frame.kind(bytes).orElseThrow(), "test")
-                    .fixed(16);
-          } catch (MessageFormatException e) {
-            throw new AssertionError(e);
-          }
-          return bytes;
-        };
     wire.answers =
         (site, bytes) -> {
           if (!io.mnistfl.fl.wire.Frame.kind(bytes).orElseThrow().equals(Advertisement.KIND)) {
@@ -467,32 +378,28 @@ class SecAggReviewFixesTest {
             adverts.put(site, ad);
             // s5 twins s0's mask key (a copy no byte comparison sees).
             return site.equals("s5")
-                ? withMaskingKey(ids, session[0], ad, twin(adverts.get("s0").maskingKey()))
+                ? withMaskingKey(ids, wire.session, ad, twin(adverts.get("s0").maskingKey()))
                 : bytes;
           } catch (GeneralSecurityException | MessageFormatException e) {
             throw new AssertionError(e);
           }
         };
 
-    SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, CONFIG), wire);
+    SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
 
-    assertThat(u.failures())
-        .extracting(SiteFailure::siteId, SiteFailure::reason)
+    assertThatFailures(u)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(
+            tuple(
                 "s0",
                 "secagg advertise: a key that agrees as a key of s5 does: a copied key would"
                     + " cancel the pair masks of the sites between them, so every site"
                     + " advertising it is left out"),
-            org.assertj.core.groups.Tuple.tuple(
+            tuple(
                 "s5",
                 "secagg advertise: a key that agrees as a key of s0 does: a copied key would"
                     + " cancel the pair masks of the sites between them, so every site"
                     + " advertising it is left out"));
-    List<Client> rest = clients.stream().filter(c -> !Set.of("s0", "s5").contains(c.id())).toList();
-    assertThat(u.contributors()).containsExactlyElementsOf(idsOf(rest));
-    assertThat(u.sum()).containsExactly(plainSum(rest, CONFIG, quantizer(SecAggConfig.defaults())));
+    assertContributorsAndSumOfAllBut(u, clients, CONFIG, "s0", "s5");
   }
 
   @Test
@@ -503,19 +410,7 @@ class SecAggReviewFixesTest {
     Wire wire =
         new Wire(SecureAggregationTest.sites(clients, ids, Map.of()))
             .vanish(SecureAggregation.MASK, "s3");
-    byte[][] session = new byte[1][];
     byte[] stranger = Crypto.x25519(seeded(11)).getPublic().getEncoded();
-    wire.requests =
-        (site, bytes) -> {
-          try {
-            session[0] =
-                new Body.Reader(bytes, io.mnistfl.fl.wire.Frame.kind(bytes).orElseThrow(), "test")
-                    .fixed(16);
-          } catch (MessageFormatException e) {
-            throw new AssertionError(e);
-          }
-          return bytes;
-        };
     // s3 advertises a mask key it does not hold, and deals shares of the one it does.
     wire.answers =
         (site, bytes) -> {
@@ -526,7 +421,7 @@ class SecAggReviewFixesTest {
           try {
             return withMaskingKey(
                 ids,
-                session[0],
+                wire.session,
                 Advertisement.read(new Body.Reader(bytes, Advertisement.KIND, "t")),
                 stranger);
           } catch (GeneralSecurityException | MessageFormatException e) {
@@ -534,10 +429,7 @@ class SecAggReviewFixesTest {
           }
         };
 
-    assertThatThrownBy(
-            () ->
-                protocol(SecAggConfig.defaults(), ids)
-                    .unmask(round(), instructions(clients, CONFIG), wire))
+    assertThatThrownBy(() -> unmaskUnderDefaults(ids, clients, wire))
         .isInstanceOfSatisfying(
             RoundAbandonedException.class,
             e -> {
@@ -553,14 +445,6 @@ class SecAggReviewFixesTest {
 
   // Finding 5: rebuilding from every t-subset, and naming only the shares off the right polynomial.
 
-  /** s2 deals the holders in {@code off} seed shares off its polynomial by the given amounts. */
-  private static SecAggSite.Tamper offBy(Map<String, BigInteger> off) {
-    return (share, holder, kind) ->
-        kind != Secret.SEED || !off.containsKey(holder)
-            ? share
-            : Shamir.bytes(Shamir.value(share).add(off.get(holder)).mod(Shamir.P));
-  }
-
   @Test
   void twoBadSharesAreNamedAndTheSecretRebuiltWhetherOrNotTheirErrorsCancel() {
     // n = 9, k = 8, t = 5: s2's shares at x = 1 (s0) and x = 5 (s5) are off. With +1 and +1 the
@@ -574,14 +458,11 @@ class SecAggReviewFixesTest {
       List<Client> clients = clients(9);
       Wire wire = new Wire(SecureAggregationTest.sites(clients, ids, Map.of("s2", offBy(off))));
 
-      SecureAggregation.Unmasked u =
-          protocol(SecAggConfig.defaults(), ids)
-              .unmask(round(), instructions(clients, CONFIG), wire);
+      SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
 
-      assertThat(u.failures())
-          .extracting(SiteFailure::siteId, SiteFailure::reason)
+      assertThatFailures(u)
           .containsExactly(
-              org.assertj.core.groups.Tuple.tuple(
+              tuple(
                   "s2", "secagg: dealt s0, s5 shares of its seed that do not fit its commitment"));
       assertThat(u.sum())
           .containsExactly(plainSum(clients, CONFIG, quantizer(SecAggConfig.defaults())));
@@ -603,21 +484,6 @@ class SecAggReviewFixesTest {
   }
 
   // Finding 6: a dealer's bad share is filed under the dealer, proven with the holder's key.
-
-  /**
-   * Each client behind a runtime answering secure aggregation; the handlers kept in {@code out}.
-   */
-  private static Transport sitesKept(
-      List<Client> clients, SimulatedIdentities ids, Map<String, SecAggSite> out) {
-    List<ClientRuntime> runtimes = new ArrayList<>();
-    for (Client c : clients) {
-      SecAggSite site =
-          new SecAggSite(ids.of(c.id()), ids.verifier(), (s, h, k) -> s, seeded(c.id().hashCode()));
-      out.put(c.id(), site);
-      runtimes.add(ClientRuntime.of(c).withStages(site));
-    }
-    return InProcessTransport.ofRuntimes(runtimes);
-  }
 
   /** The key with which {@code holder}'s site opens the shares {@code dealer} sealed for it. */
   private static byte[] openingKey(SecAggSite site, String dealer)
@@ -652,34 +518,19 @@ class SecAggReviewFixesTest {
     SimulatedIdentities ids = new SimulatedIdentities();
     List<Client> clients = clients(9);
     // s2 deals s0 its shares at x = 2, s1's place, where its commitment names s1.
-    SecAggSite.Tamper collide =
-        new SecAggSite.Tamper() {
-          @Override
-          public byte[] share(byte[] share, String holder, Secret kind) {
-            return share;
-          }
-
-          @Override
-          public int x(int x, String holder) {
-            return holder.equals("s0") ? 2 : x;
-          }
-        };
+    SecAggSite.Tamper collide = numbering(Map.of("s0", 2));
     Wire wire = new Wire(SecureAggregationTest.sites(clients, ids, Map.of("s2", collide)));
 
-    SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, CONFIG), wire);
+    SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
 
-    assertThat(u.failures())
-        .extracting(SiteFailure::siteId, SiteFailure::reason)
+    assertThatFailures(u)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(
+            tuple(
                 "s2",
                 "secagg: dealt shares that are not the ones it committed to (s0: s2 dealt it a"
                     + " share of its seed at x = 2 that does not match its signed commitment,"
                     + " proven with the holder's key); its input is left out"));
-    List<Client> rest = clients.stream().filter(c -> !c.id().equals("s2")).toList();
-    assertThat(u.contributors()).containsExactlyElementsOf(idsOf(rest));
-    assertThat(u.sum()).containsExactly(plainSum(rest, CONFIG, quantizer(SecAggConfig.defaults())));
+    assertContributorsAndSumOfAllBut(u, clients, CONFIG, "s2");
   }
 
   @Test
@@ -688,7 +539,7 @@ class SecAggReviewFixesTest {
       SimulatedIdentities ids = new SimulatedIdentities();
       List<Client> clients = clients(9);
       Map<String, SecAggSite> sites = new TreeMap<>();
-      Wire wire = new Wire(sitesKept(clients, ids, sites));
+      Wire wire = new Wire(SecureAggregationTest.sites(clients, ids, Map.of(), sites));
       wire.answers =
           (site, bytes) -> {
             if (!site.equals("s0")
@@ -708,24 +559,18 @@ class SecAggReviewFixesTest {
             return complaining("s1", key).apply(site, bytes);
           };
 
-      SecureAggregation.Unmasked u =
-          protocol(SecAggConfig.defaults(), ids)
-              .unmask(round(), instructions(clients, CONFIG), wire);
+      SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
 
-      assertThat(u.failures())
-          .extracting(SiteFailure::siteId, SiteFailure::reason)
+      assertThatFailures(u)
           .containsExactly(
-              org.assertj.core.groups.Tuple.tuple(
+              tuple(
                   "s0",
                   genuine
                       ? "secagg masked input: it refused the shares of s1, which fit their"
                           + " commitments; left out"
                       : "secagg masked input: it refused the shares of s1 with a key that does not"
                           + " open them, which proves nothing; left out"));
-      List<Client> rest = clients.stream().filter(c -> !c.id().equals("s0")).toList();
-      assertThat(u.contributors()).containsExactlyElementsOf(idsOf(rest));
-      assertThat(u.sum())
-          .containsExactly(plainSum(rest, CONFIG, quantizer(SecAggConfig.defaults())));
+      assertContributorsAndSumOfAllBut(u, clients, CONFIG, "s0");
     }
   }
 
@@ -736,38 +581,22 @@ class SecAggReviewFixesTest {
     Wire wire = new Wire(SecureAggregationTest.sites(clients, ids, Map.of()));
     // s2 seals garbage for s0 (or the wire spoils it): nobody but the two can tell which.
     wire.answers =
-        rewriting(
+        rewritingShares(
             "s2",
-            SecureAggregation.SHARES,
-            r -> {
-              Body.Writer w = new Body.Writer().string(r.string());
-              int count = r.u16();
-              w.u16(count);
-              for (int i = 0; i < count; i++) {
-                String holder = r.string();
-                byte[] sealed = r.bytes(1024);
-                if (holder.equals("s0")) {
-                  sealed[sealed.length - 1] ^= 1;
-                }
-                w.string(holder).bytes(sealed);
-              }
-              return w.frame(SecureAggregation.SHARES);
+            byHolder -> {
+              byte[] forS0 = byHolder.get("s0");
+              forS0[forS0.length - 1] ^= 1;
             });
 
-    SecureAggregation.Unmasked u =
-        protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, CONFIG), wire);
+    SecureAggregation.Unmasked u = unmaskUnderDefaults(ids, clients, wire);
 
-    assertThat(u.failures())
-        .extracting(SiteFailure::siteId, SiteFailure::reason)
+    assertThatFailures(u)
         .containsExactlyInAnyOrder(
-            org.assertj.core.groups.Tuple.tuple(
+            tuple(
                 "s2",
                 "secagg: s0 could not open the shares it dealt it and left the round (the dealer"
                     + " or that holder is at fault)"),
-            org.assertj.core.groups.Tuple.tuple(
-                "s0", "secagg masked input: sent no input, refusing the shares of s2"));
-    List<Client> rest = clients.stream().filter(c -> !c.id().equals("s0")).toList();
-    assertThat(u.contributors()).containsExactlyElementsOf(idsOf(rest));
-    assertThat(u.sum()).containsExactly(plainSum(rest, CONFIG, quantizer(SecAggConfig.defaults())));
+            tuple("s0", "secagg masked input: sent no input, refusing the shares of s2"));
+    assertContributorsAndSumOfAllBut(u, clients, CONFIG, "s0");
   }
 }

@@ -24,6 +24,7 @@ import io.mnistfl.fl.server.SiteInstruction;
 import io.mnistfl.fl.server.StandardStrategy;
 import io.mnistfl.fl.sim.InProcessTransport;
 import io.mnistfl.fl.site.ClientRuntime;
+import io.mnistfl.fl.site.SiteLimits;
 import io.mnistfl.fl.wire.Frame;
 import io.mnistfl.fl.wire.MessageFormatException;
 import io.mnistfl.metrics.ConfusionMatrix;
@@ -32,6 +33,7 @@ import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
 import io.mnistfl.train.LocalTraining;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -46,6 +48,9 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.function.BiFunction;
+import org.assertj.core.api.AbstractListAssert;
+import org.assertj.core.api.ObjectAssert;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -98,6 +103,10 @@ class SecureAggregationTest {
     }
   }
 
+  static List<String> idsOf(List<Client> clients) {
+    return clients.stream().map(Client::id).toList();
+  }
+
   static List<Client> clients(int n) {
     List<Client> out = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -106,20 +115,58 @@ class SecureAggregationTest {
     return out;
   }
 
+  /** The site {@code id} dealing its shares through {@code tamper}, with seeded randomness. */
+  static SecAggSite site(SimulatedIdentities ids, String id, SecAggSite.Tamper tamper) {
+    return new SecAggSite(ids.of(id), ids.verifier(), tamper, seeded(id.hashCode()));
+  }
+
+  /** The site {@code id}, honest, with seeded randomness. */
+  static SecAggSite site(SimulatedIdentities ids, String id) {
+    return site(ids, id, (share, holder, kind) -> share);
+  }
+
   /** Each client behind a runtime answering secure aggregation, with seeded randomness. */
   static Transport sites(
       List<Client> clients, SimulatedIdentities ids, Map<String, SecAggSite.Tamper> tampers) {
+    return sites(clients, ids, tampers, new TreeMap<>());
+  }
+
+  /** As {@link #sites(List, SimulatedIdentities, Map)}, the handlers kept in {@code out}. */
+  static Transport sites(
+      List<Client> clients,
+      SimulatedIdentities ids,
+      Map<String, SecAggSite.Tamper> tampers,
+      Map<String, SecAggSite> out) {
     List<ClientRuntime> runtimes = new ArrayList<>();
     for (Client c : clients) {
-      SecAggSite site =
-          new SecAggSite(
-              ids.of(c.id()),
-              ids.verifier(),
-              tampers.getOrDefault(c.id(), (share, holder, kind) -> share),
-              seeded(c.id().hashCode()));
+      SecAggSite site = site(ids, c.id(), tampers.getOrDefault(c.id(), (share, h, k) -> share));
+      out.put(c.id(), site);
       runtimes.add(ClientRuntime.of(c).withStages(site));
     }
     return InProcessTransport.ofRuntimes(runtimes);
+  }
+
+  /**
+   * A tamper that deals each holder named in {@code xs} its shares numbered at the x given there,
+   * committed as dealt; the others at their own x.
+   */
+  static SecAggSite.Tamper numbering(Map<String, Integer> xs) {
+    return new SecAggSite.Tamper() {
+      @Override
+      public byte[] share(byte[] share, String holder, Secret kind) {
+        return share;
+      }
+
+      @Override
+      public int x(int x, String holder) {
+        return xs.getOrDefault(holder, x);
+      }
+    };
+  }
+
+  /** {@code site}'s answer to {@code request}, with s0's client behind it. */
+  static byte[] handle(SecAggSite site, byte[] request) throws IOException {
+    return site.handle(request, clients(1).get(0), SiteLimits.defaults());
   }
 
   /**
@@ -138,8 +185,26 @@ class SecureAggregationTest {
     BiFunction<String, byte[], byte[]> requests = (site, bytes) -> bytes;
     BiFunction<String, byte[], byte[]> answers = (site, bytes) -> bytes;
 
+    /** The session of the server's last request. */
+    byte[] session;
+
     Wire(Transport transport) {
       this.transport = transport;
+    }
+
+    /** Rewrites the requests with {@code rewrite} after the rewriting there is already. */
+    void rewriteRequests(BiFunction<String, byte[], byte[]> rewrite) {
+      requests = andThen(requests, rewrite);
+    }
+
+    /** Rewrites the answers with {@code rewrite} after the rewriting there is already. */
+    void rewriteAnswers(BiFunction<String, byte[], byte[]> rewrite) {
+      answers = andThen(answers, rewrite);
+    }
+
+    private static BiFunction<String, byte[], byte[]> andThen(
+        BiFunction<String, byte[], byte[]> first, BiFunction<String, byte[], byte[]> then) {
+      return (site, bytes) -> then.apply(site, first.apply(site, bytes));
     }
 
     Wire vanish(String kind, String... ids) {
@@ -156,6 +221,12 @@ class SecureAggregationTest {
       for (Map.Entry<String, byte[]> e : out.entrySet()) {
         String kind = Frame.kind(e.getValue()).orElseThrow();
         String site = e.getKey();
+        try {
+          // Every request of the stages starts with the session.
+          session = new Body.Reader(e.getValue(), kind, "test").fixed(16);
+        } catch (MessageFormatException x) {
+          throw new AssertionError(x);
+        }
         if (vanishAt.getOrDefault(kind, Set.of()).contains(site)) {
           gone.add(site);
         }
@@ -195,6 +266,13 @@ class SecureAggregationTest {
     return SecureAggregation.of(config, ids.verifier()).withRandom(seeded(99));
   }
 
+  /** The real server under the defaults unmasking round 1 of {@code clients} over {@code wire}. */
+  static SecureAggregation.Unmasked unmaskUnderDefaults(
+      SimulatedIdentities ids, List<Client> clients, SiteExchange wire) {
+    return protocol(SecAggConfig.defaults(), ids)
+        .unmask(round(), instructions(clients, RoundConfig.of(1, TRAINING)), wire);
+  }
+
   /** The site's plain quantized values, as it computes them before masking. */
   static int[] plain(Client c, RoundConfig config, Quantizer q) {
     ClientUpdate update = c.fit(GLOBAL, config);
@@ -230,6 +308,76 @@ class SecureAggregationTest {
     r.bytes(512);
     r.end();
     return values;
+  }
+
+  /** A share in a revealed answer: whose, of which secret (by ordinal), at which x. */
+  record RevealedShare(String owner, int kind, int x, BigInteger share) {}
+
+  /** The shares in the revealed {@code answers}, in order. */
+  static List<RevealedShare> revealedShares(Iterable<byte[]> answers)
+      throws MessageFormatException {
+    List<RevealedShare> out = new ArrayList<>();
+    for (byte[] answer : answers) {
+      Body.Reader r = new Body.Reader(answer, SecureAggregation.REVEALED, "revealed");
+      r.string();
+      int count = r.u16();
+      for (int i = 0; i < count; i++) {
+        String of = r.string();
+        int kind = r.u16();
+        int x = r.u16();
+        BigInteger share = Shamir.value(r.fixed(Shamir.SHARE_BYTES));
+        r.fixed(SecAggSite.SALT_BYTES);
+        out.add(new RevealedShare(of, kind, x, share));
+      }
+    }
+    return out;
+  }
+
+  /** The revealed shares of {@code owner}'s {@code kind} in {@code answers}, by x. */
+  static Map<Integer, BigInteger> sharesOf(Iterable<byte[]> answers, String owner, Secret kind)
+      throws MessageFormatException {
+    Map<Integer, BigInteger> out = new TreeMap<>();
+    for (RevealedShare s : revealedShares(answers)) {
+      if (s.owner().equals(owner) && s.kind() == kind.ordinal()) {
+        out.put(s.x(), s.share());
+      }
+    }
+    return out;
+  }
+
+  /** The sealed shares in a dealer's shares answer, by holder, in order. */
+  static Map<String, byte[]> sealedShares(byte[] answer) throws MessageFormatException {
+    Body.Reader r = new Body.Reader(answer, SecureAggregation.SHARES, "shares");
+    r.string();
+    Map<String, byte[]> out = sealedShares(r);
+    r.end();
+    return out;
+  }
+
+  private static Map<String, byte[]> sealedShares(Body.Reader r) throws MessageFormatException {
+    Map<String, byte[]> out = new LinkedHashMap<>();
+    int count = r.u16();
+    for (int i = 0; i < count; i++) {
+      String holder = r.string();
+      out.put(holder, r.bytes(1024));
+    }
+    return out;
+  }
+
+  /** Rewrites {@code dealer}'s shares answers: {@code edit} changes its sealed shares by holder. */
+  static BiFunction<String, byte[], byte[]> rewritingShares(
+      String dealer, java.util.function.Consumer<Map<String, byte[]>> edit) {
+    return rewriting(
+        dealer,
+        SecureAggregation.SHARES,
+        r -> {
+          Body.Writer w = new Body.Writer().string(r.string());
+          Map<String, byte[]> byHolder = sealedShares(r);
+          edit.accept(byHolder);
+          w.u16(byHolder.size());
+          byHolder.forEach((holder, ct) -> w.string(holder).bytes(ct));
+          return w.frame(SecureAggregation.SHARES);
+        });
   }
 
   /** Pearson's statistic of the top 4 bits of each value against 16 equal bins. */
@@ -544,17 +692,8 @@ class SecureAggregationTest {
 
   static List<String> neighbours(byte[] advertise) {
     try {
-      Body.Reader r = new Body.Reader(advertise, SecureAggregation.ADVERTISE, "test");
-      r.fixed(16);
-      r.i32();
-      r.string();
-      r.u16();
-      r.i32();
-      r.f64();
-      r.i32();
-      r.f64();
-      r.fixed(32);
-      return r.strings(100);
+      return AdvertiseRequest.read(new Body.Reader(advertise, SecureAggregation.ADVERTISE, "test"))
+          .neighbours;
     } catch (MessageFormatException e) {
       throw new AssertionError(e);
     }
@@ -650,16 +789,7 @@ class SecureAggregationTest {
     Wire wire = new Wire(sites(clients, ids, Map.of()));
     // A curious server tells s1 that s2 dropped, hoping for s2's mask-key share while the others
     // reveal s2's seed share: s1 signs that story, its neighbours signed the true one.
-    wire.requests =
-        rewriting(
-            "s1",
-            SecureAggregation.CONSISTENCY,
-            r -> {
-              Body.Writer w = new Body.Writer().fixed(r.fixed(16)).i32(r.i32()).string(r.string());
-              List<String> told = new ArrayList<>(r.strings(100));
-              told.remove("s2");
-              return w.strings(told).frame(SecureAggregation.CONSISTENCY);
-            });
+    wire.requests = rewritingSurvivors("s1", told -> told.remove("s2"));
 
     SecureAggregation.Unmasked u =
         protocol(SecAggConfig.defaults().withNeighbourhood(7, 5), ids)
@@ -841,18 +971,61 @@ class SecureAggregationTest {
    * from {@link #GLOBAL}.
    */
   static byte[] advertise(byte[] session, String site, List<String> neighbours, int threshold) {
-    return new Body.Writer()
-        .fixed(session)
-        .i32(1)
-        .string(site)
-        .u16(threshold)
-        .i32(16)
-        .f64(1)
-        .i32(10_000)
-        .f64(Double.NaN)
-        .fixed(SecureAggregation.trainedFrom(GLOBAL))
-        .strings(neighbours)
-        .frame(SecureAggregation.ADVERTISE);
+    return new AdvertiseRequest(session, site, neighbours, threshold).frame();
+  }
+
+  /** An advertisement request field by field, for a test to write or to read and rewrite. */
+  static final class AdvertiseRequest {
+    byte[] session;
+    int round = 1;
+    String site;
+    int threshold;
+    int bits = 16;
+    double clipRange = 1;
+    int exampleCap = 10_000;
+    double clipNorm = Double.NaN;
+    byte[] trainedFrom = SecureAggregation.trainedFrom(GLOBAL);
+    List<String> neighbours;
+
+    private AdvertiseRequest() {}
+
+    /** Round 1 with {@code threshold}, 16 bits on [−1, 1], no DP, training from {@link #GLOBAL}. */
+    AdvertiseRequest(byte[] session, String site, List<String> neighbours, int threshold) {
+      this.session = session;
+      this.site = site;
+      this.neighbours = neighbours;
+      this.threshold = threshold;
+    }
+
+    static AdvertiseRequest read(Body.Reader r) throws MessageFormatException {
+      AdvertiseRequest a = new AdvertiseRequest();
+      a.session = r.fixed(16);
+      a.round = r.i32();
+      a.site = r.string();
+      a.threshold = r.u16();
+      a.bits = r.i32();
+      a.clipRange = r.f64();
+      a.exampleCap = r.i32();
+      a.clipNorm = r.f64();
+      a.trainedFrom = r.fixed(32);
+      a.neighbours = r.strings(300);
+      return a;
+    }
+
+    byte[] frame() {
+      return new Body.Writer()
+          .fixed(session)
+          .i32(round)
+          .string(site)
+          .u16(threshold)
+          .i32(bits)
+          .f64(clipRange)
+          .i32(exampleCap)
+          .f64(clipNorm)
+          .fixed(trainedFrom)
+          .strings(neighbours)
+          .frame(SecureAggregation.ADVERTISE);
+    }
   }
 
   @Test
@@ -875,20 +1048,7 @@ class SecureAggregationTest {
     Wire wire = new Wire(sites(clients, ids, Map.of()));
     // s2 keeps one neighbour out of its shares: that pair's masks would not cancel.
     wire.answers =
-        rewriting(
-            "s2",
-            SecureAggregation.SHARES,
-            r -> {
-              Body.Writer w = new Body.Writer().string(r.string());
-              int count = r.u16();
-              w.u16(count - 1);
-              r.string();
-              r.bytes(1024);
-              for (int i = 1; i < count; i++) {
-                w.string(r.string()).bytes(r.bytes(1024));
-              }
-              return w.frame(SecureAggregation.SHARES);
-            });
+        rewritingShares("s2", byHolder -> byHolder.remove(byHolder.keySet().iterator().next()));
 
     SecureAggregation.Unmasked u =
         protocol(SecAggConfig.defaults(), ids).unmask(round(), instructions(clients, config), wire);
@@ -910,6 +1070,17 @@ class SecureAggregationTest {
     };
   }
 
+  /**
+   * A tamper that deals the holders in {@code off} seed shares off its polynomial by the given
+   * amounts.
+   */
+  static SecAggSite.Tamper offBy(Map<String, BigInteger> off) {
+    return (share, holder, kind) ->
+        kind != Secret.SEED || !off.containsKey(holder)
+            ? share
+            : Shamir.bytes(Shamir.value(share).add(off.get(holder)).mod(Shamir.P));
+  }
+
   private static void assertOnlyFailure(SecureAggregation.Unmasked u, String site, String reason) {
     assertThat(u.failures())
         .singleElement()
@@ -921,10 +1092,73 @@ class SecureAggregationTest {
   }
 
   /** The unmasked sum is exactly the plain quantized sum of the clients but {@code leftOut}. */
-  private static void assertSumOfAllBut(
+  static void assertSumOfAllBut(
       SecureAggregation.Unmasked u, List<Client> clients, RoundConfig config, String... leftOut) {
     List<Client> rest = clients.stream().filter(c -> !List.of(leftOut).contains(c.id())).toList();
     assertThat(u.sum()).containsExactly(plainSum(rest, config, quantizer(SecAggConfig.defaults())));
+  }
+
+  /**
+   * The clients but {@code leftOut} are the contributors, in their order, and the unmasked sum is
+   * exactly their plain quantized sum.
+   */
+  static void assertContributorsAndSumOfAllBut(
+      SecureAggregation.Unmasked u, List<Client> clients, RoundConfig config, String... leftOut) {
+    List<Client> rest = clients.stream().filter(c -> !List.of(leftOut).contains(c.id())).toList();
+    assertThat(u.contributors()).containsExactlyElementsOf(rest.stream().map(Client::id).toList());
+    assertSumOfAllBut(u, clients, config, leftOut);
+  }
+
+  /** The failures of {@code u}, as (site, reason), to assert on. */
+  static AbstractListAssert<?, List<? extends Tuple>, Tuple, ObjectAssert<Tuple>>
+      assertThatFailures(SecureAggregation.Unmasked u) {
+    return assertThat(u.failures()).extracting(SiteFailure::siteId, SiteFailure::reason);
+  }
+
+  /** {@code ad} with {@code maskingKey} in place of its own, re-signed by its site. */
+  static byte[] withMaskingKey(
+      SimulatedIdentities ids, byte[] session, Advertisement ad, byte[] maskingKey)
+      throws GeneralSecurityException {
+    byte[] signature =
+        ids.of(ad.siteId())
+            .sign(
+                Advertisement.signed(
+                    session,
+                    1,
+                    ad.siteId(),
+                    ad.parameters(),
+                    ad.sharingKey(),
+                    maskingKey,
+                    ad.seedCommitment(),
+                    ad.keyCommitment(),
+                    ad.shareCommitments()));
+    Body.Writer w = new Body.Writer();
+    new Advertisement(
+            ad.siteId(),
+            ad.parameters(),
+            ad.sharingKey(),
+            maskingKey,
+            ad.seedCommitment(),
+            ad.keyCommitment(),
+            ad.shareCommitments(),
+            ad.credential(),
+            signature)
+        .write(w);
+    return w.frame(Advertisement.KIND);
+  }
+
+  /** Rewrites the survivor set {@code site} is told: {@code edit} changes it. */
+  static BiFunction<String, byte[], byte[]> rewritingSurvivors(
+      String site, java.util.function.Consumer<List<String>> edit) {
+    return rewriting(
+        site,
+        SecureAggregation.CONSISTENCY,
+        r -> {
+          Body.Writer w = new Body.Writer().fixed(r.fixed(16)).i32(r.i32()).string(r.string());
+          List<String> told = new ArrayList<>(r.strings(100));
+          edit.accept(told);
+          return w.strings(told).frame(SecureAggregation.CONSISTENCY);
+        });
   }
 
   /** Rewrites a message read from its body. */
