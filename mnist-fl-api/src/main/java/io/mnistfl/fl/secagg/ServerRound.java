@@ -20,13 +20,16 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.stream.IntStream;
 
 /**
  * The server's side of one round of {@link SecureAggregation}: the five stages in order, each
@@ -893,38 +896,51 @@ final class ServerRound {
     return c;
   }
 
-  /** Every t-subset of {@code xs}, in lexicographic order of positions. */
-  static List<List<Integer>> allSubsets(List<Integer> xs, int t) {
-    List<List<Integer>> out = new ArrayList<>();
-    int[] at = new int[t];
-    for (int i = 0; i < t; i++) {
-      at[i] = i;
-    }
-    while (true) {
-      List<Integer> subset = new ArrayList<>(t);
-      for (int i : at) {
-        subset.add(xs.get(i));
-      }
-      out.add(subset);
-      int i = t - 1;
-      while (i >= 0 && at[i] == xs.size() - t + i) {
-        i--;
-      }
-      if (i < 0) {
-        return out;
-      }
-      at[i]++;
-      for (int j = i + 1; j < t; j++) {
-        at[j] = at[j - 1] + 1;
-      }
-    }
+  /**
+   * Every t-subset of {@code xs}, in lexicographic order of positions, each made only when the
+   * caller reaches it: with honest shares the first one rebuilds the secret.
+   */
+  static Iterable<List<Integer>> allSubsets(List<Integer> xs, int t) {
+    return () ->
+        new Iterator<>() {
+          private int[] at = IntStream.range(0, t).toArray();
+
+          @Override
+          public boolean hasNext() {
+            return at != null;
+          }
+
+          @Override
+          public List<Integer> next() {
+            if (at == null) {
+              throw new NoSuchElementException();
+            }
+            List<Integer> subset = new ArrayList<>(t);
+            for (int i : at) {
+              subset.add(xs.get(i));
+            }
+            int i = t - 1;
+            while (i >= 0 && at[i] == xs.size() - t + i) {
+              i--;
+            }
+            if (i < 0) {
+              at = null;
+            } else {
+              at[i]++;
+              for (int j = i + 1; j < t; j++) {
+                at[j] = at[j - 1] + 1;
+              }
+            }
+            return subset;
+          }
+        };
   }
 
   /**
    * The t-subsets of {@code xs} tried in turn when there are too many to try them all: the first t,
    * the first t + 1 less each one, and every run of t in a row.
    */
-  private static List<List<Integer>> candidates(List<Integer> xs, int t) {
+  private static Iterable<List<Integer>> candidates(List<Integer> xs, int t) {
     List<List<Integer>> out = new ArrayList<>();
     out.add(xs.subList(0, t));
     for (int leave = 0; leave <= t && xs.size() > t; leave++) {

@@ -47,6 +47,7 @@ import java.lang.reflect.Method;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -476,7 +477,8 @@ class SecAggReviewFixesTest {
     assertThat(ServerRound.subsets(20, 11)).isGreaterThan(ServerRound.MAX_SUBSETS);
     assertThat(ServerRound.subsets(256, 129)).isGreaterThan(ServerRound.MAX_SUBSETS);
     List<Integer> xs = List.of(1, 2, 3, 5, 8, 13, 21, 34);
-    List<List<Integer>> all = ServerRound.allSubsets(xs, 5);
+    List<List<Integer>> all = new ArrayList<>();
+    ServerRound.allSubsets(xs, 5).forEach(all::add);
     assertThat(all).hasSize(56).doesNotHaveDuplicates();
     assertThat(all)
         .allSatisfy(
