@@ -9,10 +9,13 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
+import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
@@ -20,8 +23,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code .npy} and {@code .npz} against files NumPy wrote (src/test/resources/…/npz, made by its
- * make_golden.py), and every refusal a hostile or wrong file should meet.
+ * {@code .npy} and {@code .npz} against the arrays NumPy wrote (src/test/resources/…/npz, made by
+ * its make_golden.py), and every refusal a hostile or wrong file should meet. The {@code .npz}
+ * files are assembled here, as {@code np.savez} stores them, from {@code .npy} entries whose bytes
+ * are checked against NumPy's; a container NumPy wrote itself is read by the Flower federation
+ * tests (a run's {@code final.npz}).
  */
 class NpzWeightsTest {
   @TempDir Path dir;
@@ -56,10 +62,63 @@ class NpzWeightsTest {
     }
   }
 
-  Path copy(String name) throws IOException {
-    Path file = dir.resolve(name);
-    Files.write(file, resource(name));
-    return file;
+  /** An array as NumPy saves it in float64: descr {@code '<f8'}, 8 bytes a value. */
+  static byte[] float64Npy(Weights.NamedArray a) {
+    byte[] f32 = Npy.encode(a.shape(), a.values());
+    int header = f32.length - 4 * a.values().length;
+    String text = new String(f32, 0, header, StandardCharsets.ISO_8859_1).replace("'<f4'", "'<f8'");
+    ByteBuffer buf =
+        ByteBuffer.allocate(header + 8 * a.values().length).order(ByteOrder.LITTLE_ENDIAN);
+    buf.put(text.getBytes(StandardCharsets.ISO_8859_1));
+    for (float v : a.values()) {
+      buf.putDouble(v);
+    }
+    return buf.array();
+  }
+
+  /**
+   * An {@code .npz} as {@code np.savez} stores it: entry {@code i} named {@code names.get(i)},
+   * holding {@code npys.get(i)}, uncompressed.
+   */
+  Path npz(String file, List<String> names, List<byte[]> npys) throws IOException {
+    Path path = dir.resolve(file);
+    try (OutputStream out = Files.newOutputStream(path);
+        ZipOutputStream zip = new ZipOutputStream(out)) {
+      for (int i = 0; i < names.size(); i++) {
+        ZipEntry entry = new ZipEntry(names.get(i));
+        entry.setMethod(ZipEntry.STORED);
+        entry.setSize(npys.get(i).length);
+        CRC32 crc = new CRC32();
+        crc.update(npys.get(i));
+        entry.setCrc(crc.getValue());
+        zip.putNextEntry(entry);
+        zip.write(npys.get(i));
+        zip.closeEntry();
+      }
+    }
+    return path;
+  }
+
+  /** The golden arrays in {@code order}, as {@code np.savez(*arrays)} names them. */
+  Path positional(String file, Function<Weights.NamedArray, byte[]> npy, int... order)
+      throws IOException {
+    List<Weights.NamedArray> arrays = golden().arrays();
+    List<String> names = new ArrayList<>();
+    List<byte[]> npys = new ArrayList<>();
+    for (int i = 0; i < order.length; i++) {
+      names.add("arr_" + i + ".npy");
+      npys.add(npy.apply(arrays.get(order[i])));
+    }
+    return npz(file, names, npys);
+  }
+
+  static byte[] float32Npy(Weights.NamedArray a) {
+    return Npy.encode(a.shape(), a.values());
+  }
+
+  @Test
+  void float64EntriesAreTheBytesNumpySaves() throws IOException {
+    assertThat(float64Npy(golden().arrays().get(0))).isEqualTo(resource("float64.npy"));
   }
 
   @Test
@@ -80,8 +139,15 @@ class NpzWeightsTest {
 
   @Test
   void readsNamedAndPositionalEntries() throws IOException {
-    assertThat(NpzWeights.read(copy("tiny-named.npz"), TINY)).isEqualTo(golden());
-    assertThat(NpzWeights.read(copy("tiny-positional.npz"), TINY)).isEqualTo(golden());
+    List<Weights.NamedArray> arrays = golden().arrays();
+    Path named =
+        npz(
+            "tiny-named.npz",
+            arrays.stream().map(a -> a.name() + ".npy").toList(),
+            arrays.stream().map(NpzWeightsTest::float32Npy).toList());
+    assertThat(NpzWeights.read(named, TINY)).isEqualTo(golden());
+    Path positional = positional("tiny-positional.npz", NpzWeightsTest::float32Npy, 0, 1, 2, 3);
+    assertThat(NpzWeights.read(positional, TINY)).isEqualTo(golden());
   }
 
   @Test
@@ -112,7 +178,10 @@ class NpzWeightsTest {
 
   @Test
   void refusesFloat64NamingTheEntry() throws IOException {
-    assertThatThrownBy(() -> NpzWeights.read(copy("tiny-float64.npz"), TINY))
+    assertThatThrownBy(
+            () ->
+                NpzWeights.read(
+                    positional("tiny-float64.npz", NpzWeightsTest::float64Npy, 0, 1, 2, 3), TINY))
         .isInstanceOf(WeightsFormatException.class)
         .hasMessageContaining("arr_0.npy")
         .hasMessageContaining("dtype float64 ('<f8'), expected float32");
@@ -120,7 +189,10 @@ class NpzWeightsTest {
 
   @Test
   void refusesArraysOutOfOrderNamingTheShapes() throws IOException {
-    assertThatThrownBy(() -> NpzWeights.read(copy("tiny-swapped.npz"), TINY))
+    assertThatThrownBy(
+            () ->
+                NpzWeights.read(
+                    positional("tiny-swapped.npz", NpzWeightsTest::float32Npy, 1, 0, 2, 3), TINY))
         .isInstanceOf(WeightsFormatException.class)
         .hasMessageContaining("arr_0.npy: shape [3], expected [16, 3]");
   }
