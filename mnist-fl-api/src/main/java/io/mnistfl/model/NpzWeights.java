@@ -62,10 +62,25 @@ public final class NpzWeights {
    * @throws IOException when the stream fails
    */
   public static void write(Weights weights, OutputStream out) throws IOException {
-    ZipOutputStream zip = new ZipOutputStream(out);
+    List<String> names = new ArrayList<>();
+    List<byte[]> npys = new ArrayList<>();
     for (Weights.NamedArray a : weights.arrays()) {
-      byte[] npy = Npy.encode(a.shape(), a.values());
-      ZipEntry entry = new ZipEntry(a.name() + ".npy");
+      names.add(a.name() + ".npy");
+      npys.add(Npy.encode(a.shape(), a.values()));
+    }
+    writeStored(names, npys, out);
+  }
+
+  /**
+   * Entry {@code i} named {@code names.get(i)} holding {@code npys.get(i)}, stored as np.savez
+   * does.
+   */
+  static void writeStored(List<String> names, List<byte[]> npys, OutputStream out)
+      throws IOException {
+    ZipOutputStream zip = new ZipOutputStream(out);
+    for (int i = 0; i < names.size(); i++) {
+      byte[] npy = npys.get(i);
+      ZipEntry entry = new ZipEntry(names.get(i));
       entry.setMethod(ZipEntry.STORED);
       entry.setSize(npy.length);
       entry.setCompressedSize(npy.length);

@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
-import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
@@ -82,19 +81,8 @@ class NpzWeightsTest {
    */
   Path npz(String file, List<String> names, List<byte[]> npys) throws IOException {
     Path path = dir.resolve(file);
-    try (OutputStream out = Files.newOutputStream(path);
-        ZipOutputStream zip = new ZipOutputStream(out)) {
-      for (int i = 0; i < names.size(); i++) {
-        ZipEntry entry = new ZipEntry(names.get(i));
-        entry.setMethod(ZipEntry.STORED);
-        entry.setSize(npys.get(i).length);
-        CRC32 crc = new CRC32();
-        crc.update(npys.get(i));
-        entry.setCrc(crc.getValue());
-        zip.putNextEntry(entry);
-        zip.write(npys.get(i));
-        zip.closeEntry();
-      }
+    try (OutputStream out = Files.newOutputStream(path)) {
+      NpzWeights.writeStored(names, npys, out);
     }
     return path;
   }
