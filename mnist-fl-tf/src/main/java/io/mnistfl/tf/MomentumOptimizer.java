@@ -10,7 +10,11 @@ import org.tensorflow.op.core.Variable;
 import org.tensorflow.op.train.ApplyMomentum;
 import org.tensorflow.types.TFloat32;
 
-/** SGD with classical or Nesterov momentum: {@code a = m·a + g; w -= lr·a}. */
+/**
+ * SGD with classical or Nesterov momentum: {@code a = m·a + g; w -= lr·a}. Without momentum it is
+ * {@code w -= lr·g} and keeps no accumulators: the same values ({@code 0·a + g = g}), one read and
+ * one write of each variable fewer per step (0.3 of McMahan's 8.4 ms step went to the updates).
+ */
 final class MomentumOptimizer implements GraphOptimizer {
   private final Ops tf;
   private final OptimizerSpec.Sgd spec;
@@ -22,6 +26,9 @@ final class MomentumOptimizer implements GraphOptimizer {
     this.tf = tf.withSubScope("momentum");
     this.spec = spec;
     this.variables = List.copyOf(variables);
+    if (plain()) {
+      return;
+    }
     for (Variable<TFloat32> variable : variables) {
       Operand<TFloat32> zeros = this.tf.zerosLike(variable);
       Variable<TFloat32> accumulator = this.tf.variable(zeros);
@@ -35,6 +42,11 @@ final class MomentumOptimizer implements GraphOptimizer {
     Operand<TFloat32> momentum = tf.constant((float) spec.momentum());
     List<Op> updates = new ArrayList<>();
     for (int i = 0; i < variables.size(); i++) {
+      if (plain()) {
+        updates.add(
+            tf.train.applyGradientDescent(variables.get(i), learningRate, gradients.get(i)));
+        continue;
+      }
       updates.add(
           tf.train.applyMomentum(
               variables.get(i),
@@ -45,6 +57,10 @@ final class MomentumOptimizer implements GraphOptimizer {
               ApplyMomentum.useNesterov(spec.nesterov())));
     }
     return tf.withControlDependencies(updates).noOp();
+  }
+
+  private boolean plain() {
+    return spec.momentum() == 0 && !spec.nesterov();
   }
 
   @Override
