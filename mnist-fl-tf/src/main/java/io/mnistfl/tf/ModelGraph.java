@@ -10,7 +10,6 @@ import java.util.Map;
 import java.util.Optional;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
-import org.tensorflow.Output;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
@@ -79,6 +78,7 @@ final class ModelGraph implements AutoCloseable {
       Map<String, List<Variable<TFloat32>>> byName = new LinkedHashMap<>();
       List<Op> assigns = new ArrayList<>();
       List<Variable<TFloat32>> trainable = new ArrayList<>();
+      List<ParameterShape> owners = new ArrayList<>();
       List<Variable<TFloat32>> anchors = new ArrayList<>();
       List<Op> snapshots = new ArrayList<>();
       List<StoredParameter> stored = new ArrayList<>();
@@ -99,6 +99,7 @@ final class ModelGraph implements AutoCloseable {
           assigns.add(vars.assign(v, input));
           if (p.trainable()) {
             trainable.add(v);
+            owners.add(p);
             // FedProx's w₀: set with the weights, re-snapshotted at the start of a proximal fit.
             Variable<TFloat32> anchor = anchorOps.withName(opName).variable(shape, TFloat32.class);
             anchors.add(anchor);
@@ -115,7 +116,7 @@ final class ModelGraph implements AutoCloseable {
 
       Network network = new Network(spec, byName, dropoutSeed);
       GraphOptimizer optimizer = GraphOptimizer.of(tf, spec.optimizer(), trainable);
-      TrainHeadBuilder heads = new TrainHeadBuilder(network, optimizer, trainable, anchors);
+      TrainHeadBuilder heads = new TrainHeadBuilder(network, optimizer, trainable, owners, anchors);
       singleHead = heads.build(tf.withSubScope("train"), 1);
       replicatedHead =
           replicas > 1
@@ -249,19 +250,20 @@ final class ModelGraph implements AutoCloseable {
     private final Network network;
     private final GraphOptimizer optimizer;
     private final List<Variable<TFloat32>> trainable;
+    private final List<ParameterShape> owners;
     private final List<Variable<TFloat32>> anchors;
-    private final Output<?>[] trainableOutputs;
 
     TrainHeadBuilder(
         Network network,
         GraphOptimizer optimizer,
         List<Variable<TFloat32>> trainable,
+        List<ParameterShape> owners,
         List<Variable<TFloat32>> anchors) {
       this.network = network;
       this.optimizer = optimizer;
       this.trainable = trainable;
+      this.owners = owners;
       this.anchors = anchors;
-      trainableOutputs = trainable.stream().map(Variable::asOutput).toArray(Output<?>[]::new);
     }
 
     TrainHead build(Ops tf, int parts) {
@@ -289,18 +291,11 @@ final class ModelGraph implements AutoCloseable {
       // skips the dozen small ops that differentiate the mean, all on the step's critical path
       // (and TensorFlow registers no gradient for the sparse op, which needs no one-hot labels).
       Operand<TFloat32> logitsGradient = tf.math.div(crossEntropy.backprop(), examples);
-      Output<?>[] rawGradients =
-          graph.addGradients(
-              tf.scope().makeOpName("gradients"),
-              new Output<?>[] {pass.logits().asOutput()},
-              trainableOutputs,
-              new Output<?>[] {logitsGradient.asOutput()});
-      List<Operand<TFloat32>> gradients = new ArrayList<>();
+      List<Operand<TFloat32>> gradients =
+          Backprop.gradients(graph, tf, pass, logitsGradient, trainable, owners);
       List<Operand<TFloat32>> proximalGradients = new ArrayList<>();
-      for (int i = 0; i < rawGradients.length; i++) {
-        @SuppressWarnings("unchecked")
-        Operand<TFloat32> g = (Operand<TFloat32>) rawGradients[i];
-        gradients.add(g);
+      for (int i = 0; i < gradients.size(); i++) {
+        Operand<TFloat32> g = gradients.get(i);
         // FedProx: ∇(μ/2·‖w − w₀‖²) = μ·(w − w₀). A separate step, so plain training pays nothing.
         proximalGradients.add(
             tf.math.add(g, tf.math.mul(proximalMu, tf.math.sub(trainable.get(i), anchors.get(i)))));

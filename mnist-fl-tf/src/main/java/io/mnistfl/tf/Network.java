@@ -24,8 +24,6 @@ import org.tensorflow.types.TInt64;
  * through the spec's {@link ParameterShape}s, whose names are made in one place.
  */
 final class Network {
-  private static final List<Long> UNIT_STRIDES = List.of(1L, 1L, 1L, 1L);
-
   private final ModelSpec spec;
   private final Map<String, List<Variable<TFloat32>>> variables;
   private final Operand<TInt64> dropoutSeed;
@@ -44,8 +42,22 @@ final class Network {
     this.dropoutSeed = dropoutSeed;
   }
 
-  /** The logits of a training or inference pass, and (training) the moving-average updates. */
-  record Pass(Operand<TFloat32> logits, List<Op> statisticUpdates) {}
+  /**
+   * The logits of a training or inference pass, (training) the moving-average updates, and the
+   * convolutions whose backward pass {@link Backprop} builds by hand, in layer order.
+   */
+  record Pass(Operand<TFloat32> logits, List<Op> statisticUpdates, List<Cut> cuts) {}
+
+  /**
+   * A {@link FeatureConv} of layer {@code layer}: its kernel and padding, and each part's input and
+   * output before the bias.
+   */
+  record Cut(
+      int layer,
+      Variable<TFloat32> kernel,
+      String padding,
+      List<Operand<TFloat32>> inputs,
+      List<Operand<TFloat32>> outputs) {}
 
   /** The pass over one batch of {@code images}. */
   Pass build(Ops tf, Operand<TFloat32> images, boolean training) {
@@ -64,7 +76,7 @@ final class Network {
     for (builder.index = 0; builder.index < layers.size(); builder.index++) {
       builder.parts = layers.get(builder.index).accept(builder);
     }
-    return new Pass(builder.parts.get(0), builder.updates);
+    return new Pass(builder.parts.get(0), builder.updates, List.copyOf(builder.cuts));
   }
 
   /** Builds each layer kind over the batch's parts, layer by layer. */
@@ -72,6 +84,7 @@ final class Network {
     private final Ops tf;
     private final boolean training;
     private final List<Op> updates = new ArrayList<>();
+    private final List<Cut> cuts = new ArrayList<>();
     private List<Operand<TFloat32>> parts;
     private int index;
 
@@ -101,11 +114,15 @@ final class Network {
       String padding = conv.padding().name();
       boolean patches = rawInput && kernel.shape().get(2) == 1;
       rawInput = false;
-      return each(
-          (t, x, r) ->
-              patches
-                  ? patchConv(t, x, kernel, bias, padding)
-                  : t.nn.biasAdd(t.nn.conv2d(x, kernel, UNIT_STRIDES, padding), bias));
+      if (patches) {
+        return each((t, x, r) -> patchConv(t, x, kernel, bias, padding));
+      }
+      List<Operand<TFloat32>> inputs = List.copyOf(parts);
+      List<Operand<TFloat32>> outputs =
+          each((t, x, r) -> FeatureConv.forward(t, x, kernel, padding));
+      cuts.add(new Cut(index, kernel, padding, inputs, outputs));
+      parts = new ArrayList<>(outputs);
+      return each((t, z, r) -> t.nn.biasAdd(z, bias));
     }
 
     @Override
