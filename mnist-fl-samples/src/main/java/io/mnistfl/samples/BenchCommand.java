@@ -5,6 +5,7 @@ import io.mnistfl.data.DataSource;
 import io.mnistfl.data.TrainTestData;
 import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
+import io.mnistfl.tf.StepProfile;
 import io.mnistfl.tf.TfModel;
 import io.mnistfl.train.EpochResult;
 import io.mnistfl.train.LocalTraining;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -51,12 +53,23 @@ final class BenchCommand implements Callable<Integer> {
       description = "Also train this many epochs and print resident memory after each.")
   int rssEpochs;
 
+  @Option(
+      names = "--profile",
+      paramLabel = "MODEL",
+      description =
+          "Instead: time one training step of MODEL (baseline, regularized, mcmahan-cnn) at its"
+              + " batch size, and print where the time goes by TensorFlow op type.")
+  Optional<String> profile;
+
   @Mixin DataOptions data;
   @Mixin ThreadOptions threads;
 
   @Override
   public Integer call() throws Exception {
     TrainTestData mnist = data.load();
+    if (profile.isPresent()) {
+      return profile(ModelSpec.preset(profile.get()), mnist.train());
+    }
     DataSource train =
         steps > 0 ? mnist.train().subset(range(steps * batchSizes.get(0))) : mnist.train();
     DataSource none = train.subset(new int[0]);
@@ -88,6 +101,26 @@ final class BenchCommand implements Callable<Integer> {
     augmentation(mnist.train());
     if (rssEpochs > 0) {
       memory(train);
+    }
+    return 0;
+  }
+
+  private int profile(ModelSpec spec, DataSource train) {
+    try (TfModel model = TfModel.create(spec, threads.tfOptions())) {
+      StepProfile p = StepProfile.measure(model, train, 300);
+      System.out.printf(
+          "PROFILE model=%s batch=%d %s wall_ms=%.3f op_ms=%.3f%n",
+          spec.name(), p.batchSize(), threads.tfOptions(), p.wallMillis(), p.opMillis());
+      double listed = 0;
+      for (StepProfile.OpTime op : p.ops().subList(0, Math.min(12, p.ops().size()))) {
+        System.out.printf(
+            "PROFILE op=%s ms=%.3f per_step=%.1f share=%.1f%%%n",
+            op.type(), op.millis(), op.count(), 100 * op.millis() / p.opMillis());
+        listed += op.millis();
+      }
+      System.out.printf(
+          "PROFILE op=(the other %d types) ms=%.3f%n",
+          Math.max(0, p.ops().size() - 12), p.opMillis() - listed);
     }
     return 0;
   }

@@ -130,6 +130,12 @@ public final class TfModel implements Model {
     return model;
   }
 
+  /** The graph, for {@link StepProfile}. */
+  ModelGraph graph() {
+    checkOpen();
+    return g;
+  }
+
   @Override
   public ModelSpec spec() {
     return spec;
