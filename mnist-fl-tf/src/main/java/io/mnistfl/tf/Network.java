@@ -337,6 +337,11 @@ final class Network {
   }
 
   /**
+   * Batch normalization: over the batch's statistics when training, else over the moving ones as
+   * {@code x·s + (β − μ·s)} with {@code s = γ / √(σ² + ε)}, per channel. oneDNN's inference batch
+   * norm took 70 ms per layer for 500 images of the regularized model here, 80 % of its test-set
+   * pass; the product and sum take a few.
+   *
    * @param features the vector length for a flat input, else -1
    */
   private Operand<TFloat32> batchNorm(
@@ -347,6 +352,16 @@ final class Network {
       int features,
       boolean training,
       List<Op> updates) {
+    if (!training) {
+      return inferenceBatchNorm(
+          tf,
+          x,
+          variable(layer, ParameterShape.Role.GAMMA),
+          variable(layer, ParameterShape.Role.BETA),
+          variable(layer, ParameterShape.Role.MOVING_MEAN),
+          variable(layer, ParameterShape.Role.MOVING_VARIANCE),
+          (float) bn.epsilon());
+    }
     boolean flat = features > 0;
     Operand<TFloat32> input = flat ? tf.reshape(x, tf.constant(new int[] {-1, 1, 1, features})) : x;
     Variable<TFloat32> movingMean = variable(layer, ParameterShape.Role.MOVING_MEAN);
@@ -379,6 +394,21 @@ final class Network {
     }
     Operand<TFloat32> y = norm.y();
     return flat ? tf.reshape(y, tf.constant(new int[] {-1, features})) : y;
+  }
+
+  /** {@code x·s + (β − μ·s)} with {@code s = γ / √(σ² + ε)}, over the last axis. */
+  static Operand<TFloat32> inferenceBatchNorm(
+      Ops tf,
+      Operand<TFloat32> x,
+      Operand<TFloat32> gamma,
+      Operand<TFloat32> beta,
+      Operand<TFloat32> mean,
+      Operand<TFloat32> variance,
+      float epsilon) {
+    Operand<TFloat32> scale =
+        tf.math.mul(gamma, tf.math.rsqrt(tf.math.add(variance, tf.constant(epsilon))));
+    Operand<TFloat32> offset = tf.math.sub(beta, tf.math.mul(mean, scale));
+    return tf.math.add(tf.math.mul(x, scale), offset);
   }
 
   /**
