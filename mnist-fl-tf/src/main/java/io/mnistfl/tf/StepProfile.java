@@ -38,7 +38,14 @@ public record StepProfile(int batchSize, double wallMillis, double opMillis, Lis
    */
   public record OpTime(String type, double millis, double count) {}
 
-  /** Copies the op list. */
+  /**
+   * Copies the op list.
+   *
+   * @param batchSize examples per step
+   * @param wallMillis mean wall time of an untraced step, feeding included
+   * @param opMillis mean sum of the ops' own times in a traced step
+   * @param ops op types by time spent, the largest first
+   */
   public StepProfile {
     ops = List.copyOf(ops);
   }
