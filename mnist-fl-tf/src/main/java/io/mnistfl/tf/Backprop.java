@@ -71,11 +71,12 @@ final class Backprop {
       }
       List<Operand<TFloat32>> kernelParts = new ArrayList<>();
       List<Operand<TFloat32>> inputGradients = new ArrayList<>();
+      Operand<TFloat32> flipped = FeatureConv.flipped(tf, cut.kernel());
       for (int r = 0; r < cut.inputs().size(); r++) {
         Operand<TFloat32> dz = cast(grads[wanted.size() + r]);
         kernelParts.add(
             FeatureConv.kernelGradient(tf, cut.inputs().get(r), dz, cut.kernel(), cut.padding()));
-        inputGradients.add(FeatureConv.inputGradient(tf, dz, cut.kernel(), cut.padding()));
+        inputGradients.add(FeatureConv.inputGradient(tf, dz, flipped, cut.padding()));
       }
       int kernel = trainable.indexOf(cut.kernel());
       out[kernel] = kernelParts.size() == 1 ? kernelParts.get(0) : tf.math.addN(kernelParts);

@@ -30,13 +30,20 @@ final class FeatureConv {
     return Conv.create(tf.scope(), x, kernel, UNIT_STRIDES, padding);
   }
 
-  /** {@code ∂loss/∂x} from {@code ∂loss/∂z} for {@code z = forward(x, kernel, padding)}. */
+  /** {@code W'}: {@code kernel} flipped in space with its channel axes swapped, once per step. */
+  static Operand<TFloat32> flipped(Ops tf, Operand<TFloat32> kernel) {
+    return tf.linalg.transpose(
+        tf.reverse(kernel, tf.constant(new int[] {0, 1})), tf.constant(new int[] {0, 1, 3, 2}));
+  }
+
+  /**
+   * {@code ∂loss/∂x} from {@code ∂loss/∂z} for {@code z = forward(x, kernel, padding)}.
+   *
+   * @param flipped {@link #flipped} of the forward pass's kernel
+   */
   static Operand<TFloat32> inputGradient(
-      Ops tf, Operand<TFloat32> outputGradient, Operand<TFloat32> kernel, String padding) {
-    long[] k = kernel.shape().asArray(); // [height, width, in channels, filters]
-    Operand<TFloat32> flipped =
-        tf.linalg.transpose(
-            tf.reverse(kernel, tf.constant(new int[] {0, 1})), tf.constant(new int[] {0, 1, 3, 2}));
+      Ops tf, Operand<TFloat32> outputGradient, Operand<TFloat32> flipped, String padding) {
+    long[] k = flipped.shape().asArray(); // [height, width, filters, in channels]
     long[] pads = new long[8];
     for (int axis = 0; axis < 2; axis++) {
       long before = padding.equals("SAME") ? (k[axis] - 1) / 2 : 0;

@@ -53,7 +53,7 @@ class FeatureConvTest {
               expected,
               actual,
               cast(want[0]),
-              FeatureConv.inputGradient(tf, seed, k, padding),
+              FeatureConv.inputGradient(tf, seed, FeatureConv.flipped(tf, k), padding),
               cast(want[1]),
               FeatureConv.kernelGradient(tf, x, seed, k, padding));
       assertPairsClose(session, fetched, "forward", "input gradient", "kernel gradient");
