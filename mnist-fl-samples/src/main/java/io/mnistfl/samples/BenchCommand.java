@@ -7,6 +7,7 @@ import io.mnistfl.model.ModelSpec;
 import io.mnistfl.model.Weights;
 import io.mnistfl.tf.StepProfile;
 import io.mnistfl.tf.TfModel;
+import io.mnistfl.tf.TfOptions;
 import io.mnistfl.train.EpochResult;
 import io.mnistfl.train.LocalTraining;
 import io.mnistfl.train.TrainingListener;
@@ -106,13 +107,15 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   private int profile(ModelSpec spec, DataSource train) {
-    try (TfModel model = TfModel.create(spec, threads.tfOptions())) {
+    TfOptions options = threads.tfOptions();
+    try (TfModel model = TfModel.create(spec, options)) {
       StepProfile p = StepProfile.measure(model, train, 300);
       System.out.printf(
           "PROFILE model=%s batch=%d %s wall_ms=%.3f op_ms=%.3f%n",
-          spec.name(), p.batchSize(), threads.tfOptions(), p.wallMillis(), p.opMillis());
+          spec.name(), p.batchSize(), options, p.wallMillis(), p.opMillis());
+      List<StepProfile.OpTime> shown = p.ops().subList(0, Math.min(12, p.ops().size()));
       double listed = 0;
-      for (StepProfile.OpTime op : p.ops().subList(0, Math.min(12, p.ops().size()))) {
+      for (StepProfile.OpTime op : shown) {
         System.out.printf(
             "PROFILE op=%s ms=%.3f per_step=%.1f share=%.1f%%%n",
             op.type(), op.millis(), op.count(), 100 * op.millis() / p.opMillis());
@@ -120,7 +123,7 @@ final class BenchCommand implements Callable<Integer> {
       }
       System.out.printf(
           "PROFILE op=(the other %d types) ms=%.3f%n",
-          Math.max(0, p.ops().size() - 12), p.opMillis() - listed);
+          p.ops().size() - shown.size(), p.opMillis() - listed);
     }
     return 0;
   }

@@ -5,7 +5,7 @@ import io.mnistfl.data.DataSource;
 import io.mnistfl.data.Examples;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executor;
 
 /**
  * Assembles training batches (copy, optional augmentation) one step ahead on a helper thread, so
@@ -21,7 +21,7 @@ final class BatchProducer {
   private final int batchSize;
   private final Augmentation augmentation;
   private final long seed;
-  private final ExecutorService executor;
+  private final Executor executor;
   private final int numClasses;
   private final float[] scratch;
 
@@ -32,7 +32,7 @@ final class BatchProducer {
       int batchSize,
       Augmentation augmentation,
       long seed,
-      ExecutorService executor) {
+      Executor executor) {
     this.data = data;
     this.numClasses = numClasses;
     this.order = order;
@@ -51,7 +51,8 @@ final class BatchProducer {
     return CompletableFuture.supplyAsync(() -> build(step), executor);
   }
 
-  private Batch build(int step) {
+  /** Step {@code step}'s batch, on the calling thread. */
+  Batch build(int step) {
     int start = step * batchSize;
     int size = Math.min(batchSize, order.length - start);
     int pixels = data.imageSize();

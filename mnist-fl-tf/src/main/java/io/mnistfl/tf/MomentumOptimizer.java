@@ -39,14 +39,16 @@ final class MomentumOptimizer implements GraphOptimizer {
 
   @Override
   public Op apply(List<Operand<TFloat32>> gradients, Operand<TFloat32> learningRate) {
-    Operand<TFloat32> momentum = tf.constant((float) spec.momentum());
     List<Op> updates = new ArrayList<>();
-    for (int i = 0; i < variables.size(); i++) {
-      if (plain()) {
+    if (plain()) {
+      for (int i = 0; i < variables.size(); i++) {
         updates.add(
             tf.train.applyGradientDescent(variables.get(i), learningRate, gradients.get(i)));
-        continue;
       }
+      return tf.withControlDependencies(updates).noOp();
+    }
+    Operand<TFloat32> momentum = tf.constant((float) spec.momentum());
+    for (int i = 0; i < variables.size(); i++) {
       updates.add(
           tf.train.applyMomentum(
               variables.get(i),

@@ -1,12 +1,13 @@
 package io.mnistfl.tf;
 
+import io.mnistfl.data.Augmentation;
 import io.mnistfl.data.DataSource;
-import io.mnistfl.data.Examples;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
@@ -69,21 +70,23 @@ public record StepProfile(int batchSize, double wallMillis, double opMillis, Lis
     }
     ModelGraph g = model.graph();
     int batch = Math.min(model.spec().batchSize(), data.size());
-    int pixels = data.imageSize();
-    float[] images = new float[batch * pixels];
-    float[] scratch = new float[pixels];
-    int[] labels = new int[batch];
-    for (int i = 0; i < batch; i++) {
-      Examples.copyImage(data, i, scratch);
-      System.arraycopy(scratch, 0, images, i * pixels, pixels);
-      labels[i] = Examples.label(data, i, model.spec().numClasses());
-    }
+    BatchProducer.Batch examples =
+        new BatchProducer(
+                data,
+                model.spec().numClasses(),
+                IntStream.range(0, batch).toArray(),
+                batch,
+                Augmentation.NONE,
+                0,
+                Runnable::run)
+            .build(0);
     ModelGraph.TrainHead head = g.head(batch);
     try (TFloat32 x =
             TFloat32.tensorOf(
                 Shape.of(batch, data.height(), data.width(), 1),
-                DataBuffers.of(images, true, false));
-        TInt32 y = TInt32.tensorOf(Shape.of(batch), DataBuffers.of(labels, true, false));
+                DataBuffers.of(examples.images(), true, false));
+        TInt32 y =
+            TInt32.tensorOf(Shape.of(batch), DataBuffers.of(examples.labels(), true, false));
         TFloat32 lr = TFloat32.scalarOf((float) model.spec().optimizer().learningRate())) {
       Runnable step =
           () -> {
